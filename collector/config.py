@@ -1,0 +1,196 @@
+"""One typed configuration tree, decoded from TOML once in each process's ``main()``.
+
+Where the file comes from: ``--config PATH``, else ``$COLLECTOR_CONFIG``, else
+``~/.config/polymaster-collector/config.toml`` if it exists, else the built-in defaults below.
+Unknown keys and wrong types are errors that name the key and the file (``ConfigError``; the
+CLI edge turns it into exit 2), because a typo'd key silently ignored is a month of lost data.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+import msgspec
+
+from collector.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = "~/.config/polymaster-collector/config.toml"
+ENV_VAR = "COLLECTOR_CONFIG"
+
+
+class _Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class General(_Section):
+    db_path: str = "~/.config/polymaster-collector/collector.db"
+    # Interval keys keep the seed's names; fractions of a minute are allowed (tests, demo).
+    poll_interval_minutes: float = 5.0  # DISCOVER
+    snapshot_interval_minutes: float = 15.0
+    resolve_interval_minutes: float = 30.0
+    # Where logs, sockets and supervisord's pid/socket live. Empty: the directory of db_path.
+    data_dir: str = ""
+    log_level: str = "INFO"
+
+
+class Zmq(_Section):
+    # Empty means ipc:// sockets in data_dir, so two installations never collide and no TCP
+    # port is opened. Set tcp://127.0.0.1:PORT to run processes on separate hosts or in tests.
+    sink_endpoint: str = ""
+    scheduler_endpoint: str = ""
+    ack_timeout_seconds: float = 10.0  # unacknowledged batches are re-sent after this
+    sink_wait_seconds: float = 30.0  # `fetcher --once` gives up if no sink answers in this time
+    max_unacked_batches: int = 200  # back-pressure: a fetcher pauses above this many in flight
+
+
+class Sink(_Section):
+    batch_max_records: int = 20000  # one transaction holds at most this many records
+    flush_interval_seconds: float = 1.0  # ... and waits at most this long before committing
+    min_free_disk_mb: float = 1024.0  # disk guard: below this, snapshots are not stored
+
+
+class Scheduler(_Section):
+    job_deadline_minutes: float = 20.0  # a job not reported done by then is re-issued
+    heartbeat_seconds: float = 5.0
+    fetcher_silent_seconds: float = 30.0  # no heartbeat for this long: fetcher reported down
+    archive_enabled: bool = False
+
+
+class Polymarket(_Section):
+    enabled: bool = True
+    base_url: str = "https://clob.polymarket.com"
+    gamma_url: str = "https://gamma-api.polymarket.com"
+    requests_per_second: float = 2.0
+    connect_timeout_seconds: float = 5.0
+    read_timeout_seconds: float = 30.0
+    max_retries: int = 6  # per request, with exponential backoff and jitter
+    page_size: int = 100
+
+
+class Kalshi(_Section):
+    enabled: bool = True
+    base_url: str = "https://api.elections.kalshi.com/trade-api/v2"
+    requests_per_second: float = 2.0
+    connect_timeout_seconds: float = 5.0
+    read_timeout_seconds: float = 30.0
+    max_retries: int = 6
+    page_size: int = 1000
+    include_parlays: bool = False  # KXMVE multivariate markets: >99% of the unfiltered feed
+
+
+class Export(_Section):
+    output_dir: str = "./exports"
+    wwatcher_db_path: str = "~/.config/wwatcher/wwatcher.db"
+    prompt_horizons_days: list[float] = msgspec.field(default_factory=lambda: [1.0, 7.0, 30.0])
+    random_prompts_per_market: int = 1
+    fuzzy_threshold: float = 90.0
+
+
+class News(_Section):
+    enabled: bool = False
+    searxng_url: str = "http://localhost:8080"
+    requests_per_second: float = 1.0
+    max_queries_per_run: int = 200
+
+
+class Config(_Section):
+    general: General = msgspec.field(default_factory=General)
+    zmq: Zmq = msgspec.field(default_factory=Zmq)
+    sink: Sink = msgspec.field(default_factory=Sink)
+    scheduler: Scheduler = msgspec.field(default_factory=Scheduler)
+    polymarket: Polymarket = msgspec.field(default_factory=Polymarket)
+    kalshi: Kalshi = msgspec.field(default_factory=Kalshi)
+    export: Export = msgspec.field(default_factory=Export)
+    news: News = msgspec.field(default_factory=News)
+    # Where this config was read from ("<defaults>" when built in); not a TOML key.
+    source_path: str = "<defaults>"
+
+    @property
+    def db_path(self) -> Path:
+        return Path(os.path.expanduser(self.general.db_path))
+
+    @property
+    def data_dir(self) -> Path:
+        if self.general.data_dir:
+            return Path(os.path.expanduser(self.general.data_dir))
+        return self.db_path.parent
+
+    @property
+    def sink_endpoint(self) -> str:
+        return self.zmq.sink_endpoint or f"ipc://{self.data_dir / 'sink.ipc'}"
+
+    @property
+    def scheduler_endpoint(self) -> str:
+        return self.zmq.scheduler_endpoint or f"ipc://{self.data_dir / 'scheduler.ipc'}"
+
+    def interval_seconds(self, phase: str) -> float:
+        """Cadence of a phase ('discover' | 'snapshot' | 'resolve') in seconds."""
+        minutes = {
+            "discover": self.general.poll_interval_minutes,
+            "snapshot": self.general.snapshot_interval_minutes,
+            "resolve": self.general.resolve_interval_minutes,
+        }[phase]
+        return minutes * 60.0
+
+    def platform(self, name: str) -> Polymarket | Kalshi | News:
+        return {"polymarket": self.polymarket, "kalshi": self.kalshi, "news": self.news}[name]
+
+
+def resolve_path(explicit: str | os.PathLike | None) -> Path | None:
+    """The config file to read, by precedence; None means built-in defaults."""
+    if explicit:
+        return Path(os.path.expanduser(str(explicit)))
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(os.path.expanduser(env))
+    default = Path(os.path.expanduser(DEFAULT_CONFIG_PATH))
+    return default if default.exists() else None
+
+
+def load(path: str | os.PathLike | None = None) -> Config:
+    """Read and validate the config; raises ConfigError naming the file and key on any problem."""
+    resolved = resolve_path(path)
+    if resolved is None:
+        return _validate(Config(), "<defaults>")
+    try:
+        raw = tomllib.loads(resolved.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{resolved}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{resolved}: cannot read config file: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{resolved}: invalid TOML: {exc}") from None
+    raw.pop("source_path", None)
+    try:
+        cfg = msgspec.convert(raw, Config, strict=False)
+    except msgspec.ValidationError as exc:
+        # msgspec names the offending path, e.g. "Object contains unknown field `foo` - at `$.general`"
+        raise ConfigError(f"{resolved}: {_describe(exc)}") from None
+    return _validate(msgspec.structs.replace(cfg, source_path=str(resolved)), str(resolved))
+
+
+def _describe(exc: msgspec.ValidationError) -> str:
+    text = str(exc)
+    return text.replace("$.", "key ").replace("`$`", "the top level")
+
+
+def _validate(cfg: Config, where: str) -> Config:
+    """Checks msgspec's types cannot express: positive intervals and rates."""
+    checks = {
+        "general.poll_interval_minutes": cfg.general.poll_interval_minutes,
+        "general.snapshot_interval_minutes": cfg.general.snapshot_interval_minutes,
+        "general.resolve_interval_minutes": cfg.general.resolve_interval_minutes,
+        "polymarket.requests_per_second": cfg.polymarket.requests_per_second,
+        "kalshi.requests_per_second": cfg.kalshi.requests_per_second,
+        "news.requests_per_second": cfg.news.requests_per_second,
+        "sink.flush_interval_seconds": cfg.sink.flush_interval_seconds,
+        "sink.batch_max_records": cfg.sink.batch_max_records,
+    }
+    for key, value in checks.items():
+        if value <= 0:
+            raise ConfigError(f"{where}: key {key} must be > 0, got {value}")
+    if cfg.general.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError(f"{where}: key general.log_level must be DEBUG|INFO|WARNING|ERROR")
+    return cfg

@@ -1,0 +1,196 @@
+"""The whole wire protocol: every message that crosses a ZeroMQ socket, in one place.
+
+Two conversations use it:
+
+* fetcher --Batch--> sink, sink --Ack--> fetcher  (DEALER connects to the sink's ROUTER).
+  A Batch carries records (markets, snapshots, resolutions, headlines, phase reports). The sink
+  acknowledges a batch only after the transaction holding it has committed; a fetcher keeps every
+  unacknowledged batch and sends it again, so delivery is at-least-once and the sink's idempotent
+  upserts make storage exactly-once.
+* scheduler --Job--> fetcher, fetcher --Heartbeat/JobDone--> scheduler (DEALER connects to the
+  scheduler's ROUTER).
+
+Rules (msgspec schema evolution): new fields go last with defaults, a field's type never changes,
+unknown fields are ignored so an old reader skips what a new writer adds. ``v`` is the protocol
+version; a frame with another major version is rejected and counted, never guessed at.
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+import msgspec
+
+PROTOCOL_VERSION = 1
+
+PLATFORMS = ("polymarket", "kalshi")
+PHASES = ("discover", "snapshot", "resolve", "backfill", "news", "archive")
+MARKET_STATUSES = ("active", "closed", "resolved", "voided")
+
+
+# --- records: what a Batch carries to the sink ------------------------------------------------
+
+
+class MarketUpsert(msgspec.Struct, tag="market", kw_only=True, omit_defaults=True):
+    """A market's metadata as seen at ``observed_at``; an older observation never overwrites a newer one.
+
+    ``status`` is only ever 'active' or 'closed' here: 'resolved'/'voided' come from Resolution.
+    ``extra`` keeps platform ids later phases need (clob_token_ids, neg_risk_market_id,
+    event_id, event_ticker, series_ticker, gamma_id, ...), stored as JSON.
+    """
+
+    platform: str
+    market_id: str
+    observed_at: float  # unix seconds when the fetcher saw this
+    status: str = "active"
+    slug: str | None = None
+    title: str | None = None
+    description: str | None = None
+    category: str | None = None
+    outcomes: list[str] | None = None
+    volume: float | None = None
+    liquidity: float | None = None
+    end_date: str | None = None  # ISO 8601 UTC
+    created_at: str | None = None  # the platform's own creation time, ISO 8601 UTC
+    updated_at: str | None = None  # the platform's own update time, ISO 8601 UTC
+    extra: dict[str, str] = {}
+
+
+class PriceSnapshot(msgspec.Struct, tag="snap", omit_defaults=True):
+    """One market's prices at one grid time. Prices are probabilities 0..1 of the YES side.
+
+    ``t`` is the snapshot grid time (unix seconds) the scheduler's job stands for, so every
+    market of one cycle shares it.
+    """
+
+    platform: str
+    market_id: str
+    t: int
+    yes_price: float | None = None
+    best_bid: float | None = None
+    best_ask: float | None = None
+    volume: float | None = None
+    liquidity: float | None = None
+    source: str = "live"  # 'live' | 'backfill'; live always wins for the same market and time
+
+
+class Resolution(msgspec.Struct, tag="resolution", kw_only=True, omit_defaults=True):
+    """Resolution state of a market. Sent only with what the platform's documented rule says.
+
+    status: 'closed' (trading over, not final: proposed/disputed/determined), 'resolved'
+    (final YES/NO) or 'voided' (final but not a clean YES/NO: 50-50, scalar, cancelled).
+    resolution is 'YES' | 'NO' only when status == 'resolved'.
+    """
+
+    platform: str
+    market_id: str
+    observed_at: float
+    status: str
+    resolution: str | None = None
+    winning_outcome: str | None = None  # the winning outcome's own label, e.g. "Under"
+    resolved_at: str | None = None  # ISO 8601 UTC, when the result became final
+    settlement_value: float | None = None  # payout per YES share, 0..1
+    detail: str | None = None  # e.g. "uma:proposed", "kalshi:determined"
+    closed_at: str | None = None  # ISO 8601 UTC, when trading actually stopped
+
+
+class NewsHeadline(msgspec.Struct, tag="news", kw_only=True, omit_defaults=True):
+    platform: str
+    market_id: str
+    headline: str
+    source: str
+    captured_at: str  # ISO 8601 UTC
+    url: str | None = None
+    published_at: str | None = None
+
+
+class PhaseReport(msgspec.Struct, tag="phase", kw_only=True, omit_defaults=True):
+    """What one run of one phase did; stored by the sink, read by the scheduler and `status`."""
+
+    job_id: str
+    platform: str
+    phase: str
+    started_at: float
+    finished_at: float
+    ok: bool
+    grid_time: int | None = None  # for snapshot jobs, the grid time they stood for
+    requests: int = 0
+    retries: int = 0
+    records: int = 0
+    skipped: int = 0
+    errors: int = 0
+    message: str = ""
+
+
+Record = Union[MarketUpsert, PriceSnapshot, Resolution, NewsHeadline, PhaseReport]
+
+
+# --- envelopes: what crosses the sockets -------------------------------------------------------
+
+
+class Batch(msgspec.Struct, tag="batch", kw_only=True):
+    """fetcher -> sink. ``seq`` is unique per sender run; ``source`` is 'live' or 'simulator'."""
+
+    sender: str
+    seq: int
+    source: str
+    records: list[Record]
+    v: int = PROTOCOL_VERSION
+
+
+class Ack(msgspec.Struct, tag="ack", kw_only=True):
+    """sink -> fetcher, after commit. ``error`` set means the batch was refused and never will be stored."""
+
+    seq: int
+    stored: int = 0
+    error: str = ""
+    v: int = PROTOCOL_VERSION
+
+
+class Job(msgspec.Struct, tag="job", kw_only=True):
+    """scheduler -> fetcher: run one phase now."""
+
+    job_id: str
+    platform: str
+    phase: str
+    grid_time: int  # the cadence slot this run stands for (unix seconds)
+    deadline: float  # unix seconds; not done by then, the scheduler re-issues
+    v: int = PROTOCOL_VERSION
+
+
+class Heartbeat(msgspec.Struct, tag="hb", kw_only=True):
+    """fetcher -> scheduler, every few seconds and on connect."""
+
+    sender: str
+    platform: str
+    busy_job: str = ""
+    v: int = PROTOCOL_VERSION
+
+
+class JobDone(msgspec.Struct, tag="done", kw_only=True):
+    """fetcher -> scheduler: a job finished (the same report also goes to the sink)."""
+
+    report: PhaseReport
+    v: int = PROTOCOL_VERSION
+
+
+Message = Union[Batch, Ack, Job, Heartbeat, JobDone]
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(Message)
+
+
+def encode(msg: Message) -> bytes:
+    return _encoder.encode(msg)
+
+
+class WrongVersion(ValueError):
+    pass
+
+
+def decode(frame: bytes) -> Message:
+    """Decode one frame; raises msgspec.DecodeError/ValidationError or WrongVersion on bad input."""
+    msg = _decoder.decode(frame)
+    if msg.v != PROTOCOL_VERSION:
+        raise WrongVersion(f"protocol version {msg.v}, expected {PROTOCOL_VERSION}")
+    return msg

@@ -1,0 +1,217 @@
+"""collector.db's schema: ordered, named, forward-only migrations applied at sink start.
+
+Storage density decides whether a year fits on a small server (~16M snapshots a day at real
+scale), so live snapshots live in a compact clustered table and the seed's column names are
+served by views:
+
+* ``snapshot``: WITHOUT ROWID, primary key (t, market). Every cycle appends one grid time, so
+  inserts land at the right edge of the B-tree and pages stay full. Prices are integers in
+  millionths (exact for Kalshi's sub-penny ticks and Polymarket's 0.001 ticks), volume and
+  liquidity whole units (USD on Polymarket, contracts on Kalshi), time in unix seconds.
+* ``snapshot_backfill``: the same columns clustered by (market, t), filled by the replaying
+  fetcher. The ``price_snapshots`` view prefers the live row for the same market and time.
+* ``markets``: the seed's table, keyed by (platform, market_id), with an integer id that the
+  snapshot tables reference.
+* ``snapshot_cycles``: rows stored per (platform, grid time), maintained in the same transaction
+  as the rows; it makes `collector status` and gap detection O(cycles) rather than O(rows).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collector.errors import DatabaseError
+
+APPLICATION_ID = 0x504D4331  # "PMC1": marks a file as ours; anything else is refused
+PRICE_SCALE = 1_000_000  # stored price integer = round(probability * PRICE_SCALE)
+
+
+# Each migration is one SQL script run inside one transaction (see migrate()).
+_M001_INITIAL = """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+        CREATE TABLE markets (
+            id INTEGER PRIMARY KEY,
+            platform TEXT NOT NULL,
+            market_id TEXT NOT NULL,
+            slug TEXT,
+            title TEXT,
+            description TEXT,
+            category TEXT,
+            outcomes TEXT,                 -- JSON array of outcome labels, index 0 = YES side
+            volume REAL,
+            liquidity REAL,
+            end_date TEXT,                 -- ISO 8601 UTC, scheduled end
+            status TEXT NOT NULL DEFAULT 'active',  -- active | closed | resolved | voided
+            resolution TEXT,               -- YES | NO | NULL
+            resolved_at TEXT,              -- ISO 8601 UTC, when the result became final
+            created_at TEXT,               -- the platform's own timestamps, ISO 8601 UTC
+            updated_at TEXT,
+            winning_outcome TEXT,          -- label of the winning outcome ("Under", "Yes", ...)
+            settlement_value REAL,         -- payout per YES share (Kalshi scalar, 50-50 = 0.5)
+            resolution_detail TEXT,        -- last non-final state seen, e.g. uma:proposed
+            closed_at TEXT,                -- when trading actually stopped, ISO 8601 UTC
+            extra TEXT,                    -- JSON object of platform ids (tokens, event, series)
+            first_seen_at REAL NOT NULL,   -- unix seconds, when we first stored the market
+            observed_at REAL NOT NULL,     -- unix seconds of the newest metadata applied
+            status_observed_at REAL,       -- unix seconds of the newest resolution state applied
+            UNIQUE (platform, market_id)
+        );
+        CREATE INDEX markets_status ON markets (platform, status, end_date);
+
+        CREATE TABLE snapshot (
+            t INTEGER NOT NULL,
+            market INTEGER NOT NULL,
+            yes INTEGER,
+            bid INTEGER,
+            ask INTEGER,
+            volume INTEGER,
+            liquidity INTEGER,
+            PRIMARY KEY (t, market)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE snapshot_backfill (
+            market INTEGER NOT NULL,
+            t INTEGER NOT NULL,
+            yes INTEGER,
+            bid INTEGER,
+            ask INTEGER,
+            volume INTEGER,
+            liquidity INTEGER,
+            PRIMARY KEY (market, t)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE snapshot_cycles (
+            platform TEXT NOT NULL,
+            t INTEGER NOT NULL,
+            source TEXT NOT NULL,          -- live | backfill
+            rows INTEGER NOT NULL,
+            PRIMARY KEY (platform, source, t)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE news_context (
+            id INTEGER PRIMARY KEY,
+            market_id TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            headline TEXT NOT NULL,
+            source TEXT,
+            captured_at TEXT NOT NULL,
+            url TEXT,
+            published_at TEXT,
+            dedup_key TEXT NOT NULL,
+            UNIQUE (platform, market_id, dedup_key)
+        );
+
+        CREATE TABLE phase_runs (
+            job_id TEXT PRIMARY KEY,
+            platform TEXT NOT NULL,
+            phase TEXT NOT NULL,
+            grid_time INTEGER,
+            started_at REAL NOT NULL,
+            finished_at REAL NOT NULL,
+            ok INTEGER NOT NULL,
+            requests INTEGER NOT NULL,
+            retries INTEGER NOT NULL,
+            records INTEGER NOT NULL,
+            skipped INTEGER NOT NULL,
+            errors INTEGER NOT NULL,
+            message TEXT NOT NULL
+        );
+        CREATE INDEX phase_runs_last ON phase_runs (platform, phase, finished_at);
+
+        -- Counters the sink keeps (rejected frames, dropped snapshots under the disk guard, ...).
+        CREATE TABLE sink_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+
+        CREATE VIEW price_snapshots AS
+        SELECT (s.market << 32) | s.t AS id,
+               m.market_id, m.platform,
+               s.yes / 1e6 AS yes_price,
+               1.0 - s.yes / 1e6 AS no_price,
+               s.volume, s.liquidity,
+               (s.ask - s.bid) / 1e6 AS spread,
+               strftime('%Y-%m-%dT%H:%M:%SZ', s.t, 'unixepoch') AS snapshot_at,
+               s.bid / 1e6 AS best_bid, s.ask / 1e6 AS best_ask,
+               'live' AS source, s.t AS snapshot_ts, s.market AS market_ref
+          FROM snapshot s JOIN markets m ON m.id = s.market
+        UNION ALL
+        SELECT (b.market << 32) | b.t,
+               m.market_id, m.platform,
+               b.yes / 1e6, 1.0 - b.yes / 1e6,
+               b.volume, b.liquidity,
+               (b.ask - b.bid) / 1e6,
+               strftime('%Y-%m-%dT%H:%M:%SZ', b.t, 'unixepoch'),
+               b.bid / 1e6, b.ask / 1e6,
+               'backfill', b.t, b.market
+          FROM snapshot_backfill b JOIN markets m ON m.id = b.market
+         WHERE NOT EXISTS (SELECT 1 FROM snapshot s WHERE s.t = b.t AND s.market = b.market);
+"""
+
+
+MIGRATIONS: list[tuple[str, str]] = [
+    ("001_initial", _M001_INITIAL),
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def connect_writer(path: str) -> sqlite3.Connection:
+    """The sink's connection: WAL, synchronous=NORMAL, explicit transactions."""
+    db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+    db.execute("PRAGMA busy_timeout = 30000")
+    check_ours(db, path)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA foreign_keys = OFF")
+    db.execute("PRAGMA cache_size = -65536")  # 64 MiB page cache
+    return db
+
+
+def connect_reader(path: str) -> sqlite3.Connection:
+    """Read-only connection for everyone but the sink (fetchers, scheduler, status, exporter)."""
+    uri = f"file:{path}?mode=ro"
+    db = sqlite3.connect(uri, uri=True, timeout=10.0, isolation_level=None)
+    db.execute("PRAGMA busy_timeout = 10000")
+    db.execute("PRAGMA query_only = 1")
+    return db
+
+
+def check_ours(db: sqlite3.Connection, path: str) -> None:
+    """Refuse a file that is not a collector database (another app's, or not SQLite at all)."""
+    try:
+        app_id = db.execute("PRAGMA application_id").fetchone()[0]
+        tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseError(f"{path}: not a SQLite database ({exc})") from None
+    if app_id == 0 and tables == 0:
+        return  # a new, empty file: ours to initialise
+    if app_id != APPLICATION_ID:
+        raise DatabaseError(
+            f"{path}: not a polymaster-collector database (application_id {app_id:#x}); "
+            "refusing to write to it"
+        )
+
+
+def migrate(db: sqlite3.Connection) -> int:
+    """Apply pending migrations in order, each in its own transaction; returns the schema version."""
+    current = db.execute("PRAGMA user_version").fetchone()[0]
+    if current > SCHEMA_VERSION:
+        raise DatabaseError(
+            f"database schema version {current} is newer than this program's {SCHEMA_VERSION}; "
+            "upgrade polymaster-collector"
+        )
+    for version, (name, sql) in enumerate(MIGRATIONS, start=1):
+        if version <= current:
+            continue
+        # executescript() commits any open transaction first, so BEGIN/COMMIT live in the script.
+        script = (
+            f"BEGIN IMMEDIATE;\n{sql}\n"
+            f"PRAGMA application_id = {APPLICATION_ID};\n"
+            f"PRAGMA user_version = {version};\n"
+            f"INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_migration', '{name}');\n"
+            "COMMIT;"
+        )
+        try:
+            db.executescript(script)
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+    return SCHEMA_VERSION
