@@ -35,6 +35,18 @@ class General(_Section):
     log_level: str = "INFO"
 
 
+class Clock(_Section):
+    """A simulated clock for demos, tests and soak runs against the simulator.
+
+    speed 1 with no origin is the real clock. Otherwise now = sim_origin + (time() - real_origin) * speed,
+    the same formula the simulator uses, so every process agrees on simulated time.
+    """
+
+    speed: float = 1.0
+    real_origin: float = 0.0  # unix seconds (real) when the simulated clock read sim_origin
+    sim_origin: float = 0.0  # unix seconds (simulated)
+
+
 class Zmq(_Section):
     # Empty means ipc:// sockets in data_dir, so two installations never collide and no TCP
     # port is opened. Set tcp://127.0.0.1:PORT to run processes on separate hosts or in tests.
@@ -97,6 +109,7 @@ class News(_Section):
 
 class Config(_Section):
     general: General = msgspec.field(default_factory=General)
+    clock: Clock = msgspec.field(default_factory=Clock)
     zmq: Zmq = msgspec.field(default_factory=Zmq)
     sink: Sink = msgspec.field(default_factory=Sink)
     scheduler: Scheduler = msgspec.field(default_factory=Scheduler)
@@ -187,6 +200,7 @@ def _validate(cfg: Config, where: str) -> Config:
         "news.requests_per_second": cfg.news.requests_per_second,
         "sink.flush_interval_seconds": cfg.sink.flush_interval_seconds,
         "sink.batch_max_records": cfg.sink.batch_max_records,
+        "clock.speed": cfg.clock.speed,
     }
     for key, value in checks.items():
         if value <= 0:

@@ -1,0 +1,64 @@
+"""The tiny interface between the fetcher process and a platform module.
+
+A platform is a module (``fetchers/polymarket.py``, ``fetchers/kalshi.py``) exposing
+
+    def discover(ctx: PhaseContext) -> None
+    def snapshot(ctx: PhaseContext) -> None
+    def resolve(ctx: PhaseContext) -> None
+    def backfill(ctx: PhaseContext) -> None      # optional until the backfill work lands
+
+chosen from the plain dict in ``fetchers.platforms`` — no registration magic. Adding a third
+platform touches one new file and one dict entry. A phase function talks to the exchange through
+``ctx.http``, reads what is already stored through ``ctx.db`` (read-only, short transactions), and
+hands every record to ``ctx.publish``; it never writes the database itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+from collector.config import Config
+from collector.wire import Record
+
+
+@dataclass
+class PhaseCounters:
+    """What one phase run did; becomes the PhaseReport the sink stores."""
+
+    requests: int = 0
+    retries: int = 0
+    records: int = 0
+    skipped: int = 0
+    errors: int = 0
+    notes: list[str] = field(default_factory=list)  # short human-readable problems, for the report
+
+
+class Http(Protocol):
+    """Rate-limited, retrying JSON client (fetchers.http.HttpClient implements it)."""
+
+    def get_json(self, url: str, params: dict[str, Any] | list[tuple[str, Any]] | None = None) -> Any: ...
+
+    def post_json(self, url: str, body: Any) -> Any: ...
+
+
+@dataclass
+class PhaseContext:
+    platform: str
+    phase: str
+    cfg: Config
+    http: Http
+    publish: Callable[[Record], None]  # queues one record for the sink; blocks under back-pressure
+    counters: PhaseCounters
+    log: logging.Logger
+    db: sqlite3.Connection | None = None  # read-only collector.db; None before the sink created it
+    grid_time: int | None = None  # snapshot jobs: the grid time every snapshot of the run carries
+    should_stop: Callable[[], bool] = lambda: False  # SIGTERM: stop at the next page boundary
+    options: dict[str, Any] = field(default_factory=dict)  # e.g. backfill since/until
+
+    def skip(self, what: str, why: str) -> None:
+        """One malformed record: a log line and a counter, the rest of the page goes on."""
+        self.counters.skipped += 1
+        self.log.warning("skipped %s: %s", what, why)
