@@ -1,0 +1,284 @@
+"""Applying wire records to collector.db: one transaction per batch, idempotent, never regressing.
+
+Every write is an upsert on a natural key, so a batch replayed after a crash (delivery is
+at-least-once) leaves the database exactly as one delivery would:
+
+* markets: (platform, market_id); metadata applies only if its observed_at is not older than what
+  is stored, and a resolved or voided market never changes status again;
+* snapshots: (t, market) — the first row for a market and grid time wins (INSERT OR IGNORE);
+* resolutions: applied only while the market is not final and the observation is not older;
+* news: (platform, market_id, url or normalised headline); phase reports: job_id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sqlite3
+from collections import defaultdict
+
+from collector.wire import MarketUpsert, NewsHeadline, PhaseReport, PriceSnapshot, Resolution
+from sink.schema import PRICE_SCALE
+
+log = logging.getLogger("sink")
+
+FINAL = ("resolved", "voided")
+
+_UPSERT_MARKET = """
+INSERT INTO markets (platform, market_id, slug, title, description, category, outcomes, volume,
+                     liquidity, end_date, status, created_at, updated_at, extra, first_seen_at,
+                     observed_at)
+VALUES (:platform, :market_id, :slug, :title, :description, :category, :outcomes, :volume,
+        :liquidity, :end_date, :status, :created_at, :updated_at, :extra, :observed_at, :observed_at)
+ON CONFLICT (platform, market_id) DO UPDATE SET
+    slug = coalesce(excluded.slug, slug),
+    title = coalesce(excluded.title, title),
+    description = coalesce(excluded.description, description),
+    category = coalesce(excluded.category, category),
+    outcomes = coalesce(excluded.outcomes, outcomes),
+    volume = coalesce(excluded.volume, volume),
+    liquidity = coalesce(excluded.liquidity, liquidity),
+    end_date = coalesce(excluded.end_date, end_date),
+    created_at = coalesce(excluded.created_at, created_at),
+    updated_at = coalesce(excluded.updated_at, updated_at),
+    extra = json_patch(coalesce(extra, '{}'), coalesce(excluded.extra, '{}')),
+    status = CASE
+        WHEN status IN ('resolved', 'voided') THEN status
+        WHEN coalesce(status_observed_at, 0) > excluded.observed_at THEN status
+        ELSE excluded.status END,
+    observed_at = excluded.observed_at
+WHERE excluded.observed_at >= observed_at
+"""
+
+_ENSURE_MARKET = """
+INSERT OR IGNORE INTO markets (platform, market_id, status, first_seen_at, observed_at)
+VALUES (?, ?, 'active', ?, 0)
+"""
+
+_APPLY_RESOLUTION = """
+UPDATE markets SET
+    status = :status,
+    resolution = :resolution,
+    winning_outcome = :winning_outcome,
+    resolved_at = :resolved_at,
+    settlement_value = :settlement_value,
+    resolution_detail = :detail,
+    closed_at = coalesce(:closed_at, closed_at),
+    status_observed_at = :observed_at
+WHERE platform = :platform AND market_id = :market_id
+  AND status NOT IN ('resolved', 'voided')
+  AND coalesce(status_observed_at, 0) <= :observed_at
+"""
+
+_INSERT_LIVE = "INSERT OR IGNORE INTO snapshot (t, market, yes, bid, ask, volume, liquidity) VALUES (?,?,?,?,?,?,?)"
+_INSERT_BACKFILL = (
+    "INSERT OR IGNORE INTO snapshot_backfill (market, t, yes, bid, ask, volume, liquidity) "
+    "VALUES (?,?,?,?,?,?,?)"
+)
+_BUMP_CYCLE = """
+INSERT INTO snapshot_cycles (platform, source, t, rows) VALUES (?, ?, ?, ?)
+ON CONFLICT (platform, source, t) DO UPDATE SET rows = rows + excluded.rows
+"""
+_INSERT_NEWS = """
+INSERT OR IGNORE INTO news_context (market_id, platform, headline, source, captured_at, url,
+                                   published_at, dedup_key)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+"""
+_INSERT_PHASE = """
+INSERT OR IGNORE INTO phase_runs (job_id, platform, phase, grid_time, started_at, finished_at, ok,
+                                  requests, retries, records, skipped, errors, message)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
+"""
+
+
+def _price(p: float | None) -> int | None:
+    if p is None or p != p:  # None or NaN
+        return None
+    return int(round(min(max(p, 0.0), 1.0) * PRICE_SCALE))
+
+
+def _whole(x: float | None) -> int | None:
+    if x is None or x != x or x in (float("inf"), float("-inf")):
+        return None
+    return int(round(x))
+
+
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+
+
+def news_key(h: NewsHeadline) -> str:
+    """Same URL, or the same headline up to case and punctuation, is one headline."""
+    if h.url:
+        return "url:" + h.url.strip()
+    return "h:" + _NON_WORD.sub(" ", h.headline.casefold()).strip()
+
+
+class Store:
+    """The sink's writer. Not thread-safe: the sink's single loop owns it."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+        self._ids: dict[str, int] = {}
+        for rid, platform, market_id in db.execute("SELECT id, platform, market_id FROM markets"):
+            self._ids[platform + "\x00" + market_id] = rid
+
+    # --- meta ---------------------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # --- the batch transaction ----------------------------------------------------------------
+
+    def apply(self, records: list, now: float, store_snapshots: bool = True) -> dict[str, int]:
+        """Apply records inside the caller's transaction; returns counts of what was stored.
+
+        Markets first (so snapshots and resolutions in the same batch find their row), then the
+        rest. Snapshots are skipped, and counted as dropped, when the disk guard is on.
+        """
+        counts: dict[str, int] = defaultdict(int)
+        markets, snaps, resolutions, news, phases = [], [], [], [], []
+        for r in records:
+            if isinstance(r, PriceSnapshot):
+                snaps.append(r)
+            elif isinstance(r, MarketUpsert):
+                markets.append(r)
+            elif isinstance(r, Resolution):
+                resolutions.append(r)
+            elif isinstance(r, NewsHeadline):
+                news.append(r)
+            elif isinstance(r, PhaseReport):
+                phases.append(r)
+        if markets:
+            counts["markets"] = self._markets(markets)
+        if resolutions:
+            counts["resolutions"] = self._resolutions(resolutions, now)
+        if snaps:
+            if store_snapshots:
+                counts["snapshots"] = self._snapshots(snaps, now)
+            else:
+                counts["snapshots_dropped_disk"] = len(snaps)
+        if news:
+            cur = self.db.executemany(
+                _INSERT_NEWS,
+                [
+                    (h.market_id, h.platform, h.headline, h.source, h.captured_at, h.url,
+                     h.published_at, news_key(h))
+                    for h in news
+                ],
+            )
+            counts["news"] = cur.rowcount
+        if phases:
+            cur = self.db.executemany(
+                _INSERT_PHASE,
+                [
+                    (p.job_id, p.platform, p.phase, p.grid_time, p.started_at, p.finished_at,
+                     int(p.ok), p.requests, p.retries, p.records, p.skipped, p.errors, p.message)
+                    for p in phases
+                ],
+            )
+            counts["phase_reports"] = cur.rowcount
+        return counts
+
+    def _markets(self, markets: list[MarketUpsert]) -> int:
+        rows = [
+            {
+                "platform": m.platform,
+                "market_id": m.market_id,
+                "slug": m.slug,
+                "title": m.title,
+                "description": m.description,
+                "category": m.category,
+                "outcomes": json.dumps(m.outcomes) if m.outcomes is not None else None,
+                "volume": m.volume,
+                "liquidity": m.liquidity,
+                "end_date": m.end_date,
+                "status": m.status if m.status in ("active", "closed") else "active",
+                "created_at": m.created_at,
+                "updated_at": m.updated_at,
+                "extra": json.dumps(m.extra, sort_keys=True) if m.extra else None,
+                "observed_at": m.observed_at,
+            }
+            for m in markets
+        ]
+        cur = self.db.executemany(_UPSERT_MARKET, rows)
+        new = [m for m in markets if m.platform + "\x00" + m.market_id not in self._ids]
+        self._learn_ids({(m.platform, m.market_id) for m in new})
+        return cur.rowcount
+
+    def _resolutions(self, resolutions: list[Resolution], now: float) -> int:
+        self._market_ids({(r.platform, r.market_id) for r in resolutions}, now)
+        rows = []
+        for r in resolutions:
+            status = r.status if r.status in ("closed", "resolved", "voided") else "closed"
+            resolution = r.resolution if status == "resolved" and r.resolution in ("YES", "NO") else None
+            if status == "resolved" and resolution is None:
+                log.warning("resolution for %s/%s without YES/NO kept as closed", r.platform, r.market_id)
+                status = "closed"
+            rows.append(
+                {
+                    "platform": r.platform, "market_id": r.market_id, "status": status,
+                    "resolution": resolution, "winning_outcome": r.winning_outcome,
+                    "resolved_at": r.resolved_at if status in FINAL else None,
+                    "settlement_value": r.settlement_value, "detail": r.detail,
+                    "closed_at": r.closed_at, "observed_at": r.observed_at,
+                }
+            )
+        return self.db.executemany(_APPLY_RESOLUTION, rows).rowcount
+
+    def _snapshots(self, snaps: list[PriceSnapshot], now: float) -> int:
+        ids = self._market_ids({(s.platform, s.market_id) for s in snaps}, now)
+        groups: dict[tuple[str, str, int], list[tuple]] = defaultdict(list)
+        for s in snaps:
+            market = ids[s.platform + "\x00" + s.market_id]
+            groups[(s.platform, s.source, s.t)].append(
+                (s.t, market, _price(s.yes_price), _price(s.best_bid), _price(s.best_ask),
+                 _whole(s.volume), _whole(s.liquidity))
+            )
+        stored = 0
+        for (platform, source, t), rows in groups.items():
+            if source == "backfill":
+                rows = [(m, tt, y, b, a, v, l) for (tt, m, y, b, a, v, l) in rows]
+                n = self.db.executemany(_INSERT_BACKFILL, rows).rowcount
+            else:
+                n = self.db.executemany(_INSERT_LIVE, rows).rowcount
+            if n:
+                self.db.execute(_BUMP_CYCLE, (platform, "backfill" if source == "backfill" else "live", t, n))
+            stored += n
+        return stored
+
+    def _market_ids(self, keys: set[tuple[str, str]], now: float) -> dict[str, int]:
+        """Integer ids for (platform, market_id), creating a placeholder row for unknown markets."""
+        missing = [k for k in keys if k[0] + "\x00" + k[1] not in self._ids]
+        if missing:
+            self.db.executemany(_ENSURE_MARKET, [(p, m, now) for p, m in missing])
+            self._learn_ids(set(missing))
+        return self._ids
+
+    def _learn_ids(self, keys: set[tuple[str, str]]) -> None:
+        for platform, market_id in keys:
+            row = self.db.execute(
+                "SELECT id FROM markets WHERE platform = ? AND market_id = ?", (platform, market_id)
+            ).fetchone()
+            if row:
+                self._ids[platform + "\x00" + market_id] = row[0]
+
+    def forget_ids(self) -> None:
+        """After a rolled-back transaction the id cache may name rows that no longer exist."""
+        self._ids.clear()
+        for rid, platform, market_id in self.db.execute("SELECT id, platform, market_id FROM markets"):
+            self._ids[platform + "\x00" + market_id] = rid
+
+    def bump_counters(self, counters: dict[str, int]) -> None:
+        self.db.executemany(
+            "INSERT INTO sink_counters (name, value) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+            [(k, v) for k, v in counters.items() if v],
+        )
+
+    def set_counter(self, name: str, value: int) -> None:
+        self.db.execute("INSERT OR REPLACE INTO sink_counters (name, value) VALUES (?, ?)", (name, value))
