@@ -1,0 +1,32 @@
+# Two commands a newcomer needs: `make run` (the collector) and `make test` (the suite).
+# Both create .venv themselves from the system python3 (>= 3.11).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+$(BIN)/collector: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+.PHONY: install run demo test bench soak clean
+install: $(BIN)/collector
+
+run: install  ## the collector under supervisord, in the foreground
+	$(BIN)/collector run
+
+demo: install  ## the whole pipeline against the offline simulator, demo data only
+	$(BIN)/supervisord -c supervisord.demo.conf
+
+test: install  ## the full test suite
+	$(BIN)/python -m pytest -q
+
+bench: install  ## every benchmark; writes bench/RESULTS.md
+	$(BIN)/python bench/run_all.py
+
+soak: install  ## long soak-and-fault run (minutes)
+	$(BIN)/python -m tests.soak
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,0 +1,108 @@
+"""Shared fixtures: paths, free ports, config files, and real processes that are always reaped."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_config(tmp: Path, text: str = "", **sections: dict) -> Path:
+    """A config file whose db and sockets live in tmp; extra TOML text or sections on top."""
+    lines = ["[general]", f'db_path = "{tmp / "collector.db"}"']
+    general = sections.pop("general", {})
+    for k, v in general.items():
+        lines.append(f"{k} = {_toml(v)}")
+    for name, values in sections.items():
+        lines.append(f"[{name}]")
+        lines += [f"{k} = {_toml(v)}" for k, v in values.items()]
+    path = tmp / "config.toml"
+    path.write_text("\n".join(lines) + "\n" + text)
+    return path
+
+
+def _toml(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return f'"{v}"'
+    return repr(v)
+
+
+class Proc:
+    """A real child process with its output captured to a file."""
+
+    def __init__(self, args: list[str], log: Path, env: dict | None = None):
+        self.args = args
+        self.log_path = log
+        self._log = open(log, "ab")
+        self.p = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT,
+                                  env={**os.environ, **(env or {})}, start_new_session=True)
+
+    def signal(self, sig: int) -> None:
+        if self.p.poll() is None:
+            os.killpg(self.p.pid, sig)
+
+    def stop(self, timeout: float = 15.0) -> int:
+        self.signal(signal.SIGTERM)
+        try:
+            return self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.signal(signal.SIGKILL)
+            return self.p.wait(5)
+
+    def kill(self) -> None:
+        self.signal(signal.SIGKILL)
+        self.p.wait(5)
+
+    def output(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def procs():
+    """Start processes with procs.start([...]); all are killed at teardown, whatever happened."""
+    started: list[Proc] = []
+
+    class Starter:
+        def start(self, args: list[str], log: Path, env: dict | None = None) -> Proc:
+            p = Proc(args, log, env)
+            started.append(p)
+            return p
+
+    yield Starter()
+    for p in started:
+        if p.p.poll() is None:
+            p.kill()
+
+
+def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def script(name: str) -> str:
+    """Path of a console script installed in the test venv."""
+    return str(BIN / name)
