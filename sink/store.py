@@ -42,7 +42,8 @@ ON CONFLICT (platform, market_id) DO UPDATE SET
     end_date = coalesce(excluded.end_date, end_date),
     created_at = coalesce(excluded.created_at, created_at),
     updated_at = coalesce(excluded.updated_at, updated_at),
-    extra = json_patch(coalesce(extra, '{}'), coalesce(excluded.extra, '{}')),
+    extra = CASE WHEN excluded.extra IS NULL THEN extra
+                 ELSE json_patch(coalesce(extra, '{}'), excluded.extra) END,
     status = CASE
         WHEN status IN ('resolved', 'voided') THEN status
         WHEN coalesce(status_observed_at, 0) > excluded.observed_at THEN status
