@@ -58,7 +58,7 @@ class Zmq(_Section):
 
 
 class Sink(_Section):
-    batch_max_records: int = 20000  # one transaction holds at most this many records
+    batch_max_records: int = 50000  # one transaction holds at most this many records
     flush_interval_seconds: float = 1.0  # ... and waits at most this long before committing
     min_free_disk_mb: float = 1024.0  # disk guard: below this, snapshots are not stored
 
@@ -105,6 +105,7 @@ class News(_Section):
     searxng_url: str = "http://localhost:8080"
     requests_per_second: float = 1.0
     max_queries_per_run: int = 200
+    interval_minutes: float = 60.0  # NEWS phase cadence (the scheduler runs it when enabled)
 
 
 class Config(_Section):

@@ -74,6 +74,26 @@ class PriceSnapshot(msgspec.Struct, tag="snap", omit_defaults=True):
     source: str = "live"  # 'live' | 'backfill'; live always wins for the same market and time
 
 
+class SnapshotColumns(msgspec.Struct, tag="snapcols", kw_only=True):
+    """Many markets' snapshots at one grid time, column by column: the high-volume path.
+
+    Publishers build these from PriceSnapshot records (``columnize``) so the sink can hand the
+    columns to SQLite without per-row Python work. Prices are integer millionths of a dollar
+    (probability x 1e6, clamped to 0..1e6), volume and liquidity whole units; None = unknown.
+    All lists have the same length.
+    """
+
+    platform: str
+    t: int
+    source: str = "live"
+    market_ids: list[str]
+    yes: list[int | None]
+    bid: list[int | None]
+    ask: list[int | None]
+    volume: list[int | None]
+    liquidity: list[int | None]
+
+
 class Resolution(msgspec.Struct, tag="resolution", kw_only=True, omit_defaults=True):
     """Resolution state of a market. Sent only with what the platform's documented rule says.
 
@@ -122,7 +142,47 @@ class PhaseReport(msgspec.Struct, tag="phase", kw_only=True, omit_defaults=True)
     message: str = ""
 
 
-Record = Union[MarketUpsert, PriceSnapshot, Resolution, NewsHeadline, PhaseReport]
+Record = Union[MarketUpsert, PriceSnapshot, SnapshotColumns, Resolution, NewsHeadline, PhaseReport]
+
+PRICE_SCALE = 1_000_000
+
+
+def _scaled(p: float | None) -> int | None:
+    if p is None or p != p:  # None or NaN
+        return None
+    return round(min(max(p, 0.0), 1.0) * PRICE_SCALE)
+
+
+def _whole(x: float | None) -> int | None:
+    if x is None or x != x or x in (float("inf"), float("-inf")):
+        return None
+    return round(x)
+
+
+def columnize(records: list[Record]) -> list[Record]:
+    """Replace the PriceSnapshot records of a batch by one SnapshotColumns per (platform, t, source).
+
+    Other records keep their order and come first, so markets precede their snapshots.
+    """
+    columns: dict[tuple[str, int, str], SnapshotColumns] = {}
+    out: list[Record] = []
+    for r in records:
+        if not isinstance(r, PriceSnapshot):
+            out.append(r)
+            continue
+        key = (r.platform, r.t, r.source)
+        col = columns.get(key)
+        if col is None:
+            col = columns[key] = SnapshotColumns(platform=r.platform, t=r.t, source=r.source, market_ids=[],
+                                                 yes=[], bid=[], ask=[], volume=[], liquidity=[])
+        col.market_ids.append(r.market_id)
+        col.yes.append(_scaled(r.yes_price))
+        col.bid.append(_scaled(r.best_bid))
+        col.ask.append(_scaled(r.best_ask))
+        col.volume.append(_whole(r.volume))
+        col.liquidity.append(_whole(r.liquidity))
+    out.extend(columns.values())
+    return out
 
 
 # --- envelopes: what crosses the sockets -------------------------------------------------------

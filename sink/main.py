@@ -140,7 +140,8 @@ class Sink:
             self.ingest.send_multipart([identity, wire.encode(wire.Ack(seq=batch.seq, error=error))])
             return
         self.pending.append((identity, batch))
-        self.pending_records += len(batch.records)
+        self.pending_records += sum(len(r.market_ids) if isinstance(r, wire.SnapshotColumns) else 1
+                                    for r in batch.records)
 
     def reject(self, counter: str, why: str) -> None:
         self.counters[counter] += 1
@@ -236,3 +237,7 @@ def main(config_path: str | None) -> None:
         sink.run()
     finally:
         sink.close()
+
+
+if __name__ == "__main__":
+    main()
