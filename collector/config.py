@@ -105,6 +105,10 @@ class News(_Section):
     searxng_url: str = "http://localhost:8080"
     requests_per_second: float = 1.0
     max_queries_per_run: int = 200
+    connect_timeout_seconds: float = 3.0
+    read_timeout_seconds: float = 10.0
+    max_retries: int = 1  # a down SearXNG is retried next run, not hammered now
+    max_results_per_query: int = 10
     interval_minutes: float = 60.0  # NEWS phase cadence (the scheduler runs it when enabled)
 
 
