@@ -250,7 +250,10 @@ class WrongVersion(ValueError):
 
 def decode(frame: bytes) -> Message:
     """Decode one frame; raises msgspec.DecodeError/ValidationError or WrongVersion on bad input."""
-    msg = _decoder.decode(frame)
+    try:
+        msg = _decoder.decode(frame)
+    except UnicodeDecodeError as exc:  # msgspec lets invalid UTF-8 in a str field through as this
+        raise msgspec.DecodeError(f"invalid UTF-8: {exc}") from None
     if msg.v != PROTOCOL_VERSION:
         raise WrongVersion(f"protocol version {msg.v}, expected {PROTOCOL_VERSION}")
     return msg

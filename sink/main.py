@@ -121,6 +121,9 @@ class Sink:
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:
                 self.reject("frames_rejected_garbage", f"{exc} ({len(frame)} bytes)")
                 continue
+            except Exception as exc:  # a decoder surprise must not become a crash loop
+                self.reject("frames_rejected_garbage", f"{type(exc).__name__}: {exc} ({len(frame)} bytes)")
+                continue
             match msg:
                 case wire.Batch():
                     self.accept(identity, msg)

@@ -211,3 +211,39 @@ def test_disk_guard_keeps_markets_drops_snapshots(procs, tmp_path):
     assert counter(db_path, "disk_guard_active") == 1
     assert "DISK GUARD ON" in sink.output()
     s.close()
+
+
+def test_random_and_mutated_frames_never_stop_the_sink(procs, tmp_path):
+    """Fuzz: random bytes and bit-flipped valid frames; every frame is either stored or counted."""
+    import random
+
+    cfg = write_config(tmp_path, sink={"flush_interval_seconds": 0.05, "min_free_disk_mb": 1})
+    sink = start_sink(procs, tmp_path, cfg)
+    s = zmq.Context.instance().socket(zmq.DEALER)
+    s.setsockopt(zmq.LINGER, 0)
+    s.connect(f"ipc://{tmp_path}/sink.ipc")
+    rng = random.Random(1234)
+    valid = wire.encode(wire.Batch(sender="fuzz", seq=1, source="live", records=wire.columnize(
+        [wire.PriceSnapshot("kalshi", f"K{i}", T0, 0.5) for i in range(5)])))
+    frames = [bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 300))) for _ in range(150)]
+    for _ in range(150):
+        b = bytearray(valid)
+        for _ in range(rng.randint(1, 4)):
+            b[rng.randrange(len(b))] = rng.getrandbits(8)
+        frames.append(bytes(b))
+    for f in frames:
+        s.send(f)
+    accepted = 0
+    while s.poll(1000):
+        accepted += 0 if wire.decode(s.recv()).error else 1
+    ack = send_and_ack(s, wire.Batch(sender="t", seq=99, source="live", records=[
+        wire.MarketUpsert(platform="kalshi", market_id="alive", observed_at=1.0)]))
+    assert ack.error == ""
+    assert sink.stop() == 0
+    db_path = tmp_path / "collector.db"
+    rejected = sum(v for (v,) in query(db_path, "SELECT value FROM sink_counters WHERE name LIKE 'frames_rejected_%'"))
+    refused = counter(db_path, "batches_refused_source") + counter(db_path, "snapshot_columns_rejected")
+    assert rejected + accepted + refused >= len(frames)
+    assert rejected > 150  # at least every random frame
+    assert query(db_path, "PRAGMA integrity_check")[0][0] == "ok"
+    s.close()
