@@ -124,6 +124,20 @@ class NewsHeadline(msgspec.Struct, tag="news", kw_only=True, omit_defaults=True)
     published_at: str | None = None
 
 
+class BackfillMark(msgspec.Struct, tag="backfill_mark", kw_only=True, omit_defaults=True):
+    """A market's history is complete in the stream before this record: the backfill checkpoint.
+
+    The sink commits batches in order, so once this record is stored every history row sent
+    before it is stored too; a rerun skips markets with a mark and duplicates nothing.
+    """
+
+    platform: str
+    market_id: str
+    points: int  # history points published for the market
+    resolution_s: int  # the time resolution actually obtained (e.g. 43200 for 12-hour fidelity)
+    done_at: float
+
+
 class PhaseReport(msgspec.Struct, tag="phase", kw_only=True, omit_defaults=True):
     """What one run of one phase did; stored by the sink, read by the scheduler and `status`."""
 
@@ -142,7 +156,7 @@ class PhaseReport(msgspec.Struct, tag="phase", kw_only=True, omit_defaults=True)
     message: str = ""
 
 
-Record = Union[MarketUpsert, PriceSnapshot, SnapshotColumns, Resolution, NewsHeadline, PhaseReport]
+Record = Union[MarketUpsert, PriceSnapshot, SnapshotColumns, Resolution, NewsHeadline, BackfillMark, PhaseReport]
 
 PRICE_SCALE = 1_000_000
 

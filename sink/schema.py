@@ -146,8 +146,21 @@ _M001_INITIAL = """
 """
 
 
+# The replaying fetcher's checkpoint: one row per market whose history is fully stored.
+_M002_BACKFILL = """
+CREATE TABLE backfill_markets (
+    platform TEXT NOT NULL,
+    market_id TEXT NOT NULL,
+    points INTEGER NOT NULL,
+    resolution_s INTEGER NOT NULL,     -- time resolution of the history actually obtained
+    done_at REAL NOT NULL,
+    PRIMARY KEY (platform, market_id)
+) WITHOUT ROWID;
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("001_initial", _M001_INITIAL),
+    ("002_backfill_checkpoint", _M002_BACKFILL),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

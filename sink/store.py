@@ -20,8 +20,8 @@ from collections import defaultdict
 
 from itertools import repeat
 
-from collector.wire import (MarketUpsert, NewsHeadline, PhaseReport, PriceSnapshot, Resolution,
-                            SnapshotColumns, columnize)
+from collector.wire import (BackfillMark, MarketUpsert, NewsHeadline, PhaseReport, PriceSnapshot,
+                            Resolution, SnapshotColumns, columnize)
 
 log = logging.getLogger("sink")
 
@@ -131,7 +131,7 @@ class Store:
         rest. Snapshots are skipped, and counted as dropped, when the disk guard is on.
         """
         counts: dict[str, int] = defaultdict(int)
-        markets, snaps, columns, resolutions, news, phases = [], [], [], [], [], []
+        markets, snaps, columns, resolutions, news, phases, marks = [], [], [], [], [], [], []
         for r in records:
             if isinstance(r, SnapshotColumns):
                 columns.append(r)
@@ -145,6 +145,8 @@ class Store:
                 news.append(r)
             elif isinstance(r, PhaseReport):
                 phases.append(r)
+            elif isinstance(r, BackfillMark):
+                marks.append(r)
         if markets:
             counts["markets"] = self._markets(markets)
         if resolutions:
@@ -166,6 +168,13 @@ class Store:
                 ],
             )
             counts["news"] = cur.rowcount
+        if marks:
+            cur = self.db.executemany(
+                "INSERT OR IGNORE INTO backfill_markets (platform, market_id, points, resolution_s, done_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(m.platform, m.market_id, m.points, m.resolution_s, m.done_at) for m in marks],
+            )
+            counts["backfill_marks"] = cur.rowcount
         if phases:
             cur = self.db.executemany(
                 _INSERT_PHASE,
@@ -240,8 +249,8 @@ class Store:
             rows = zip(repeat(c.t), map(ids.__getitem__, c.market_ids), c.yes, c.bid, c.ask, c.volume, c.liquidity)
             backfill = c.source == "backfill"
             inserted = self.db.executemany(_INSERT_BACKFILL if backfill else _INSERT_LIVE, rows).rowcount
-            if inserted:
-                self.db.execute(_BUMP_CYCLE, (c.platform, "backfill" if backfill else "live", c.t, inserted))
+            if inserted and not backfill:  # history points are counted per market in backfill_markets
+                self.db.execute(_BUMP_CYCLE, (c.platform, "live", c.t, inserted))
             stored += inserted
         return stored
 
