@@ -1,0 +1,127 @@
+"""Kalshi fetcher costs, printed as ratios against the issue's targets (never asserted).
+
+1. CPU to parse + publish 100,000 markets: JSON pages of 1,000 decoded as the HTTP client does,
+   each market turned into a MarketUpsert (DISCOVER) or a PriceSnapshot (SNAPSHOT), and every
+   1,000 records encoded into a wire.Batch frame as the publisher does. Target < 3 s CPU.
+2. Requests per SNAPSHOT cycle against the simulator over real HTTP, versus ceil(N/1000) + 10
+   where N is the number of open non-parlay markets.
+
+    .venv/bin/python bench/bench_kalshi.py [--markets 100000] [--sim-markets 10000 50000 200000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import logging
+import math
+import time
+from pathlib import Path
+
+import msgspec
+
+from collector import wire
+from fetchers import kalshi_parse as kp
+
+EXAMPLE = Path("/work/shared/api/examples/kalshi/markets_page.json")
+PAGE = 1000  # markets per JSON page and records per wire batch (publisher.BATCH_RECORDS)
+TARGET_CPU_S = 3.0
+
+
+def make_pages(n: int) -> list[bytes]:
+    base = json.loads(EXAMPLE.read_text())["markets"]
+    pages, rows = [], []
+    for i in range(n):
+        m = copy.deepcopy(base[i % 2])
+        m["ticker"] = f"KXBENCH-{i // 7:06d}-M{i:07d}"
+        m["event_ticker"] = f"KXBENCH-{i // 7:06d}"
+        cents = 1 + i % 97
+        m["yes_bid_dollars"], m["yes_ask_dollars"] = f"{cents / 100:.4f}", f"{(cents + 2) / 100:.4f}"
+        m["volume_fp"] = f"{i * 1.25:.2f}"
+        rows.append(m)
+        if len(rows) == PAGE:
+            pages.append(msgspec.json.encode({"cursor": f"c{i}", "markets": rows}))
+            rows = []
+    if rows:
+        pages.append(msgspec.json.encode({"cursor": "", "markets": rows}))
+    return pages
+
+
+def parse_and_publish(pages: list[bytes], kind: str) -> tuple[float, int, int]:
+    """CPU seconds, records, frame bytes for one pass over the pages."""
+    frames = records = 0
+    seq = 0
+    t0 = time.process_time()
+    for raw in pages:
+        items, _ = kp.page(msgspec.json.decode(raw), "markets")
+        batch = []
+        for m in items:
+            try:
+                if kind == "discover":
+                    batch.append(kp.market_upsert(m, 1.7e9, "KXBENCH", "Economics"))
+                    r = kp.resolution(m, 1.7e9)
+                    if r is not None:
+                        batch.append(r)
+                else:
+                    batch.append(kp.price_snapshot(m, 1_700_000_100))
+            except kp.BadRecord:
+                continue
+        seq += 1
+        frames += len(wire.encode(wire.Batch(sender="bench", seq=seq, source="simulator", records=batch)))
+        records += len(batch)
+    return time.process_time() - t0, records, frames
+
+
+def snapshot_requests(n_markets: int) -> None:
+    from collector import clock
+    from collector.config import Config, Kalshi
+    from fetchers import kalshi
+    from fetchers.base import PhaseContext, PhaseCounters
+    from fetchers.http import HttpClient
+    from simulator import server
+
+    h = server.start(seed=7, markets=n_markets, speed=0)
+    try:
+        cfg = msgspec.structs.replace(Config(), kalshi=Kalshi(base_url=h.kalshi_url, requests_per_second=1000.0))
+        cfg = msgspec.structs.replace(cfg, clock=msgspec.structs.replace(
+            cfg.clock, speed=1e-9, sim_origin=h.now(), real_origin=time.time()))
+        clock.configure(cfg)
+        counters, out = PhaseCounters(), []
+        http = HttpClient("kalshi", cfg.kalshi, counters)
+        ctx = PhaseContext(platform="kalshi", phase="snapshot", cfg=cfg, http=http, publish=out.append,
+                           counters=counters, log=logging.getLogger("bench"), grid_time=None)
+        t0 = time.perf_counter()
+        kalshi.snapshot(ctx)
+        wall = time.perf_counter() - t0
+        truth = h.truth()["kalshi"]
+        n_open = sum(1 for m in truth if not m["is_mve"] and m["status"] == "active")
+        budget = math.ceil(n_open / 1000) + 10
+        print(f"snapshot cycle: {len(truth)} listed markets in the simulator, {n_open} open non-parlay; "
+              f"{len(out)} snapshots in {counters.requests} requests ({wall:.1f} s wall)")
+        print(f"  budget ceil(N/1000)+10 = {budget}: requests/budget = {counters.requests / budget:.2f}"
+              f" (the simulator scans at most 4,000 rows per page, so with few open markets among many"
+              f" listed it answers ~{len(truth) // 4000 + 1} mostly-empty pages carrying a cursor)")
+    finally:
+        h.stop()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--markets", type=int, default=100_000)
+    ap.add_argument("--sim-markets", type=int, nargs="+", default=[10_000, 50_000, 200_000])
+    args = ap.parse_args()
+    pages = make_pages(args.markets)
+    size = sum(map(len, pages))
+    print(f"{args.markets} markets in {len(pages)} JSON pages ({size / 1e6:.0f} MB)")
+    for kind in ("discover", "snapshot"):
+        cpu, records, frames = parse_and_publish(pages, kind)
+        print(f"{kind:9s}: decode + parse + encode {records} records -> {frames / 1e6:.1f} MB of frames:"
+              f" {cpu:.2f} s CPU; target {TARGET_CPU_S:.0f} s: ratio {cpu / TARGET_CPU_S:.2f}"
+              f" ({cpu / args.markets * 1e6:.1f} us/market)")
+    for n in args.sim_markets:
+        snapshot_requests(n)
+
+
+if __name__ == "__main__":
+    main()

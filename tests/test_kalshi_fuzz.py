@@ -1,0 +1,176 @@
+"""Hypothesis fuzz of kalshi_parse: mutated example payloads never crash the parser.
+
+Every mutation either parses into records with sane values or raises BadRecord; a page of
+mutated markets run through the real DISCOVER/SNAPSHOT page handling publishes the good ones
+and counts every bad one as skipped.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import math
+from pathlib import Path
+
+import msgspec
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from collector import wire
+from collector.config import Config
+from fetchers import kalshi, kalshi_parse as kp
+from fetchers.base import PhaseContext, PhaseCounters
+
+EXAMPLES = Path("/work/shared/api/examples/kalshi")
+
+
+def _markets() -> list[dict]:
+    ms = list(json.loads((EXAMPLES / "markets_page.json").read_text())["markets"])
+    ms.append(json.loads((EXAMPLES / "market_get_open_verbatim_2026-05.json").read_text())["market"])
+    for e in json.loads((EXAMPLES / "events_nested.json").read_text())["events"]:
+        ms.extend(e["markets"])
+    return ms
+
+
+MARKETS = _markets()
+KEYS = sorted({k for m in MARKETS for k in m} | {"yes_bid", "yes_ask", "last_price", "volume", "settlement_value"})
+CANDLES = [c for f in ("candlesticks.json", "candlesticks_sparse_reconstructed.json")
+           for c in json.loads((EXAMPLES / f).read_text())["candlesticks"]]
+
+json_scalar = st.one_of(
+    st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12), st.sampled_from(["", "0.5000", "1.0000", "abc", "2026-05-20T03:59:00Z",
+                                           "0001-01-01T00:00:00Z", "yes", "scalar", "finalized", "nan"]),
+)
+json_value = st.recursive(json_scalar, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                               st.dictionaries(st.text(max_size=5), inner, max_size=3)),
+                          max_leaves=6)
+mutation = st.tuples(st.sampled_from(["set", "del"]), st.sampled_from(KEYS), json_value)
+
+
+def mutate(m: dict, muts) -> dict:
+    m = copy.deepcopy(m)
+    for op, key, value in muts:
+        if op == "del":
+            m.pop(key, None)
+        else:
+            m[key] = value
+    return m
+
+
+def check_price(p):
+    assert p is None or (isinstance(p, float) and 0.0 <= p <= 1.0 and math.isfinite(p))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(range(len(MARKETS))), st.lists(mutation, min_size=1, max_size=4))
+def test_mutated_market_parses_or_is_rejected(idx, muts):
+    m = mutate(MARKETS[idx], muts)
+    records = []
+    for fn in (lambda: kp.market_upsert(m, 1.0, "S", "C"), lambda: kp.price_snapshot(m, 900),
+               lambda: kp.resolution(m, 1.0)):
+        try:
+            r = fn()
+        except kp.BadRecord:
+            continue
+        if r is not None:
+            records.append(r)
+    for r in records:
+        if isinstance(r, wire.PriceSnapshot):
+            for p in (r.yes_price, r.best_bid, r.best_ask):
+                check_price(p)
+        if isinstance(r, wire.Resolution):
+            assert r.status in ("closed", "resolved", "voided")
+            assert (r.resolution is not None) == (r.status == "resolved")
+        if isinstance(r, wire.MarketUpsert):
+            assert r.status in ("active", "closed")
+            assert all(isinstance(v, str) for v in r.extra.values())
+    # whatever parsed must cross the wire
+    wire.decode(wire.encode(wire.Batch(sender="f", seq=1, source="simulator", records=records)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(range(len(CANDLES))), st.lists(
+    st.tuples(st.sampled_from(["set", "del"]),
+              st.sampled_from(["end_period_ts", "yes_bid", "yes_ask", "price", "volume_fp", "volume"]),
+              json_value), min_size=1, max_size=3))
+def test_mutated_candle_parses_or_is_rejected(idx, muts):
+    c = mutate(CANDLES[idx], muts)
+    try:
+        s = kp.candle_snapshot(c, "X")
+    except kp.BadRecord:
+        return
+    for p in (s.yes_price, s.best_bid, s.best_ask):
+        check_price(p)
+
+
+@settings(max_examples=200, deadline=None)
+@given(json_value)
+def test_any_envelope_or_event_is_parsed_or_rejected(body):
+    for fn in (lambda: kp.page(body, "markets"), lambda: kp.event_info(body), lambda: kp.series_category(body),
+               lambda: kp.cutoff_unix(body), lambda: kp.error_text(body)):
+        try:
+            fn()
+        except kp.BadRecord:
+            pass
+
+
+class Pages:
+    """A stand-in exchange serving one fixed page (the integration tests use the real simulator)."""
+
+    def __init__(self, items):
+        self.items = items
+
+    def get_json(self, url, params=None):
+        params = params or {}
+        if url.endswith("/markets"):
+            return {"markets": self.items, "cursor": ""}
+        if url.endswith("/events") and params.get("with_nested_markets") and params.get("status") == "open":
+            return {"events": [{"event_ticker": "E", "series_ticker": "S", "markets": self.items}]}
+        if url.endswith("/events"):
+            return {"events": [], "cursor": ""}
+        raise kalshi.ApiRefused("not found", 404)
+
+    def post_json(self, url, body):
+        raise AssertionError("Kalshi reads never POST")
+
+
+def expected(items, parse):
+    """Tickers a phase must publish and how many records it must skip, by the parser's verdict."""
+    published, skipped = [], 0
+    for m in items:
+        if kp.is_parlay(m):
+            continue
+        try:
+            t = parse(m)
+        except kp.BadRecord:
+            skipped += 1
+            continue
+        if t not in published:
+            published.append(t)
+    return published, skipped
+
+
+def parse_for_discover(m):
+    kp.resolution(m, 1.0)
+    return kp.market_upsert(m, 1.0).market_id
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(range(len(MARKETS))), st.lists(mutation, max_size=3)),
+                min_size=1, max_size=8))
+def test_bad_records_are_skipped_and_counted_the_rest_published(spec):
+    items = [mutate(dict(MARKETS[idx], ticker=f"T{n}-{idx}"), muts) for n, (idx, muts) in enumerate(spec)]
+    for phase, parse, kind in ((kalshi.snapshot, lambda m: kp.price_snapshot(m, 900).market_id, wire.PriceSnapshot),
+                               (kalshi.discover, parse_for_discover, wire.MarketUpsert)):
+        out, counters = [], PhaseCounters()
+        ctx = PhaseContext(platform="kalshi", phase=phase.__name__, cfg=Config(), http=Pages(items),
+                           publish=out.append, counters=counters, log=logging.getLogger("fuzz"), grid_time=900)
+        kalshi._catalog = kalshi.Catalog()
+        phase(ctx)
+        want, skipped = expected(items, parse)
+        assert [r.market_id for r in out if isinstance(r, kind)] == want
+        assert counters.skipped == skipped
+        assert all(isinstance(r, (wire.PriceSnapshot, wire.MarketUpsert, wire.Resolution)) for r in out)
+        msgspec.msgpack.encode(out)
