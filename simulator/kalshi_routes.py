@@ -1,8 +1,9 @@
 """Kalshi routes (`/kalshi/trade-api/v2/...`): markets, events, series, candles, historical tier.
 
 Lists run newest-created first (the order the docs infer) with a signed cursor naming the last
-index. A page scans at most SCAN_PER_LIMIT*limit rows, so a very selective filter yields an empty
-page with a non-empty cursor — exactly the case real clients must survive. The last page carries
+index. A page scans a bounded number of rows (small when paging settlements, as seen on the real
+API), so a selective filter can yield an empty page with a non-empty cursor — exactly the case
+real clients must survive. The last page carries
 `cursor: ""`.
 """
 
@@ -16,7 +17,9 @@ from .reply import BadRequest, Reply, Req
 
 MARKETS_MAX, MARKETS_DEFAULT = 1000, 100
 EVENTS_MAX, EVENTS_DEFAULT = 200, 200
-SCAN_PER_LIMIT, SCAN_MIN = 4, 50
+SCAN_PER_LIMIT, SCAN_MIN = 50, 5000  # the real API filters server-side: pages come back full
+# ... except when paging settlements, where empty pages that carry a cursor were seen (kalshi.md §2.3).
+SETTLED_SCAN_PER_LIMIT, SETTLED_SCAN_MIN = 4, 50
 CANDLES_MAX, BATCH_CANDLES_MAX, BATCH_TICKERS_MAX = 5000, 10_000, 100
 PERIODS = (1, 60, 1440)
 STATUS_FILTER = {"unopened": {"initialized"}, "open": {"active"}, "paused": {"inactive"},
@@ -77,7 +80,11 @@ class KalshiRoutes:
             below = cursors.decode(cur)
             if below is None:
                 raise details("invalid cursor")
-        budget, rows, last, scanned_all = max(SCAN_MIN, SCAN_PER_LIMIT * limit), [], None, True
+        if req.q("status") == "settled" or req.q("min_settled_ts") or req.q("max_settled_ts"):
+            budget = max(SETTLED_SCAN_MIN, SETTLED_SCAN_PER_LIMIT * limit)
+        else:
+            budget = max(SCAN_MIN, SCAN_PER_LIMIT * limit)
+        rows, last, scanned_all = [], None, True
         for i in cands:
             if below is not None and i >= below:
                 continue

@@ -1,0 +1,161 @@
+"""manifest.json and the dataset card (README.md) of an export directory.
+
+Neither carries the wall-clock time of the export: the manifest records the data's own as-of
+(newest observation in collector.db) and a sha256 per file, so exporting an unchanged database
+twice gives byte-identical directories. The card's YAML header declares the configs so
+``datasets.load_dataset(<dir>)`` finds every file, and its column tables come from
+``exporter.columns`` so they always match the files.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from exporter import columns
+from exporter.files import sha256
+from exporter.prompts import iso
+
+OWNED = ("markets.parquet", "unmatched_alerts.parquet", "prompts.jsonl", "prompts_train.jsonl", "prompts_test.jsonl")
+
+
+def manifest(*, version, db_path, cat, source, link_counts, stats, counts, cfg, prompt_files, split_date,
+             files: list[Path]) -> dict:
+    resolved = [m.resolved_at for m in cat.exported if m.resolved_at is not None]
+    newest = max([x for x in (cat.data_as_of, stats.get("snapshot_max_t")) if x is not None], default=None)
+    alerts = {k: int(v) for k, v in sorted(link_counts.items())}
+    alerts["total"] = source.rows
+    return {
+        "exporter_version": version,
+        "source": {"collector_db": str(db_path), "data_as_of": iso(newest)},
+        "wwatcher": {"path": source.path, "status": source.status, "message": source.message,
+                     "tried": source.tried, "db_created_at": source.db_created_at},
+        "counts": {
+            "markets": counts["markets"], "voided_left_out": cat.voided,
+            "resolved_without_yes_no_left_out": cat.unlabelled, "snapshots": counts["snapshots"],
+            "snapshots_after_cutoff_left_out": stats.get("snapshots_after_cutoff", 0),
+            "backfill_snapshots_shadowed_by_live": stats.get("backfill_shadowed", 0),
+            "alerts": alerts, "prompts": counts.get("prompts", 0),
+            **({"prompts_train": counts.get("prompts_train", 0), "prompts_test": counts.get("prompts_test", 0),
+                "prompts_dropped_by_split": counts.get("prompts_dropped_by_split", 0)} if split_date else {}),
+        },
+        "time_range": {"resolved_at_min": iso(min(resolved, default=None)),
+                       "resolved_at_max": iso(max(resolved, default=None)),
+                       "snapshot_min": iso(stats.get("snapshot_min_t")), "snapshot_max": iso(stats.get("snapshot_max_t"))},
+        "settings": {"fuzzy_threshold": cfg.export.fuzzy_threshold,
+                     "prompt_horizons_days": list(cfg.export.prompt_horizons_days),
+                     "random_prompts_per_market": cfg.export.random_prompts_per_market, "split_date": split_date},
+        "files": {p.name: {"sha256": sha256(p), "bytes": p.stat().st_size} for p in files},
+        "prompt_files": prompt_files,
+    }
+
+
+def remove_stale(out: Path, new_manifest: dict) -> None:
+    """Delete our own outputs that a previous export listed and this one did not produce."""
+    old = out / "manifest.json"
+    try:
+        previous = json.loads(old.read_text(encoding="utf-8")).get("files", {})
+    except (OSError, ValueError):
+        return
+    for name in previous:
+        if name in OWNED and name not in new_manifest["files"]:
+            (out / name).unlink(missing_ok=True)
+
+
+def _yaml(m: dict) -> str:
+    lines = ["---", "configs:", "- config_name: markets", "  default: true", "  data_files:",
+             "  - split: train", "    path: markets.parquet",
+             "- config_name: unmatched_alerts", "  data_files:", "  - split: train", "    path: unmatched_alerts.parquet"]
+    if m["prompt_files"]:
+        lines += ["- config_name: prompts", "  data_files:"]
+        for name in m["prompt_files"]:
+            split = "train" if name in ("prompts.jsonl", "prompts_train.jsonl") else "test"
+            lines += [f"  - split: {split}", f"    path: {name}"]
+    lines += ["license: other", "task_categories:", "- time-series-forecasting", "- text-generation", "---", ""]
+    return "\n".join(lines)
+
+
+def _table(cols) -> str:
+    rows = ["| column | type | definition |", "| --- | --- | --- |"]
+    # Parquet's smallest time unit is the millisecond: our whole-second timestamps read back as ms.
+    rows += [f"| `{n}` | `{str(t).replace('timestamp[s,', 'timestamp[ms,')}` | {d} |" for n, t, d in cols]
+    return "\n".join(rows)
+
+
+def dataset_card(m: dict) -> str:
+    c = m["counts"]
+    a = c["alerts"]
+    s = m["settings"]
+    return _yaml(m) + f"""# polymaster-collector export
+
+Resolved Polymarket and Kalshi markets with their price histories, linked wwatcher whale alerts
+and news headlines{", plus leak-free forecasting prompts" if m["prompt_files"] else ""}.
+Data as of {m["source"]["data_as_of"]}; markets resolved {m["time_range"]["resolved_at_min"]} to
+{m["time_range"]["resolved_at_max"]}. Counts and file checksums are in `manifest.json`.
+
+| | |
+| --- | --- |
+| markets (resolved YES/NO) | {c["markets"]} |
+| voided markets left out | {c["voided_left_out"]} |
+| snapshots | {c["snapshots"]} (left out after close: {c["snapshots_after_cutoff_left_out"]}) |
+| wwatcher | {m["wwatcher"]["status"]}: {m["wwatcher"]["message"]} |
+| alerts linked exactly / fuzzily / unmatched | {a.get("exact", 0)} / {a.get("fuzzy", 0)} / {a.get("unmatched", 0)} |
+| restart duplicates not counted | {a.get("duplicates", 0)} |
+| prompts | {c["prompts"]} |
+
+## Loading
+
+```python
+from datasets import load_dataset
+markets = load_dataset("parquet", data_files={{"train": "EXPORT_DIR/markets.parquet"}})["train"]
+prompts = load_dataset("json", data_files={{"train": "EXPORT_DIR/{(m["prompt_files"] or ["prompts.jsonl"])[0]}"}})["train"]
+everything = load_dataset("EXPORT_DIR", "markets")  # configs are declared in this card's header
+```
+
+## Definitions
+
+Times are UTC, second precision. A market's **cutoff** is min(closed_at, resolved_at): the
+moment trading actually stopped (not the scheduled end date, which platforms move) or the
+result became final, whichever came first. Nothing timestamped after the cutoff is used for any
+column. Outcome index 0 is the YES side; `resolution` YES means outcome 0 won. Voided markets
+(50-50, scalar or cancelled settlements) carry no clean label and are left out.
+
+### markets.parquet (one row per resolved market, ordered by collector.db's market id)
+
+{_table(columns.MARKETS)}
+
+### unmatched_alerts.parquet (wwatcher alerts linked to no market; no labels)
+
+{_table(columns.UNMATCHED)}
+
+### Linking wwatcher alerts
+
+1. Exact market id where the alert has one (forks/test data; real wwatcher stores NULL): 0x condition id,
+   CLOB token id (also gives the outcome index) or Kalshi ticker, case/whitespace/prefix-insensitive.
+2. Exact normalised title (NFKC, casefold, quotes/dashes/`&`/`vs.` unified, then letters and digits only).
+3. Otherwise rapidfuzz `token_sort_ratio` >= {s["fuzzy_threshold"]} on the spaced normalised title, only
+   among titles of the same platform with identical digit groups; top two within 2 points = ambiguous.
+4. Every candidate must be time-consistent: created - 1 h <= alert time <= close + 1 day. Several
+   candidates: Polymarket keeps those whose outcomes contain the alert's outcome label; Kalshi keeps
+   those whose ticker regenerates the alert's outcome text (wwatcher's `parse_ticker_details`).
+   A Kalshi alert still matching several markets of one event is `event_only` (unmatched here).
+5. Restart duplicates (same platform, timestamp, title, outcome, action, size, price, wallet) are
+   dropped, keeping the lowest id.
+
+### Prompts
+
+One JSON object per line: `prompt` (TRL conversational format: a system and a user message),
+`question`, `context` (the structured data the user message renders), `answer` (YES/NO),
+`as_of`, `kind` (`horizon` or `random`), `horizon_days`, `market_id`, `platform`, `title`,
+`resolved_at`, `closed_at`, `price_at_as_of` (last snapshot yes_price at or before as_of: the
+market baseline){", `split`" if s["split_date"] else ""}. As-of times: the cutoff minus each of
+{s["prompt_horizons_days"]} days (skipped when before the first snapshot) plus
+{s["random_prompts_per_market"]} uniform time(s) between the first snapshot and the cutoff, seeded by
+the market id. Every context item (price point, summary statistic, whale alert, headline) is
+selected with timestamp <= as_of before anything is computed; as_of < cutoff <= resolved_at.
+Headlines need captured_at (and published_at when known) <= as_of.
+""" + (f"""
+Time split at {s["split_date"]}: train = markets resolved before it (all their prompts); test =
+markets resolved on/after it, prompts with as_of on/after it only. No market is in both; test
+prompts asked before the split date are dropped ({c.get("prompts_dropped_by_split", 0)}).
+""" if s["split_date"] else "")

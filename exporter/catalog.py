@@ -1,0 +1,139 @@
+"""Markets from collector.db: the linker's catalog and the labelled markets the export writes.
+
+A market is exported when it is final with a clean label (status 'resolved', resolution YES or
+NO). Voided markets (50-50, scalar, cancelled) are left out and counted. Each exported market
+gets a ``cutoff``: the earliest of closed_at (the actual close, which may differ from the
+scheduled end_date) and resolved_at. Nothing timestamped after the cutoff reaches a feature.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+
+from exporter.link import CatalogMarket
+
+COLUMNS = ("id", "platform", "market_id", "title", "category", "outcomes", "volume", "liquidity", "end_date",
+           "status", "resolution", "resolved_at", "created_at", "closed_at", "winning_outcome", "extra",
+           "first_seen_at", "observed_at")
+
+
+@dataclass(slots=True)
+class Market:
+    ref: int
+    platform: str
+    market_id: str
+    title: str | None
+    category: str | None
+    outcomes: list[str]
+    volume: float | None
+    liquidity: float | None
+    resolution: str
+    winning_outcome: str | None
+    resolved_at: int | None
+    closed_at: int | None
+    created_at: int | None
+    end_date: int | None
+    first_seen_at: int
+    cutoff: int | None  # min(closed_at, resolved_at); snapshots/alerts/news after it are never used
+
+    @property
+    def opened_at(self) -> int:
+        """The platform's creation time, else when we first stored the market."""
+        return self.created_at if self.created_at is not None else self.first_seen_at
+
+
+def iso_to_unix(s: str | None) -> int | None:
+    if not s:
+        return None
+    try:
+        dt = datetime.fromisoformat(s.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        return None
+    return int(dt.timestamp())
+
+
+def _outcomes(raw: str | None) -> list[str]:
+    if not raw:
+        return []
+    try:
+        val = json.loads(raw)
+    except json.JSONDecodeError:
+        return []
+    return [str(x) for x in val] if isinstance(val, list) else []
+
+
+def _extra(raw: str | None) -> dict:
+    if not raw:
+        return {}
+    try:
+        val = json.loads(raw)
+    except json.JSONDecodeError:
+        return {}
+    return val if isinstance(val, dict) else {}
+
+
+def _tokens(extra: dict) -> list[str]:
+    raw = extra.get("clob_token_ids") or extra.get("clobTokenIds")
+    if isinstance(raw, list):
+        return [str(x) for x in raw]
+    if isinstance(raw, str):
+        try:
+            val = json.loads(raw)
+            if isinstance(val, list):
+                return [str(x) for x in val]
+        except json.JSONDecodeError:
+            pass
+        return [x.strip() for x in raw.split(",") if x.strip()]
+    return []
+
+
+@dataclass
+class Catalog:
+    linkable: list[CatalogMarket]
+    exported: list[Market]  # ordered by ref
+    voided: int
+    unlabelled: int  # status resolved but resolution not YES/NO (should not happen; counted)
+    data_as_of: int | None  # newest observation time in the markets table
+
+
+def load(con: duckdb.DuckDBPyConnection) -> Catalog:
+    rows = con.execute(f"SELECT {', '.join(COLUMNS)} FROM c.markets ORDER BY id").fetchall()
+    linkable, exported, voided, unlabelled, as_of = [], [], 0, 0, None
+    for r in rows:
+        d = dict(zip(COLUMNS, r))
+        platform = str(d["platform"]).lower()
+        outcomes = _outcomes(d["outcomes"])
+        extra = _extra(d["extra"])
+        created, closed, resolved = (iso_to_unix(d["created_at"]), iso_to_unix(d["closed_at"]),
+                                     iso_to_unix(d["resolved_at"]))
+        obs = d["observed_at"]
+        if obs is not None:
+            as_of = max(as_of or 0, int(obs))
+        linkable.append(CatalogMarket(
+            ref=int(d["id"]), platform=platform, market_id=str(d["market_id"]), title=d["title"], outcomes=outcomes,
+            open_t=created, close_t=closed if closed is not None else resolved,
+            event=extra.get("event_ticker") if platform == "kalshi" else None, tokens=_tokens(extra)))
+        status, label = d["status"], d["resolution"]
+        if status == "voided":
+            voided += 1
+            continue
+        if status != "resolved":
+            continue
+        if label not in ("YES", "NO"):
+            unlabelled += 1
+            continue
+        present = [x for x in (closed, resolved) if x is not None]
+        end = iso_to_unix(d["end_date"])
+        cutoff = min(present) if present else end
+        exported.append(Market(
+            ref=int(d["id"]), platform=platform, market_id=str(d["market_id"]), title=d["title"],
+            category=d["category"], outcomes=outcomes, volume=d["volume"], liquidity=d["liquidity"],
+            resolution=label, winning_outcome=d["winning_outcome"], resolved_at=resolved, closed_at=closed,
+            created_at=created, end_date=end, first_seen_at=int(d["first_seen_at"]), cutoff=cutoff))
+    return Catalog(linkable, exported, voided, unlabelled, as_of)

@@ -1,0 +1,80 @@
+"""A DuckDB connection that reads SQLite files offline and read-only.
+
+DuckDB reads SQLite through its ``sqlite_scanner`` extension, which it normally downloads from
+the internet the first time it is needed. The PyPI package ``duckdb-extension-sqlite-scanner``
+(pinned to the same version as ``duckdb`` in pyproject.toml) ships the binary, so we LOAD it by
+path and switch autoinstall/autoload off: an export never reaches the network, and a version
+mismatch fails loudly here instead of silently trying to download.
+
+Memory stays bounded because DuckDB gets an explicit ``memory_limit`` and a temporary
+directory to spill sorts into.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import duckdb
+
+from collector.errors import CollectorError
+
+MEMORY_LIMIT = "256MB"  # DuckDB buffer pool; sorts beyond it spill to the temp directory
+THREADS = 2  # the target machine has two cores
+
+
+class ExtensionMissing(CollectorError):
+    """The bundled sqlite_scanner binary is absent or does not match the installed DuckDB."""
+
+    exit_code = 2
+
+
+def extension_path() -> pathlib.Path:
+    """The sqlite_scanner binary inside the pip package, for exactly this DuckDB version."""
+    try:
+        import duckdb_extension_sqlite_scanner as pkg
+    except ImportError:
+        raise ExtensionMissing(
+            "the duckdb-extension-sqlite-scanner package is not installed; "
+            f"pip install duckdb-extension-sqlite-scanner=={duckdb.__version__}"
+        ) from None
+    root = pathlib.Path(pkg.__file__).parent / "extensions"
+    exact = root / f"v{duckdb.__version__}" / "sqlite_scanner.duckdb_extension"
+    if exact.exists():
+        return exact
+    found = sorted(root.glob("*/sqlite_scanner.duckdb_extension"))
+    raise ExtensionMissing(
+        f"no sqlite_scanner for DuckDB {duckdb.__version__} in {root} "
+        f"(found: {', '.join(p.parent.name for p in found) or 'none'}); pin both packages to one version"
+    )
+
+
+def connect(temp_dir: str | pathlib.Path) -> duckdb.DuckDBPyConnection:
+    """A scratch DuckDB file in temp_dir with the SQLite scanner loaded from disk, nothing downloadable.
+
+    A file database (not :memory:) keeps staged snapshots compressed on disk, so the export's
+    memory does not grow with the number of snapshots.
+    """
+    con = duckdb.connect(
+        str(pathlib.Path(temp_dir) / "stage.duckdb"),
+        config={
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "memory_limit": MEMORY_LIMIT,
+            "threads": THREADS,
+            "temp_directory": str(temp_dir),
+            "extension_directory": str(pathlib.Path(temp_dir) / "no-extensions"),
+            "preserve_insertion_order": False,  # every result we rely on has an ORDER BY
+        },
+    )
+    try:
+        con.execute(f"LOAD '{extension_path()}'")
+    except duckdb.Error as exc:
+        con.close()
+        raise ExtensionMissing(f"cannot load the bundled sqlite_scanner: {exc}") from None
+    return con
+
+
+def attach_sqlite(con: duckdb.DuckDBPyConnection, path: str | pathlib.Path, alias: str) -> None:
+    """Attach a SQLite file read-only (DuckDB never writes it; SQLite opens it with O_RDONLY)."""
+    quoted = str(path).replace("'", "''")
+    con.execute(f"ATTACH '{quoted}' AS {alias} (TYPE sqlite, READ_ONLY)")

@@ -1,0 +1,228 @@
+"""One export: collector.db (+ wwatcher.db) -> markets.parquet, unmatched_alerts.parquet,
+prompts*.jsonl, manifest.json and a dataset card, all written atomically into one directory.
+
+Order matters for memory: markets and alerts (small) are loaded whole; snapshots (large) are
+streamed chunk by chunk, and each chunk becomes one Parquet row group and its prompts at once.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pyarrow.compute as pc
+import pyarrow as pa
+
+from collector.config import Config
+from collector.errors import DatabaseError
+from exporter import card, catalog, duck, history, prompts, rows, whales, wwatcher
+from exporter.files import atomic_parquet, atomic_text, jsonl_line, write_json
+from exporter.link import Linker
+from sink.schema import APPLICATION_ID, connect_reader
+
+EXPORTER_VERSION = 1  # bump when a column's meaning changes
+
+
+@dataclass
+class Options:
+    db_path: Path
+    out_dir: Path
+    wwatcher_path: str | None = None  # configured path (fallbacks apply) unless explicit
+    wwatcher_explicit: bool = False
+    use_wwatcher: bool = True
+    prompts: bool = False
+    split_date: str | None = None  # ISO date; prompts split into train/test
+    progress: bool = False
+    log: Callable[[str], None] = field(default=lambda msg: print(msg, file=sys.stderr))
+
+
+def _check_collector_db(path: Path) -> None:
+    if not path.is_file():
+        raise DatabaseError(f"{path}: collector database not found")
+    db = connect_reader(str(path))
+    try:
+        app = db.execute("PRAGMA application_id").fetchone()[0]
+    finally:
+        db.close()
+    if app != APPLICATION_ID:
+        raise DatabaseError(f"{path}: not a polymaster-collector database (application_id {app:#x})")
+
+
+def _news(con, exported: list[catalog.Market]) -> dict[int, list[prompts.News]]:
+    by_key = {(m.platform, m.market_id): m for m in exported}
+    out: dict[int, list[prompts.News]] = defaultdict(list)
+    for plat, mid, headline, source, url, captured, published in con.execute(
+            "SELECT platform, market_id, headline, source, url, captured_at, published_at FROM c.news_context"
+            " ORDER BY platform, market_id, captured_at, id").fetchall():
+        m = by_key.get((str(plat).lower(), mid))
+        cap = catalog.iso_to_unix(captured)
+        if m is None or cap is None or (m.cutoff is not None and cap > m.cutoff):
+            continue
+        out[m.ref].append(prompts.News(cap, catalog.iso_to_unix(published), headline, source, url))
+    return out
+
+
+def run(cfg: Config, opt: Options) -> dict:
+    _check_collector_db(opt.db_path)
+    opt.out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".export-", dir=opt.out_dir) as tmp:
+        con = duck.connect(tmp)
+        try:
+            duck.attach_sqlite(con, opt.db_path, "c")
+            return _run(cfg, opt, con)
+        finally:
+            con.close()
+
+
+def _run(cfg: Config, opt: Options, con) -> dict:
+    log = opt.log
+    cat = catalog.load(con)
+    log(f"markets: {len(cat.exported)} resolved YES/NO to export, {cat.voided} voided left out")
+    # --- wwatcher --------------------------------------------------------------------------
+    if opt.use_wwatcher:
+        path, tried = wwatcher.locate(opt.wwatcher_path, opt.wwatcher_explicit)
+        alerts, source = wwatcher.read(con, path, tried)
+    else:
+        alerts, source = [], wwatcher.Source(None, "disabled", "wwatcher linking disabled (--no-wwatcher)")
+    log(f"wwatcher: {source.status}: {source.message}")
+    links = Linker(cat.linkable, cfg.export.fuzzy_threshold).link_all(alerts) if alerts else {}
+    exported_refs = {m.ref for m in cat.exported}
+    labels = {m.ref: (m.resolution, m.resolved_at) for m in cat.exported}
+    per_market = whales.build(alerts, links, labels)
+    link_counts = _link_counts(alerts, links, exported_refs)
+    cutoffs = {m.ref: m.cutoff for m in cat.exported}
+    for ref, items in per_market.items():  # features use nothing timestamped after the cutoff
+        cut = cutoffs.get(ref)
+        kept = [w for w in items if w.alert.time is not None and (cut is None or w.alert.time <= cut)]
+        link_counts["linked_after_cutoff_left_out"] = (link_counts.get("linked_after_cutoff_left_out", 0)
+                                                       + (len(items) - len(kept) if ref in cutoffs else 0))
+        per_market[ref] = kept
+    if alerts:
+        log("alerts: " + ", ".join(f"{k} {v}" for k, v in sorted(link_counts.items())))
+    news = _news(con, cat.exported)
+    # --- snapshots, markets.parquet, prompts ---------------------------------------------------
+    stats = history.stage(con, cat.exported)
+    after = dict(con.execute("SELECT s.market, count(*) FROM snaps s JOIN exported e ON s.market = e.id"
+                             " WHERE s.t > e.cut GROUP BY s.market").fetchall())
+    plan = history.plan(con, cat.exported)
+    split_names = ["train", "test"] if opt.split_date else ["all"]
+    prompt_files = {s: ("prompts.jsonl" if s == "all" else f"prompts_{s}.jsonl") for s in split_names}
+    counts = Counter()
+    split_date = _split_iso(opt.split_date)
+    out = opt.out_dir
+    with atomic_parquet(out / "markets.parquet", rows.MARKETS_SCHEMA) as writer, _PromptSinks(
+            out, prompt_files if opt.prompts else {}) as sinks:
+        bar = _progress(opt.progress, len(plan))
+        for chunk in history.chunks(con, plan, stats):
+            yes = chunk.table["yes_price"].to_pylist()
+            writer.write_table(rows.markets_table(chunk, yes, per_market, news, after),
+                               row_group_size=max(1, len(chunk.markets)))
+            counts["markets"] += len(chunk.markets)
+            counts["snapshots"] += chunk.table.num_rows
+            if opt.prompts:
+                ts = pc.cast(chunk.table["t"], pa.int64()).to_pylist()
+                _prompts(cfg, chunk, ts, yes, per_market, news, sinks, split_date, counts)
+            bar(1)
+        bar(None)
+    with atomic_parquet(out / "unmatched_alerts.parquet", rows.UNMATCHED_SCHEMA) as uw:
+        uw.write_table(rows.unmatched_table(alerts, links))
+    manifest = card.manifest(
+        version=EXPORTER_VERSION, db_path=opt.db_path, cat=cat, source=source, link_counts=link_counts,
+        stats=stats, counts=counts, cfg=cfg, prompt_files=list(prompt_files.values()) if opt.prompts else [],
+        split_date=split_date, files=[out / n for n in _produced(opt, prompt_files)])
+    card.remove_stale(out, manifest)
+    with atomic_text(out / "README.md") as fh:
+        fh.write(card.dataset_card(manifest))
+    write_json(out / "manifest.json", manifest)
+    log(f"exported {counts['markets']} markets ({counts['snapshots']} snapshots)"
+        + (f", {counts['prompts']} prompts" if opt.prompts else "") + f" to {out}")
+    return manifest
+
+
+def _prompts(cfg, chunk, ts, yes, per_market, news, sinks, split_date, counts) -> None:
+    for i, m in enumerate(chunk.markets):
+        lo, hi = chunk.offsets[i], chunk.offsets[i + 1]
+        pairs = [(t, p) for t, p in zip(ts[lo:hi], yes[lo:hi]) if p is not None]
+        for row in prompts.build(m, [t for t, _ in pairs], [p for _, p in pairs], per_market.get(m.ref, []),
+                                 news.get(m.ref, []), cfg.export.prompt_horizons_days,
+                                 cfg.export.random_prompts_per_market):
+            split = prompts.split_of(row["resolved_at"], row["as_of"], split_date)
+            if split is None:
+                counts["prompts_dropped_by_split"] += 1
+                continue
+            if split != "all":
+                row["split"] = split
+            sinks.write(split, jsonl_line(row))
+            counts["prompts"] += 1
+            counts[f"prompts_{split}"] += 1
+
+
+class _PromptSinks:
+    """One atomic JSONL file per split, all committed together when the export succeeds."""
+
+    def __init__(self, out: Path, names: dict[str, str]):
+        self.cms = {s: atomic_text(out / n) for s, n in names.items()}
+        self.fhs: dict = {}
+
+    def __enter__(self):
+        self.fhs = {s: cm.__enter__() for s, cm in self.cms.items()}
+        return self
+
+    def write(self, split: str, line: str) -> None:
+        self.fhs[split].write(line)
+
+    def __exit__(self, *exc):
+        for cm in self.cms.values():
+            cm.__exit__(*exc)
+        return False
+
+
+def _produced(opt: Options, prompt_files: dict[str, str]) -> list[str]:
+    names = ["markets.parquet", "unmatched_alerts.parquet"]
+    return names + (sorted(prompt_files.values()) if opt.prompts else [])
+
+
+def _split_iso(date: str | None) -> str | None:
+    if not date:
+        return None
+    return date if "T" in date else f"{date}T00:00:00Z"
+
+
+def _link_counts(alerts, links, exported_refs) -> dict[str, int]:
+    """exact + fuzzy + unmatched + duplicates = all alerts; event_only/ambiguous/none/no_title break down unmatched."""
+    c = Counter({k: 0 for k in ("exact", "fuzzy", "unmatched", "duplicates", "event_only", "ambiguous", "none",
+                                "no_title", "linked_to_unexported_market")})
+    for a in alerts:
+        if a.duplicate_of is not None:
+            c["duplicates"] += 1
+            continue
+        link = links[a.id]
+        kind = ("exact" if link.method.startswith(("id_", "title_exact")) else
+                "fuzzy" if link.method.startswith("title_fuzzy") else link.method)
+        c[kind] += 1
+        if link.market_ref is None:
+            c["unmatched"] += 1
+        elif link.market_ref not in exported_refs:
+            c["linked_to_unexported_market"] += 1
+    return dict(c)
+
+
+def _progress(enabled: bool, total: int):
+    """A click progress bar on a terminal's stderr; a no-op otherwise."""
+    if not enabled or not sys.stderr.isatty():
+        return lambda n: None
+    import click
+
+    bar = click.progressbar(length=total, label="exporting markets", file=sys.stderr)
+    bar.__enter__()
+
+    def step(n):
+        if n is None:
+            bar.__exit__(None, None, None)
+        else:
+            bar.update(n)
+    return step

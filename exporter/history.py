@@ -1,0 +1,114 @@
+"""Price histories of the exported markets, streamed in bounded chunks of markets.
+
+collector.db clusters live snapshots by (t, market) for cheap appends, which is the wrong order
+for per-market lists. So DuckDB copies the two snapshot tables once into its scratch file
+(columnar, compressed, ~5 s for 10M rows), then serves chunks of ~CHUNK_ROWS rows, each a range
+of market ids sorted by (market, t, source) and already cut at each market's cutoff. Within a
+chunk, a live row wins over a backfill row for the same (market, t), exactly like the
+``price_snapshots`` view (which DuckDB cannot read: SQLite-specific SQL inside the view).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from exporter.catalog import Market
+
+CHUNK_ROWS = 750_000  # snapshots per chunk: bounds the Arrow data of one chunk to ~75 MB
+NO_CUTOFF = 2**62  # a market without any close/resolve/end time keeps all its snapshots
+PRICE_SCALE = 1e6  # prices are stored as integers in millionths
+
+
+@dataclass
+class Chunk:
+    markets: list[Market]
+    table: pa.Table  # market, t, yes_price, best_bid, best_ask, volume, liquidity (deduplicated)
+    offsets: list[int]  # rows of markets[i] are table[offsets[i]:offsets[i+1]]
+
+
+def stage(con: duckdb.DuckDBPyConnection, markets: list[Market]) -> dict[str, int]:
+    """Copy snapshots into DuckDB and register the exported markets with their cutoffs."""
+    con.execute("CREATE OR REPLACE TABLE snaps AS SELECT market, t, yes, bid, ask, volume, liquidity,"
+                " 0::UTINYINT AS src FROM c.snapshot")
+    con.execute("INSERT INTO snaps SELECT market, t, yes, bid, ask, volume, liquidity, 1::UTINYINT"
+                " FROM c.snapshot_backfill")
+    ids = pa.table({"id": pa.array([m.ref for m in markets], pa.int64()),
+                    "cut": pa.array([m.cutoff if m.cutoff is not None else NO_CUTOFF for m in markets], pa.int64())})
+    con.register("exported_arrow", ids)
+    con.execute("CREATE OR REPLACE TABLE exported AS SELECT * FROM exported_arrow")
+    con.unregister("exported_arrow")
+    after, total = con.execute("SELECT count(*) FILTER (WHERE s.t > e.cut), count(*) FROM snaps s"
+                               " JOIN exported e ON s.market = e.id").fetchone()
+    bounds = con.execute("SELECT min(t), max(t) FROM snaps").fetchone()
+    return {"snapshots_after_cutoff": int(after), "snapshots_of_exported": int(total),
+            "snapshot_min_t": bounds[0], "snapshot_max_t": bounds[1]}
+
+
+def plan(con: duckdb.DuckDBPyConnection, markets: list[Market]) -> list[list[Market]]:
+    """Consecutive runs of markets (by ref) holding about CHUNK_ROWS snapshots each."""
+    counts = dict(con.execute("SELECT s.market, count(*) FROM snaps s JOIN exported e ON s.market = e.id"
+                              " WHERE s.t <= e.cut GROUP BY s.market").fetchall())
+    chunks, cur, rows = [], [], 0
+    for m in markets:
+        n = counts.get(m.ref, 0)
+        if cur and rows + n > CHUNK_ROWS:
+            chunks.append(cur)
+            cur, rows = [], 0
+        cur.append(m)
+        rows += n
+    if cur:
+        chunks.append(cur)
+    return chunks
+
+
+def chunks(con: duckdb.DuckDBPyConnection, plan_: list[list[Market]], stats: dict[str, int]) -> Iterator[Chunk]:
+    stats.setdefault("backfill_shadowed", 0)
+    for group in plan_:
+        table = con.execute(
+            "SELECT s.market, s.t, s.yes, s.bid, s.ask, s.volume, s.liquidity, s.src FROM snaps s"
+            " JOIN exported e ON s.market = e.id WHERE s.market BETWEEN ? AND ? AND s.t <= e.cut"
+            " ORDER BY s.market, s.t, s.src", [group[0].ref, group[-1].ref]).to_arrow_table().combine_chunks()
+        before = table.num_rows
+        table = _live_wins(table)
+        stats["backfill_shadowed"] += before - table.num_rows
+        yield Chunk(group, _typed(table), _offsets(group, table["market"]))
+
+
+def _live_wins(table: pa.Table) -> pa.Table:
+    """Drop a backfill row when a live row (sorted first) exists for the same market and t."""
+    n = table.num_rows
+    if n < 2 or not pc.any(pc.equal(table["src"], 1)).as_py():
+        return table
+    m, t = table["market"], table["t"]
+    same = pc.and_(pc.equal(m.slice(1), m.slice(0, n - 1)), pc.equal(t.slice(1), t.slice(0, n - 1)))
+    keep = pa.concat_arrays([pa.array([True]), pc.invert(same.combine_chunks() if hasattr(same, "combine_chunks")
+                                                         else same)])
+    return table.filter(keep)
+
+
+def _typed(table: pa.Table) -> pa.Table:
+    def price(col: str) -> pa.Array:
+        return pc.divide(pc.cast(table[col], pa.float64()), PRICE_SCALE)
+
+    return pa.table({
+        "market": table["market"],
+        "t": pc.cast(table["t"], pa.timestamp("s", tz="UTC")),
+        "yes_price": price("yes"), "best_bid": price("bid"), "best_ask": price("ask"),
+        "volume": pc.cast(table["volume"], pa.float64()), "liquidity": pc.cast(table["liquidity"], pa.float64()),
+    })
+
+
+def _offsets(group: list[Market], market_col: pa.ChunkedArray) -> list[int]:
+    """Row offsets per market of the group (0-length for a market without snapshots)."""
+    ree = pc.run_end_encode(market_col.combine_chunks() if isinstance(market_col, pa.ChunkedArray) else market_col)
+    ends = dict(zip(ree.values.to_pylist(), ree.run_ends.to_pylist()))
+    offsets, pos = [0], 0
+    for m in group:
+        pos = ends.get(m.ref, pos)
+        offsets.append(pos)
+    return offsets

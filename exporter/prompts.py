@@ -1,0 +1,149 @@
+"""Forecasting prompts in the style of Turtel et al. 2025, leak-free by construction.
+
+For each exported market, as-of times strictly before its cutoff (= min(closed_at,
+resolved_at); the actual close, not the scheduled end date, so a moved end date cannot leak):
+one per horizon in ``[export] prompt_horizons_days`` before the cutoff (skipped when earlier than
+the market's first snapshot) plus ``random_prompts_per_market`` uniform as-ofs between the first
+snapshot and the cutoff, drawn from an RNG seeded with the market's id (deterministic).
+
+Every context item is selected with ``timestamp <= as_of`` *before* anything is computed from
+it, so no later price reaches the prompt, not even through a summary statistic.
+
+``prompt`` is TRL's conversational format (a list of {role, content} messages), which
+``GRPOTrainer`` renders with the model's chat template; ``answer`` stays a separate column that
+TRL passes to reward functions as a keyword argument.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import random
+import time
+from dataclasses import dataclass
+
+from exporter.catalog import Market
+from exporter.whales import WhaleAlert, summary
+
+MAX_PRICE_POINTS = 30  # price history points in a prompt (evenly spaced by index, last one included)
+MAX_ALERTS = 20  # most recent whale alerts shown
+MAX_HEADLINES = 15  # most recent headlines shown
+DAY_S = 86400
+
+SYSTEM = ("You are an expert forecaster. You are given a question about a future event, the date of today, "
+          "and information published up to today. Reason about the evidence, then give the probability "
+          "that the question resolves YES as a number between 0 and 1 inside <answer></answer> tags, "
+          "e.g. <answer>0.62</answer>.")
+
+
+def iso(t: int | None) -> str | None:
+    return None if t is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def question(m: Market) -> str:
+    title = (m.title or m.market_id).strip().rstrip("?").strip()
+    first = m.outcomes[0] if m.outcomes else "Yes"
+    if first.strip().casefold() == "yes":
+        return f'Will "{title}" resolve YES?'
+    return f'Will "{title}" resolve to "{first}" (the YES side of this market)?'
+
+
+def as_of_times(m: Market, first_t: int | None, horizons: list[float], n_random: int) -> list[tuple[int, str, float | None]]:
+    """(as_of, kind, horizon_days), ascending, each with first_t <= as_of < cutoff."""
+    if first_t is None or m.cutoff is None or first_t >= m.cutoff:
+        return []
+    out: dict[int, tuple[int, str, float | None]] = {}
+    for h in horizons:
+        t = int(m.cutoff - h * DAY_S)
+        if first_t <= t < m.cutoff:
+            out.setdefault(t, (t, "horizon", float(h)))
+    rng = random.Random(hashlib.sha256(f"{m.platform}:{m.market_id}".encode()).digest())
+    for _ in range(n_random):
+        t = rng.randrange(first_t, m.cutoff)
+        out.setdefault(t, (t, "random", None))
+    return [out[k] for k in sorted(out)]
+
+
+@dataclass
+class News:
+    captured_at: int
+    published_at: int | None
+    headline: str
+    source: str | None
+    url: str | None
+
+
+def build(m: Market, ts: list[int], yes: list[float], alerts: list[WhaleAlert], news: list[News],
+          horizons: list[float], n_random: int) -> list[dict]:
+    """All prompts of one market. ts/yes: its snapshots with a price, ascending, all <= cutoff."""
+    rows = []
+    for as_of, kind, h in as_of_times(m, ts[0] if ts else None, horizons, n_random):
+        k = bisect.bisect_right(ts, as_of)  # snapshots [0, k) are at or before as_of
+        seen_alerts = [w for w in alerts if w.alert.time is not None and w.alert.time <= as_of]
+        seen_news = [n for n in news if n.captured_at <= as_of and (n.published_at or 0) <= as_of]
+        context = _context(as_of, ts[:k], yes[:k], seen_alerts, seen_news)
+        q = question(m)
+        rows.append({
+            "prompt": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": _render(m, q, context)}],
+            "question": q, "context": context, "answer": m.resolution, "as_of": iso(as_of), "kind": kind,
+            "horizon_days": h, "market_id": m.market_id, "platform": m.platform, "title": m.title,
+            "resolved_at": iso(m.resolved_at), "closed_at": iso(m.closed_at), "price_at_as_of": yes[k - 1],
+        })
+    return rows
+
+
+def _context(as_of: int, ts: list[int], yes: list[float], alerts: list[WhaleAlert], news: list[News]) -> dict:
+    n = len(ts)
+    pick = range(n) if n <= MAX_PRICE_POINTS else sorted({round(i * (n - 1) / (MAX_PRICE_POINTS - 1))
+                                                          for i in range(MAX_PRICE_POINTS)})
+    week = bisect.bisect_left(ts, as_of - 7 * DAY_S)
+    whales = summary(alerts)
+    return {
+        "as_of": iso(as_of),
+        "price_history": [{"t": iso(ts[i]), "yes_price": yes[i]} for i in pick],
+        "price_summary": {"snapshots": n, "first": yes[0], "last": yes[-1], "min": min(yes), "max": max(yes),
+                          "change_7d": yes[-1] - yes[week] if week < n else 0.0},
+        "whale_alerts": [{"time": iso(w.alert.time), "stance": w.stance, "usd": round(w.usd, 2),
+                          "yes_price": w.yes_price, "wallet_win_rate": w.win_rate,
+                          "wallet_resolved_markets": w.wallet_markets} for w in alerts[-MAX_ALERTS:]],
+        "whale_summary": whales,
+        "news": [{"time": iso(x.captured_at), "headline": x.headline, "source": x.source}
+                 for x in news[-MAX_HEADLINES:]],
+    }
+
+
+def _render(m: Market, q: str, c: dict) -> str:
+    lines = [f"Question: {q}", f"Platform: {m.platform}"]
+    if m.outcomes and m.outcomes[0].strip().casefold() != "yes":
+        lines.append(f"Outcomes: {', '.join(m.outcomes)} (YES means \"{m.outcomes[0]}\")")
+    lines += [f"Today is {c['as_of'][:16].replace('T', ' ')} UTC.", "", "Market price of YES over time:"]
+    lines += [f"- {p['t'][:16].replace('T', ' ')}: {p['yes_price']:.3f}" for p in c["price_history"]]
+    s = c["price_summary"]
+    lines.append(f"Latest {s['last']:.3f}; range {s['min']:.3f}-{s['max']:.3f}; 7-day change {s['change_7d']:+.3f}.")
+    if c["whale_alerts"]:
+        lines += ["", "Large trades (whale alerts):"]
+        for w in c["whale_alerts"]:
+            who = (f", wallet won {w['wallet_win_rate']:.0%} of {w['wallet_resolved_markets']} resolved markets"
+                   if w["wallet_win_rate"] is not None else "")
+            price = f" at YES price {w['yes_price']:.3f}" if w["yes_price"] is not None else ""
+            lines.append(f"- {w['time'][:16].replace('T', ' ')}: bet {w['stance'] or 'unknown side'}, "
+                         f"${w['usd']:,.0f}{price}{who}")
+    if c["news"]:
+        lines += ["", "News headlines:"]
+        lines += [f"- {n['time'][:10]}: {n['headline']}" + (f" ({n['source']})" if n["source"] else "")
+                  for n in c["news"]]
+    return "\n".join(lines)
+
+
+def split_of(row_resolved_at: str | None, as_of: str, split_date: str | None) -> str | None:
+    """Time split: train = markets resolved before the date; test = resolved on/after it AND asked on/after it.
+
+    A prompt of a later-resolving market asked before the date is dropped (None): its question
+    would otherwise sit in test while the model trained on outcomes known after its as-of.
+    Comparisons are on ISO strings (same format, so lexicographic = chronological).
+    """
+    if split_date is None:
+        return "all"
+    if row_resolved_at is not None and row_resolved_at < split_date:
+        return "train"
+    return "test" if as_of >= split_date else None
