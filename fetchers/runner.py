@@ -1,0 +1,128 @@
+"""Running one phase of one platform and turning whatever happened into a PhaseReport.
+
+Shared by ``fetcher --once`` and the scheduler-driven loop (fetchers/serve.py). A phase that
+runs out of retries, meets a refused request or crashes does not take the process down: it
+becomes a report with ``ok=False`` and a message, the records it already published stay
+published, and the next run catches up. Only sink failures (nothing acknowledged, or the sink
+refusing our data) propagate, because they concern every later phase too.
+
+``ctx.publish`` counts ``records``; platform modules should not count them again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import uuid
+
+from collector import clock, logs, wire
+from collector.config import Config
+from collector.errors import ApiError, DatabaseError, SinkUnavailable
+from fetchers import platforms
+from fetchers.base import PhaseContext, PhaseCounters
+from fetchers.http import HttpClient, Interrupted
+from fetchers.publisher import Publisher, SinkRefused
+
+MESSAGE_MAX_CHARS = 500  # a report message stays readable in `collector status`
+
+
+def setup_logging(platform: str, cfg: Config) -> logging.Logger:
+    """collector.logs' one format; logger names carry process, platform and phase."""
+    logs.setup("fetcher", cfg)
+    return logging.getLogger(f"fetcher.{platform}")
+
+
+def open_db(cfg: Config) -> sqlite3.Connection | None:
+    """collector.db read-only, or None before the sink has created it."""
+    from sink.schema import connect_reader
+
+    path = cfg.db_path
+    if not path.exists():
+        return None
+    try:
+        return connect_reader(str(path))
+    except sqlite3.Error:
+        return None
+
+
+def check_source(cfg: Config, source: str) -> None:
+    """Refuse to feed simulator data into a live database or the reverse (DatabaseError, exit 2)."""
+    db = open_db(cfg)
+    if db is None:
+        return
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = 'source'").fetchone()
+    except sqlite3.Error:
+        row = None  # no meta table yet: the sink has not migrated the file
+    finally:
+        db.close()
+    if row and row[0] != source:
+        raise DatabaseError(
+            f"{cfg.db_path} holds {row[0]} data but this fetcher's URLs make it a {source} source; "
+            "simulator and live data never mix: use another general.db_path"
+        )
+
+
+def sender_id(platform: str) -> str:
+    return f"fetcher-{platform}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def run_phase(cfg: Config, platform: str, phase: str, *, publisher: Publisher, http: HttpClient,
+              log: logging.Logger, job_id: str | None = None, grid_time: int | None = None,
+              should_stop=lambda: False, options: dict | None = None) -> wire.PhaseReport:
+    """Run one phase; publish its records and its report; return the report (not yet flushed)."""
+    base_log = log
+    log = logging.getLogger(f"{base_log.name}.{phase}")
+    http.log = publisher.log = log
+    counters = PhaseCounters()
+    http.counters = counters  # the client outlives phases; each phase counts its own requests
+    started = clock.now()
+    db = open_db(cfg)
+
+    def publish(record: wire.Record) -> None:
+        counters.records += 1
+        publisher.publish(record)
+
+    ctx = PhaseContext(platform=platform, phase=phase, cfg=cfg, http=http, publish=publish,
+                       counters=counters, log=log, db=db, grid_time=grid_time,
+                       should_stop=should_stop, options=options or {})
+    ok, message = True, ""
+    log.info("started%s", f" grid_time={clock.iso(grid_time)}" if grid_time is not None else "")
+    try:
+        platforms.phase_function(platform, phase)(ctx)
+    except (SinkUnavailable, SinkRefused):
+        raise
+    except Interrupted:
+        ok, message = False, "interrupted"
+    except platforms.UnknownPlatform as exc:  # e.g. a backfill job for a platform without one
+        counters.errors += 1
+        ok, message = False, str(exc)
+        log.error("%s", exc)
+    except ApiError as exc:  # retry budget spent, a refused request: a partial failure
+        counters.errors += 1
+        ok, message = False, f"{type(exc).__name__}: {exc}"
+        log.error("failed: %s", message)
+    except Exception as exc:  # a bug must not become a crash loop; the report says what happened
+        counters.errors += 1
+        ok, message = False, f"crashed: {type(exc).__name__}: {exc}"
+        log.exception("crashed")
+    finally:
+        if db is not None:
+            db.close()
+    if ok and should_stop():
+        ok, message = False, "interrupted"
+    if counters.notes and message != "interrupted":  # "interrupted" stays exact: the scheduler reads it
+        message = "; ".join(filter(None, [message, *counters.notes]))
+    report = wire.PhaseReport(
+        job_id=job_id or uuid.uuid4().hex, platform=platform, phase=phase,
+        started_at=started, finished_at=clock.now(), ok=ok, grid_time=grid_time,
+        requests=counters.requests, retries=counters.retries, records=counters.records,
+        skipped=counters.skipped, errors=counters.errors, message=message[:MESSAGE_MAX_CHARS],
+    )
+    log.info("finished ok=%s requests=%d retries=%d records=%d skipped=%d errors=%d duration=%.1fs%s",
+             ok, report.requests, report.retries, report.records, report.skipped, report.errors,
+             report.finished_at - report.started_at, f" message={message!r}" if message else "")
+    publisher.publish(report)
+    http.log = publisher.log = base_log
+    return report

@@ -1,0 +1,172 @@
+"""HttpClient against a real HTTP server on 127.0.0.1 that answers from a script of responses."""
+
+from __future__ import annotations
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from collector.config import Polymarket
+from fetchers.base import PhaseCounters
+from fetchers.http import USER_AGENT, ApiRefused, HttpClient, Interrupted, RetryBudgetExhausted
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.timeout(60)
+
+
+class Scripted:
+    """Serves the queued (status, headers, body, delay) answers in order; then 200 {"ok": true}."""
+
+    def __init__(self):
+        self.queue: list[tuple[int, dict, bytes, float]] = []
+        self.seen: list[tuple[str, str, dict]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body_in = self.rfile.read(length) if length else b""
+                outer.seen.append((self.command, self.path, dict(self.headers), body_in))
+                status, headers, body, delay = outer.queue.pop(0) if outer.queue else (200, {}, b'{"ok": true}', 0)
+                time.sleep(delay)
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    self.wfile.write(body)
+                except OSError:
+                    pass
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def server():
+    s = Scripted()
+    yield s
+    s.close()
+
+
+def client(rps=100.0, retries=3, read=5.0, stop=None):
+    counters = PhaseCounters()
+    section = Polymarket(requests_per_second=rps, max_retries=retries, read_timeout_seconds=read,
+                         connect_timeout_seconds=1.0)
+    c = HttpClient("polymarket", section, counters, should_stop=stop)
+    c.backoff_cap = 0.05  # keep the suite fast; the schedule itself is tested below
+    c.forbidden_pause = 0.1
+    return c, counters
+
+
+def test_get_json_sends_user_agent_and_params(server):
+    c, n = client()
+    assert c.get_json(server.url + "/markets/keyset", [("id", 1), ("id", 2), ("closed", "true")]) == {"ok": True}
+    method, path, headers, _ = server.seen[0]
+    assert path == "/markets/keyset?id=1&id=2&closed=true"
+    assert headers["User-Agent"] == USER_AGENT
+    assert c.post_json(server.url + "/prices", [{"token_id": "1", "side": "BUY"}]) == {"ok": True}
+    assert server.seen[1][3] == b'[{"token_id": "1", "side": "BUY"}]'
+    assert (n.requests, n.retries) == (2, 0)
+
+
+def test_429_honours_retry_after_header(server):
+    server.queue.append((429, {"Retry-After": "0.3"}, b"slow down", 0))
+    c, n = client()
+    t0 = time.monotonic()
+    assert c.get_json(server.url + "/x") == {"ok": True}
+    assert time.monotonic() - t0 >= 0.3
+    assert (n.requests, n.retries) == (2, 1)
+
+
+def test_retry_after_seconds_in_clob_body(server):
+    server.queue.append((503, {}, b'{"error": "busy", "retry_after_seconds": 0.25}', 0))
+    c, n = client()
+    t0 = time.monotonic()
+    c.get_json(server.url + "/x")
+    assert time.monotonic() - t0 >= 0.25 and n.retries == 1
+
+
+def test_5xx_truncated_and_non_json_bodies_are_retried(server):
+    server.queue += [(500, {}, b'{"type": "internal error", "error": "x"}', 0),
+                     (200, {}, b'{"markets": [{"id": "1"', 0), (200, {}, b"<html>oops</html>", 0)]
+    c, n = client()
+    assert c.get_json(server.url + "/x") == {"ok": True}
+    assert (n.requests, n.retries) == (4, 3)
+
+
+def test_retry_budget_is_bounded(server):
+    server.queue += [(502, {}, b"bad gateway", 0)] * 10
+    c, n = client(retries=3)
+    with pytest.raises(RetryBudgetExhausted, match="4 attempts"):
+        c.get_json(server.url + "/x")
+    assert (n.requests, n.retries) == (4, 3)
+
+
+def test_422_is_not_retried_and_says_why(server):
+    server.queue.append((422, {}, b'{ "type": "validation error", "error": "offset is not allowed on keyset endpoints" }', 0))
+    c, n = client()
+    with pytest.raises(ApiRefused, match="HTTP 422.*offset is not allowed") as info:
+        c.get_json(server.url + "/markets/keyset", {"offset": 5})
+    assert info.value.status == 422 and n.requests == 1 and n.retries == 0
+
+
+def test_403_html_is_retried_once_after_a_pause_then_refused(server):
+    page = b"<!DOCTYPE html><html><title>Attention Required! | Cloudflare</title></html>"
+    server.queue += [(403, {"Content-Type": "text/html"}, page, 0)] * 3
+    c, n = client()
+    with pytest.raises(ApiRefused, match="HTTP 403, HTML page") as info:
+        c.get_json(server.url + "/x")
+    assert info.value.status == 403 and (n.requests, n.retries) == (2, 1)
+
+
+def test_read_timeout_and_refused_connection_are_retried(server):
+    server.queue.append((200, {}, b'{"late": true}', 1.5))
+    c, n = client(read=0.5)
+    assert c.get_json(server.url + "/x") == {"ok": True}
+    assert n.retries == 1
+    dead, m = client(retries=2)
+    with pytest.raises(RetryBudgetExhausted, match="connection error"):
+        dead.get_json(f"http://127.0.0.1:{free_port()}/x")
+    assert (m.requests, m.retries) == (3, 2)
+
+
+def test_token_bucket_paces_requests(server):
+    c, n = client(rps=20.0)
+    t0 = time.monotonic()
+    for _ in range(11):
+        c.get_json(server.url + "/x")
+    assert time.monotonic() - t0 >= 10 / 20.0 - 0.05  # the first token is free, then 20/s
+
+
+def test_backoff_schedule_full_jitter_within_cap():
+    c, _ = client()
+    c.backoff_cap = 30.0
+    for attempt in range(10):
+        w = c._backoff(attempt, None)
+        assert 0.0 <= w <= min(30.0, 0.5 * 2 ** attempt)
+    assert c._backoff(0, 7.0) == 7.0 and c._backoff(0, 10_000.0) == 120.0
+
+
+def test_stop_flag_interrupts_a_backoff(server):
+    server.queue += [(429, {"Retry-After": "30"}, b"", 0)]
+    stop = threading.Event()
+    c, _ = client(stop=stop.is_set)
+    threading.Timer(0.3, stop.set).start()
+    t0 = time.monotonic()
+    with pytest.raises(Interrupted):
+        c.get_json(server.url + "/x")
+    assert time.monotonic() - t0 < 2.0
