@@ -100,6 +100,13 @@ class Export(_Section):
     fuzzy_threshold: float = 90.0
 
 
+class Archive(_Section):
+    """Cold storage: live snapshots older than the hot window move to a Parquet archive."""
+
+    dir: str = ""  # "" = <data_dir>/archive
+    retention_days: float = 14.0  # snapshots younger than this stay in SQLite
+
+
 class News(_Section):
     enabled: bool = False
     searxng_url: str = "http://localhost:8080"
@@ -121,6 +128,7 @@ class Config(_Section):
     polymarket: Polymarket = msgspec.field(default_factory=Polymarket)
     kalshi: Kalshi = msgspec.field(default_factory=Kalshi)
     export: Export = msgspec.field(default_factory=Export)
+    archive: Archive = msgspec.field(default_factory=Archive)
     news: News = msgspec.field(default_factory=News)
     # Where this config was read from ("<defaults>" when built in); not a TOML key.
     source_path: str = "<defaults>"
@@ -134,6 +142,12 @@ class Config(_Section):
         if self.general.data_dir:
             return Path(os.path.expanduser(self.general.data_dir))
         return self.db_path.parent
+
+    @property
+    def archive_dir(self) -> Path:
+        if self.archive.dir:
+            return Path(os.path.expanduser(self.archive.dir))
+        return self.data_dir / "archive"
 
     @property
     def sink_endpoint(self) -> str:

@@ -138,6 +138,30 @@ class BackfillMark(msgspec.Struct, tag="backfill_mark", kw_only=True, omit_defau
     done_at: float
 
 
+class ArchiveCommit(msgspec.Struct, tag="archive_commit", kw_only=True):
+    """archiver -> sink: the live snapshots of [t_start, t_end) on a platform are now in ``file``.
+
+    The sink deletes those rows only if the file's sha256 matches and the rows it is about to
+    delete have exactly this count and these column sums, all in one transaction that also
+    registers the file. Otherwise nothing changes and the refusal is counted.
+    """
+
+    platform: str
+    day: str  # YYYY-MM-DD (UTC) of the partition
+    t_start: int
+    t_end: int
+    file: str  # path relative to the archive directory
+    sha256: str
+    rows: int
+    markets: int  # distinct markets in the file
+    sum_t: int
+    sum_yes: int
+    sum_bid: int
+    sum_ask: int
+    sum_volume: int
+    sum_liquidity: int
+
+
 class PhaseReport(msgspec.Struct, tag="phase", kw_only=True, omit_defaults=True):
     """What one run of one phase did; stored by the sink, read by the scheduler and `status`."""
 
@@ -156,7 +180,8 @@ class PhaseReport(msgspec.Struct, tag="phase", kw_only=True, omit_defaults=True)
     message: str = ""
 
 
-Record = Union[MarketUpsert, PriceSnapshot, SnapshotColumns, Resolution, NewsHeadline, BackfillMark, PhaseReport]
+Record = Union[MarketUpsert, PriceSnapshot, SnapshotColumns, Resolution, NewsHeadline, BackfillMark, ArchiveCommit,
+               PhaseReport]
 
 PRICE_SCALE = 1_000_000
 

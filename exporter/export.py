@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from collector.config import Config
 from collector.errors import DatabaseError
-from exporter import card, catalog, duck, history, prompts, rows, whales, wwatcher
+from exporter import archive, card, catalog, duck, history, prompts, rows, whales, wwatcher
 from exporter.files import atomic_parquet, atomic_text, jsonl_line, write_json
 from exporter.link import Linker
 from sink.schema import APPLICATION_ID, connect_reader
@@ -105,7 +105,7 @@ def _run(cfg: Config, opt: Options, con) -> dict:
         log("alerts: " + ", ".join(f"{k} {v}" for k, v in sorted(link_counts.items())))
     news = _news(con, cat.exported)
     # --- snapshots, markets.parquet, prompts ---------------------------------------------------
-    stats = history.stage(con, cat.exported)
+    stats = history.stage(con, cat.exported, archive.registered_files(opt.db_path, cfg.archive_dir))
     after = dict(con.execute("SELECT s.market, count(*) FROM snaps s JOIN exported e ON s.market = e.id"
                              " WHERE s.t > e.cut GROUP BY s.market").fetchall())
     plan = history.plan(con, cat.exported)

@@ -31,10 +31,23 @@ class Chunk:
     offsets: list[int]  # rows of markets[i] are table[offsets[i]:offsets[i+1]]
 
 
-def stage(con: duckdb.DuckDBPyConnection, markets: list[Market]) -> dict[str, int]:
-    """Copy snapshots into DuckDB and register the exported markets with their cutoffs."""
+def stage(con: duckdb.DuckDBPyConnection, markets: list[Market],
+          archive_files: list[tuple[str, str]] = ()) -> dict[str, int]:
+    """Copy snapshots into DuckDB and register the exported markets with their cutoffs.
+
+    Live snapshots come from both stores: the hot SQLite table and the registered Parquet archive
+    files (exporter/archive.py); a row is in exactly one of them, so the export is the same
+    before and after archiving.
+    """
     con.execute("CREATE OR REPLACE TABLE snaps AS SELECT market, t, yes, bid, ask, volume, liquidity,"
                 " 0::UTINYINT AS src FROM c.snapshot")
+    by_platform: dict[str, list[str]] = {}
+    for platform, path in archive_files:
+        by_platform.setdefault(platform, []).append(path)
+    for platform, paths in sorted(by_platform.items()):
+        con.execute("INSERT INTO snaps SELECT m.id, epoch(a.t)::BIGINT, a.yes, a.bid, a.ask, a.volume, a.liquidity,"
+                    " 0::UTINYINT FROM read_parquet(?) a JOIN c.markets m"
+                    " ON m.platform = ? AND m.market_id = a.market_id", [paths, platform])
     con.execute("INSERT INTO snaps SELECT market, t, yes, bid, ask, volume, liquidity, 1::UTINYINT"
                 " FROM c.snapshot_backfill")
     ids = pa.table({"id": pa.array([m.ref for m in markets], pa.int64()),

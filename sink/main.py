@@ -44,7 +44,7 @@ class Sink:
         self.db_path = str(cfg.db_path)
         self.db = schema.connect_writer(self.db_path)
         schema.migrate(self.db)
-        self.store = Store(self.db)
+        self.store = Store(self.db, cfg.archive_dir)
         self.pending: list[tuple[bytes, wire.Batch]] = []
         self.pending_records = 0
         self.counters: Counter[str] = Counter()

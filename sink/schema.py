@@ -158,9 +158,27 @@ CREATE TABLE backfill_markets (
 ) WITHOUT ROWID;
 """
 
+# Parquet files that hold live snapshots moved out of SQLite; written in the same transaction
+# that deletes the rows, so a row is counted in exactly one of the two stores.
+_M003_ARCHIVE = """
+CREATE TABLE archived_partitions (
+    platform TEXT NOT NULL,
+    day TEXT NOT NULL,
+    file TEXT NOT NULL,                -- relative to the archive directory
+    t_start INTEGER NOT NULL,
+    t_end INTEGER NOT NULL,
+    rows INTEGER NOT NULL,
+    markets INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    archived_at REAL NOT NULL,
+    PRIMARY KEY (platform, file)
+) WITHOUT ROWID;
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("001_initial", _M001_INITIAL),
     ("002_backfill_checkpoint", _M002_BACKFILL),
+    ("003_archive", _M003_ARCHIVE),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

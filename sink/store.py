@@ -20,8 +20,9 @@ from collections import defaultdict
 
 from itertools import repeat
 
-from collector.wire import (BackfillMark, MarketUpsert, NewsHeadline, PhaseReport, PriceSnapshot,
-                            Resolution, SnapshotColumns, columnize)
+from collector.wire import (ArchiveCommit, BackfillMark, MarketUpsert, NewsHeadline, PhaseReport,
+                            PriceSnapshot, Resolution, SnapshotColumns, columnize)
+from sink import archive
 
 log = logging.getLogger("sink")
 
@@ -108,8 +109,9 @@ def news_key(h: NewsHeadline) -> str:
 class Store:
     """The sink's writer. Not thread-safe: the sink's single loop owns it."""
 
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: sqlite3.Connection, archive_dir=None):
         self.db = db
+        self.archive_dir = archive_dir
         self._ids: dict[str, dict[str, int]] = defaultdict(dict)  # platform -> market_id -> id
         self.forget_ids()
 
@@ -131,7 +133,7 @@ class Store:
         rest. Snapshots are skipped, and counted as dropped, when the disk guard is on.
         """
         counts: dict[str, int] = defaultdict(int)
-        markets, snaps, columns, resolutions, news, phases, marks = [], [], [], [], [], [], []
+        markets, snaps, columns, resolutions, news, phases, marks, commits = [], [], [], [], [], [], [], []
         for r in records:
             if isinstance(r, SnapshotColumns):
                 columns.append(r)
@@ -147,6 +149,8 @@ class Store:
                 phases.append(r)
             elif isinstance(r, BackfillMark):
                 marks.append(r)
+            elif isinstance(r, ArchiveCommit):
+                commits.append(r)
         if markets:
             counts["markets"] = self._markets(markets)
         if resolutions:
@@ -185,6 +189,13 @@ class Store:
                 ],
             )
             counts["phase_reports"] = cur.rowcount
+        for c in commits:  # last: snapshots of this same transaction are in place before the check
+            refused = archive.apply_commit(self.db, self.archive_dir, c, now) if self.archive_dir else "no archive dir"
+            if refused:
+                counts["archive_commits_refused"] += 1
+                log.error("archive commit refused: %s", refused)
+            else:
+                counts["archive_commits"] += 1
         return counts
 
     def _markets(self, markets: list[MarketUpsert]) -> int:

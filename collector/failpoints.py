@@ -1,0 +1,18 @@
+"""Named crash points for tests of crash safety (off unless $COLLECTOR_FAILPOINT names one).
+
+A test sets ``COLLECTOR_FAILPOINT=sink:archive_delete`` (for example) on a real process; when the
+process reaches that point it dies at once, as a SIGKILL or power loss would leave it. Killing at
+an exact step is otherwise a matter of luck with timing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def hit(name: str) -> None:
+    if os.environ.get("COLLECTOR_FAILPOINT") == name:
+        sys.stderr.write(f"failpoint {name}: exiting abruptly\n")
+        sys.stderr.flush()
+        os._exit(137)

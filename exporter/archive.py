@@ -1,0 +1,208 @@
+"""Moving old live snapshots from SQLite into an immutable, hive-partitioned Parquet archive.
+
+    archive/price_snapshots/platform=<p>/date=<YYYY-MM-DD>/part-<sha16>.parquet
+    archive/markets/markets.parquet        # the markets table (metadata + resolutions), rewritten each run
+    archive/manifest.json                  # every registered file with its row count and sha256
+
+One writer still holds: this job only reads collector.db (read-only), writes a Parquet file
+atomically (temporary name, fsync, rename; the name is the content hash, so a rerun after a crash
+writes the same file), then sends an ArchiveCommit through the sink. The sink verifies the file's
+sha256 and that the rows it would delete have the same count and column sums, and deletes them
+while registering the file, in one transaction (sink/archive.py). Readers in this project count
+only registered files (``archived_partitions``), so a row is never in neither store and never
+counted twice. Other engines read the manifest, or the glob — an unregistered file can exist
+there briefly (between the write and the sink's commit) and is replaced by the next run.
+
+Columns: market_id (string), t (timestamp, UTC), yes/bid/ask (int32, price x 1e6: divide by 1e6
+for a probability), volume/liquidity (int64, whole USD on Polymarket, contracts on Kalshi).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from collector import clock, failpoints, wire
+from collector.config import Config
+from collector.errors import CollectorError
+from sink.schema import connect_reader
+
+log = logging.getLogger("archiver")
+
+DAY = 86400
+SCHEMA = pa.schema([
+    ("market_id", pa.string()), ("t", pa.timestamp("s", tz="UTC")), ("yes", pa.int32()), ("bid", pa.int32()),
+    ("ask", pa.int32()), ("volume", pa.int64()), ("liquidity", pa.int64()),
+])
+_ROWS = """
+SELECT m.market_id, s.t, s.yes, s.bid, s.ask, s.volume, s.liquidity
+  FROM snapshot s JOIN markets m ON m.id = s.market
+ WHERE s.t >= ? AND s.t < ? AND m.platform = ?
+ ORDER BY m.market_id, s.t
+"""
+
+
+def _day(t: int) -> str:
+    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d")
+
+
+def partitions(db: sqlite3.Connection, before: int) -> list[tuple[str, int]]:
+    """(platform, day start) of whole UTC days before ``before`` that still have live rows in SQLite."""
+    days = db.execute(
+        "SELECT DISTINCT platform, (t / ?) * ? FROM snapshot_cycles WHERE source = 'live' AND t < ? ORDER BY 2, 1",
+        (DAY, DAY, before - before % DAY),
+    ).fetchall()
+    out = []
+    for platform, start in days:
+        if db.execute("SELECT 1 FROM snapshot s JOIN markets m ON m.id = s.market"
+                      " WHERE s.t >= ? AND s.t < ? AND m.platform = ? LIMIT 1", (start, start + DAY, platform)).fetchone():
+            out.append((platform, start))
+    return out
+
+
+def write_partition(db: sqlite3.Connection, root: Path, platform: str, start: int) -> wire.ArchiveCommit | None:
+    """Write one (platform, day) file atomically; returns the commit that asks the sink to delete its rows."""
+    rows = db.execute(_ROWS, (start, start + DAY, platform)).fetchall()
+    if not rows:
+        return None
+    cols = list(zip(*rows))
+    table = pa.table([pa.array(cols[0], pa.string()), pa.array(cols[1], pa.int64()).cast(pa.timestamp("s", tz="UTC")),
+                      *(pa.array(c, pa.int32()) for c in cols[2:5]), *(pa.array(c, pa.int64()) for c in cols[5:7])],
+                     schema=SCHEMA)
+    rel_dir = Path("price_snapshots") / f"platform={platform}" / f"date={_day(start)}"
+    (root / rel_dir).mkdir(parents=True, exist_ok=True)
+    tmp = root / rel_dir / f".tmp-{os.getpid()}.parquet"
+    pq.write_table(table, tmp, compression="zstd", compression_level=9, write_statistics=True,
+                   use_dictionary=["market_id"], row_group_size=1_000_000,
+                   column_encoding={c: "DELTA_BINARY_PACKED" for c in ("t", "yes", "bid", "ask", "volume", "liquidity")})
+    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+    final = root / rel_dir / f"part-{digest[:16]}.parquet"
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, final)
+    failpoints.hit("archiver:after_write")
+
+    def total(name: str) -> int:
+        return int(pc.sum(table[name].cast(pa.int64())).as_py() or 0)
+
+    return wire.ArchiveCommit(
+        platform=platform, day=_day(start), t_start=start, t_end=start + DAY, file=str(rel_dir / final.name),
+        sha256=digest, rows=table.num_rows, markets=len(set(cols[0])), sum_t=sum(cols[1]),
+        sum_yes=total("yes"), sum_bid=total("bid"), sum_ask=total("ask"), sum_volume=total("volume"),
+        sum_liquidity=total("liquidity"),
+    )
+
+
+def write_markets(db: sqlite3.Connection, root: Path) -> None:
+    """The markets table (metadata and resolutions), a slowly changing table rewritten whole."""
+    cur = db.execute("SELECT * FROM markets ORDER BY platform, market_id")
+    names = [d[0] for d in cur.description]
+    table = pa.Table.from_pylist([dict(zip(names, r)) for r in cur.fetchall()])
+    (root / "markets").mkdir(parents=True, exist_ok=True)
+    tmp = root / "markets" / f".tmp-{os.getpid()}.parquet"
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, root / "markets" / "markets.parquet")
+
+
+def write_manifest(db: sqlite3.Connection, root: Path) -> None:
+    cur = db.execute("SELECT platform, day, file, t_start, t_end, rows, markets, sha256 FROM archived_partitions"
+                     " ORDER BY platform, day, file")
+    names = [d[0] for d in cur.description]
+    files = [dict(zip(names, r)) for r in cur.fetchall()]
+    tmp = root / f".manifest-{os.getpid()}.json"
+    tmp.write_text(json.dumps({"files": files, "rows": sum(f["rows"] for f in files)}, indent=1, sort_keys=True))
+    os.replace(tmp, root / "manifest.json")
+
+
+def registered(cfg: Config, platform: str, file: str) -> bool:
+    db = connect_reader(str(cfg.db_path))
+    try:
+        return db.execute("SELECT 1 FROM archived_partitions WHERE platform = ? AND file = ?",
+                          (platform, file)).fetchone() is not None
+    finally:
+        db.close()
+
+
+def run(cfg: Config, now: float | None = None) -> dict[str, int]:
+    """Archive every whole day older than the retention window; returns counts. Safe to rerun any time."""
+    from fetchers.publisher import Publisher, source_for  # the sink's client; imported only when used
+
+    if not cfg.db_path.exists():
+        raise CollectorError(f"{cfg.db_path}: no collector database to archive")
+    now = clock.now() if now is None else now
+    root = cfg.archive_dir
+    root.mkdir(parents=True, exist_ok=True)
+    for stale in root.rglob(".tmp-*.parquet"):  # a crash mid-write leaves these; never registered
+        stale.unlink(missing_ok=True)
+    cutoff = int(now - cfg.archive.retention_days * DAY)
+    counts = {"partitions": 0, "rows": 0, "refused": 0}
+    db = connect_reader(str(cfg.db_path))
+    source = db.execute("SELECT value FROM meta WHERE key = 'source'").fetchone()
+    pub = Publisher(cfg.sink_endpoint, f"archiver-{os.getpid()}", source[0] if source else source_for(cfg, "polymarket"),
+                    cfg, log)
+    try:
+        for platform, start in partitions(db, cutoff):
+            db.execute("BEGIN")  # one consistent read of the partition
+            try:
+                commit = write_partition(db, root, platform, start)
+            finally:
+                db.execute("COMMIT")
+            if commit is None:
+                continue
+            pub.publish(commit)
+            pub.flush_and_wait()
+            failpoints.hit("archiver:after_ack")
+            if registered(cfg, platform, commit.file):
+                counts["partitions"] += 1
+                counts["rows"] += commit.rows
+                log.info("archived %s %s: %d rows -> %s", platform, commit.day, commit.rows, commit.file)
+            else:
+                counts["refused"] += 1
+                log.error("the sink refused %s %s (see the sink log); rows stay in SQLite, will retry", platform, commit.day)
+                (root / commit.file).unlink(missing_ok=True)
+        write_markets(db, root)
+        write_manifest(db, root)
+    finally:
+        pub.close()
+        db.close()
+    return counts
+
+
+def registered_files(db_or_path, root: Path) -> list[tuple[str, str]]:
+    """(platform, absolute path) of every registered archive file, for readers of both stores."""
+    db = db_or_path if isinstance(db_or_path, sqlite3.Connection) else connect_reader(str(db_or_path))
+    try:
+        try:
+            rows = db.execute("SELECT platform, file FROM archived_partitions ORDER BY platform, file").fetchall()
+        except sqlite3.OperationalError:  # a database from before migration 003
+            return []
+    finally:
+        if db is not db_or_path:
+            db.close()
+    return [(p, str(root / f)) for p, f in rows]
+
+
+def main_log_line(counts: dict[str, int], took: float) -> str:
+    return (f"archived {counts['partitions']} partitions, {counts['rows']} snapshots "
+            f"({counts['refused']} refused) in {took:.1f} s")
+
+
+if __name__ == "__main__":  # pragma: no cover - `collector archive` is the front end
+    import sys
+
+    from collector import config as config_mod
+
+    started = time.monotonic()
+    cfg = config_mod.load(sys.argv[1] if len(sys.argv) > 1 else None)
+    clock.configure(cfg)
+    print(main_log_line(run(cfg), time.monotonic() - started))

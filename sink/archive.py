@@ -1,0 +1,65 @@
+"""The sink's half of archiving: verify, then delete exactly the archived rows, in one transaction.
+
+The archiver (exporter/archive.py) writes a Parquet file from a read-only view and sends an
+ArchiveCommit naming it. Here the sink checks that the file on disk has the sha256 the commit
+claims and that the rows it would delete have exactly the commit's count and column sums; only
+then does it delete them and register the file, in the same transaction as the rest of the batch.
+A crash before the commit leaves the rows in SQLite (the file is an unregistered orphan that
+readers ignore); after it, the rows live only in the registered file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+from pathlib import Path
+
+from collector import failpoints
+from collector.wire import ArchiveCommit
+
+log = logging.getLogger("sink.archive")
+
+_RANGE = "s.t >= ? AND s.t < ? AND s.market IN (SELECT id FROM markets WHERE platform = ?)"
+_AGGREGATES = f"""
+SELECT count(*), count(DISTINCT s.market), coalesce(sum(s.t), 0), coalesce(sum(s.yes), 0),
+       coalesce(sum(s.bid), 0), coalesce(sum(s.ask), 0), coalesce(sum(s.volume), 0),
+       coalesce(sum(s.liquidity), 0)
+  FROM snapshot s WHERE {_RANGE}
+"""
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def apply_commit(db: sqlite3.Connection, archive_dir: Path, c: ArchiveCommit, now: float) -> str | None:
+    """Delete and register inside the caller's transaction; returns why it refused, or None."""
+    if db.execute("SELECT 1 FROM archived_partitions WHERE platform = ? AND file = ?", (c.platform, c.file)).fetchone():
+        return None  # a replayed commit: already done
+    path = (archive_dir / c.file).resolve()
+    if archive_dir.resolve() not in path.parents:
+        return f"{c.file}: outside the archive directory"
+    try:
+        digest = file_sha256(path)
+    except OSError as exc:
+        return f"{c.file}: unreadable: {exc}"
+    if digest != c.sha256:
+        return f"{c.file}: sha256 {digest[:12]} != manifest {c.sha256[:12]}"
+    have = db.execute(_AGGREGATES, (c.t_start, c.t_end, c.platform)).fetchone()
+    want = (c.rows, c.markets, c.sum_t, c.sum_yes, c.sum_bid, c.sum_ask, c.sum_volume, c.sum_liquidity)
+    if tuple(have) != want:
+        return f"{c.platform} {c.day}: rows in SQLite {tuple(have)} differ from the file's {want}"
+    deleted = db.execute(f"DELETE FROM snapshot AS s WHERE {_RANGE}", (c.t_start, c.t_end, c.platform)).rowcount
+    failpoints.hit("sink:archive_delete")
+    db.execute(
+        "INSERT INTO archived_partitions (platform, day, file, t_start, t_end, rows, markets, sha256, archived_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (c.platform, c.day, c.file, c.t_start, c.t_end, c.rows, c.markets, c.sha256, now),
+    )
+    log.info("archived %s %s: %d rows moved to %s", c.platform, c.day, deleted, c.file)
+    return None
