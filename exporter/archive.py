@@ -46,7 +46,7 @@ SCHEMA = pa.schema([
 ])
 _ROWS = """
 SELECT m.market_id, s.t, s.yes, s.bid, s.ask, s.volume, s.liquidity
-  FROM snapshot s JOIN markets m ON m.id = s.market
+  FROM snapshot s CROSS JOIN markets m ON m.id = s.market  -- CROSS JOIN: scan the t range first
  WHERE s.t >= ? AND s.t < ? AND m.platform = ?
  ORDER BY m.market_id, s.t
 """
@@ -64,7 +64,7 @@ def partitions(db: sqlite3.Connection, before: int) -> list[tuple[str, int]]:
     ).fetchall()
     out = []
     for platform, start in days:
-        if db.execute("SELECT 1 FROM snapshot s JOIN markets m ON m.id = s.market"
+        if db.execute("SELECT 1 FROM snapshot s CROSS JOIN markets m ON m.id = s.market"
                       " WHERE s.t >= ? AND s.t < ? AND m.platform = ? LIMIT 1", (start, start + DAY, platform)).fetchone():
             out.append((platform, start))
     return out
@@ -150,6 +150,7 @@ def run(cfg: Config, now: float | None = None) -> dict[str, int]:
     source = db.execute("SELECT value FROM meta WHERE key = 'source'").fetchone()
     pub = Publisher(cfg.sink_endpoint, f"archiver-{os.getpid()}", source[0] if source else source_for(cfg, "polymarket"),
                     cfg, log)
+    sent: list[wire.ArchiveCommit] = []
     try:
         for platform, start in partitions(db, cutoff):
             db.execute("BEGIN")  # one consistent read of the partition
@@ -157,18 +158,20 @@ def run(cfg: Config, now: float | None = None) -> dict[str, int]:
                 commit = write_partition(db, root, platform, start)
             finally:
                 db.execute("COMMIT")
-            if commit is None:
-                continue
-            pub.publish(commit)
-            pub.flush_and_wait()
-            failpoints.hit("archiver:after_ack")
-            if registered(cfg, platform, commit.file):
+            if commit is not None:
+                pub.publish(commit)  # goes out with the next batch; verified by the sink one by one
+                sent.append(commit)
+        pub.flush_and_wait()
+        failpoints.hit("archiver:after_ack")
+        for commit in sent:
+            if registered(cfg, commit.platform, commit.file):
                 counts["partitions"] += 1
                 counts["rows"] += commit.rows
-                log.info("archived %s %s: %d rows -> %s", platform, commit.day, commit.rows, commit.file)
+                log.info("archived %s %s: %d rows -> %s", commit.platform, commit.day, commit.rows, commit.file)
             else:
                 counts["refused"] += 1
-                log.error("the sink refused %s %s (see the sink log); rows stay in SQLite, will retry", platform, commit.day)
+                log.error("the sink refused %s %s (see the sink log); rows stay in SQLite, will retry",
+                          commit.platform, commit.day)
                 (root / commit.file).unlink(missing_ok=True)
         write_markets(db, root)
         write_manifest(db, root)
