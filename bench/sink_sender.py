@@ -1,4 +1,5 @@
-"""Bench sender: pre-encodes its batches, prints "ready", waits for "go" on stdin, then sends them all.
+"""Bench sender: registers its markets, pre-encodes its snapshot batches, prints "ready", waits for
+"go" on stdin, then sends them all.
 
     python bench/sink_sender.py ENDPOINT NAME N_MARKETS N_CYCLES
 
@@ -24,10 +25,12 @@ BATCH = 1000
 WINDOW = 200
 
 
-def build(name: str, n_markets: int, n_cycles: int) -> list[bytes]:
+def build(name: str, n_markets: int, n_cycles: int) -> tuple[bytes, list[bytes]]:
+    """The markets frame (sent before the clock starts, as the baseline's markets are), then the snapshots."""
+    markets = wire.encode(wire.Batch(sender=name, seq=10**9, source="live", records=[
+        wire.MarketUpsert(platform="polymarket", market_id=f"{name}-{i}", observed_at=time.time(),
+                          title=f"Market {name} {i}?", outcomes=["Yes", "No"]) for i in range(n_markets)]))
     frames, records, seq = [], [], 0
-    records = [wire.MarketUpsert(platform="polymarket", market_id=f"{name}-{i}", observed_at=time.time(),
-                                 title=f"Market {name} {i}?", outcomes=["Yes", "No"]) for i in range(n_markets)]
     for c in range(n_cycles):
         for i in range(n_markets):
             p = expected_price(i, c)
@@ -41,15 +44,19 @@ def build(name: str, n_markets: int, n_cycles: int) -> list[bytes]:
     if records:
         seq += 1
         frames.append(wire.encode(wire.Batch(sender=name, seq=seq, source="live", records=wire.columnize(records))))
-    return frames
+    return markets, frames
 
 
 def main() -> None:
     endpoint, name, n_markets, n_cycles = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    frames = build(name, n_markets, n_cycles)
+    markets, frames = build(name, n_markets, n_cycles)
     sock = zmq.Context.instance().socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 1000)
     sock.connect(endpoint)
+    sock.send(markets)
+    if not sock.poll(120_000):
+        raise SystemExit("no ack for the markets batch")
+    sock.recv()
     print("ready", flush=True)
     sys.stdin.readline()
     unacked, nxt = set(), 0

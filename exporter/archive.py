@@ -19,7 +19,6 @@ for a probability), volume/liquidity (int64, whole USD on Polymarket, contracts 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -35,6 +34,7 @@ import pyarrow.parquet as pq
 from collector import clock, failpoints, wire
 from collector.config import Config
 from collector.errors import CollectorError
+from sink.archive import file_sha256
 from sink.schema import connect_reader
 
 log = logging.getLogger("archiver")
@@ -85,7 +85,7 @@ def write_partition(db: sqlite3.Connection, root: Path, platform: str, start: in
     pq.write_table(table, tmp, compression="zstd", compression_level=9, write_statistics=True,
                    use_dictionary=["market_id"], row_group_size=1_000_000,
                    column_encoding={c: "DELTA_BINARY_PACKED" for c in ("t", "yes", "bid", "ask", "volume", "liquidity")})
-    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+    digest = file_sha256(tmp)
     final = root / rel_dir / f"part-{digest[:16]}.parquet"
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())

@@ -8,7 +8,6 @@ market boundaries, so an unchanged database exports byte-identical files.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -16,6 +15,8 @@ from typing import IO, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from sink.archive import file_sha256
 
 PARQUET_OPTIONS = dict(compression="zstd", compression_level=3, version="2.6", write_statistics=True)
 
@@ -66,12 +67,7 @@ def write_json(path: Path, obj) -> None:
         fh.write("\n")
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+sha256 = file_sha256  # one streaming implementation, shared with the sink's archive check
 
 
 def jsonl_line(obj: dict) -> str:
