@@ -1,0 +1,165 @@
+"""`collector`: the operator's front end to the processes (run, status, export, backfill, ctl).
+
+Each command is thin: parse, call one function, print. Errors we raise on purpose become
+``Error: ...`` and the exception's exit code (2 for configuration problems).
+
+``--config`` works before or after the command name; without it the usual lookup applies
+($COLLECTOR_CONFIG, then ~/.config/polymaster-collector/config.toml, then built-in defaults).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from collector import clock, config as config_mod
+from collector.errors import CollectorError
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_CONF = ROOT / "supervisord.conf"
+BIN = Path(sys.executable).parent  # console scripts of this installation (the venv's bin/)
+DATA_ENV = "COLLECTOR_DATA"  # supervisord.conf puts its socket, pidfile and logs there
+
+config_option = click.option("--config", "config_path", type=click.Path(dir_okay=False),
+                             help="config TOML (else $COLLECTOR_CONFIG, else ~/.config/polymaster-collector/config.toml)")
+
+
+def load(ctx: click.Context, config_path: str | None) -> config_mod.Config:
+    """The config named on the command, else on the group, else the usual lookup."""
+    cfg = config_mod.load(config_path or (ctx.obj or {}).get("config_path"))
+    clock.configure(cfg)
+    return cfg
+
+
+def supervisor_env(cfg: config_mod.Config) -> dict[str, str]:
+    """What supervisord.conf expands: the config file (absolute) and the data directory."""
+    data = cfg.data_dir.absolute()
+    data.mkdir(parents=True, exist_ok=True)
+    source = "" if cfg.source_path == "<defaults>" else str(Path(cfg.source_path).absolute())
+    return dict(os.environ, COLLECTOR_CONFIG=source, **{DATA_ENV: str(data)})
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except CollectorError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=_Group)
+@config_option
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None) -> None:
+    """polymaster-collector: catalog Polymarket and Kalshi markets, prices and resolutions.
+
+    Example: collector --config ~/.config/polymaster-collector/config.toml status
+    """
+    ctx.obj = {"config_path": config_path}
+
+
+@main.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="print the stable JSON document instead of the table")
+@click.pass_context
+def status(ctx: click.Context, config_path: str | None, as_json: bool) -> None:
+    """Markets, snapshots, gaps, phase runs, disk and supervisord programs, read-only and fast.
+
+    Example: collector status --json | jq .gaps
+    """
+    from collector import status as status_mod
+
+    st = status_mod.gather(load(ctx, config_path))
+    click.echo(json.dumps(st, indent=2, sort_keys=True) if as_json else status_mod.render(st))
+
+
+@main.command()
+@config_option
+@click.option("--conf", type=click.Path(exists=True, dir_okay=False), default=str(BUNDLED_CONF),
+              show_default=True, help="supervisord configuration to run")
+@click.pass_context
+def run(ctx: click.Context, config_path: str | None, conf: str) -> None:
+    """Run every process under supervisord in the foreground (Ctrl-C or SIGTERM stops all).
+
+    Exports COLLECTOR_CONFIG (this config, absolute) and COLLECTOR_DATA (its data directory:
+    supervisord's socket, pidfile and logs) for supervisord.conf to expand.
+
+    Example: collector --config ~/.config/polymaster-collector/config.toml run
+    """
+    env = supervisor_env(load(ctx, config_path))
+    exe = str(BIN / "supervisord")
+    os.execve(exe, [exe, "-n", "-c", conf], env)
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@config_option
+@click.option("--conf", type=click.Path(exists=True, dir_okay=False), default=str(BUNDLED_CONF),
+              show_default=True, help="supervisord configuration")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def ctl(ctx: click.Context, config_path: str | None, conf: str, args: tuple[str, ...]) -> None:
+    """supervisorctl for this installation (same environment as `collector run`).
+
+    Example: collector ctl restart scheduler
+    """
+    env = supervisor_env(load(ctx, config_path))
+    sys.exit(subprocess.call([str(BIN / "supervisorctl"), "-c", conf, *args], env=env))
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def export(ctx: click.Context, args: tuple[str, ...]) -> None:
+    """Export resolved markets to Parquet / prompts: every argument goes to `exporter`.
+
+    Example: collector export --prompts --split-date 2026-01-01   (see: collector export --help)
+    """
+    from exporter.main import cli as exporter_cli
+
+    group_config = (ctx.obj or {}).get("config_path")
+    forwarded = list(args)
+    if group_config and "--config" not in forwarded:
+        forwarded = ["--config", group_config, *forwarded]
+    exporter_cli.main(args=forwarded, prog_name="collector export")
+
+
+@main.command()
+@config_option
+@click.option("--platform", "platforms", multiple=True, type=click.Choice(["polymarket", "kalshi"]),
+              help="platform to backfill (repeatable; default: every enabled platform)")
+@click.option("--since", help="first day to replay, YYYY-MM-DD")
+@click.option("--until", help="last day to replay, YYYY-MM-DD")
+@click.pass_context
+def backfill(ctx: click.Context, config_path: str | None, platforms: tuple[str, ...],
+             since: str | None, until: str | None) -> None:
+    """Replay historical prices and resolutions: runs `fetcher --backfill` per platform, in turn.
+
+    Example: collector backfill --platform kalshi --since 2025-01-01
+    """
+    cfg = load(ctx, config_path)
+    chosen = platforms or tuple(p for p in ("polymarket", "kalshi") if cfg.platform(p).enabled)
+    sys.exit(run_backfill(cfg, chosen, since, until))
+
+
+def run_backfill(cfg: config_mod.Config, platforms: tuple[str, ...], since: str | None,
+                 until: str | None) -> int:
+    """One `fetcher --backfill` process per platform; the worst exit code wins."""
+    worst = 0
+    for platform in platforms:
+        cmd = [str(BIN / "fetcher"), "--platform", platform, "--backfill"]
+        if cfg.source_path != "<defaults>":
+            cmd[1:1] = ["--config", cfg.source_path]
+        cmd += [a for flag, v in (("--since", since), ("--until", until)) if v for a in (flag, v)]
+        click.echo(f"backfill {platform}: {' '.join(cmd[1:])}", err=True)
+        worst = max(worst, subprocess.call(cmd))
+    return worst
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""The scheduler: DISCOVER, SNAPSHOT and RESOLVE (and NEWS) on their grids, handed to fetchers.
+
+    scheduler --config C     # foreground until SIGTERM (exit 0)
+
+It binds a ROUTER at ``cfg.scheduler_endpoint``; each fetcher connects a DEALER, says hello with
+a Heartbeat and keeps beating. One loop: ``poll(timeout)`` bounded by the next due slot, the next
+job deadline, the next database refresh and POLL_MAX_S. What has run comes from the sink's
+phase_runs table (plus JobDone messages, which arrive before the sink commits), so a restart
+resumes exactly, running each overdue phase once. The due rules live in scheduler/plan.py, the
+bookkeeping of fetchers and jobs in scheduler/board.py; this module owns the socket.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+
+import click
+import msgspec
+import zmq
+
+from collector import clock, config as config_mod, logs, wire
+from collector.errors import CollectorError
+from scheduler.board import Board
+
+log = logging.getLogger("scheduler")
+
+POLL_MAX_S = 1.0  # longest single wait (real seconds): signals and silences are noticed by then
+DB_REFRESH_S = 2.0  # how often phase_runs is re-read (real seconds)
+SNDHWM = 1000  # jobs queued towards one fetcher; a handful is the most ever outstanding
+
+
+class Scheduler:
+    def __init__(self, cfg: config_mod.Config):
+        self.cfg = cfg
+        self.board = Board(cfg)
+        self.stopping = False
+        self.ctx = zmq.Context()
+        self.sock = self.ctx.socket(zmq.ROUTER)
+        self.sock.setsockopt(zmq.LINGER, 0)  # jobs not yet delivered are re-issued after a restart
+        self.sock.setsockopt(zmq.ROUTER_MANDATORY, 1)  # a send to a vanished fetcher fails loudly
+        self.sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
+        self.sock.setsockopt(zmq.SNDHWM, SNDHWM)
+
+    def bind(self) -> None:
+        endpoint = self.cfg.scheduler_endpoint
+        if endpoint.startswith("ipc://"):
+            os.makedirs(os.path.dirname(endpoint[len("ipc://"):]) or ".", exist_ok=True)
+        self.sock.bind(endpoint)
+        tasks = self.board.tasks.values()
+        log.info("scheduler listening on %s; tasks: %s", endpoint,
+                 ", ".join(f"{t.platform}/{t.phase} every {t.interval:g}s" for t in tasks))
+
+    def run(self) -> None:
+        self.board.refresh(first=True)
+        refresh_at = time.monotonic() + DB_REFRESH_S
+        while not self.stopping:
+            mono, now = time.monotonic(), clock.now()
+            if mono >= refresh_at:
+                self.board.refresh()
+                refresh_at = mono + DB_REFRESH_S
+            self.board.check(now, mono)
+            for f, job in self.board.due_jobs(now, mono):
+                try:
+                    self.sock.send_multipart([f.identity, wire.encode(job)], zmq.NOBLOCK)
+                except zmq.ZMQError as exc:  # EHOSTUNREACH (gone) or EAGAIN (not reading)
+                    self.board.send_failed(f, job, str(exc))
+            timeout = min(max(0.0, refresh_at - mono), self.board.until_next_event(now, POLL_MAX_S))
+            if self.sock.poll(int(timeout * 1000) + 1, zmq.POLLIN):
+                self.drain()
+        log.info("scheduler stopped")
+
+    def drain(self) -> None:
+        mono, now = time.monotonic(), clock.now()
+        while True:
+            try:
+                parts = self.sock.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            if len(parts) != 2:
+                log.warning("ignored a %d-part message", len(parts))
+                continue
+            identity, frame = parts
+            try:
+                msg = wire.decode(frame)
+            except (msgspec.DecodeError, msgspec.ValidationError, wire.WrongVersion) as exc:
+                log.warning("unreadable frame from %r (%d bytes): %s", identity, len(frame), exc)
+                continue
+            match msg:
+                case wire.Heartbeat():
+                    self.board.on_heartbeat(identity, msg, mono, now)
+                case wire.JobDone():
+                    self.board.on_done(msg.report, identity)
+                case _:
+                    log.warning("unexpected %s from %r", type(msg).__name__, identity)
+
+    def close(self) -> None:
+        self.board.history.close()
+        self.sock.close()
+        self.ctx.term()
+
+
+@click.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="config TOML file")
+def main(config_path: str | None) -> None:
+    """Run the scheduler in the foreground until SIGTERM.
+
+    Example: scheduler --config ~/.config/polymaster-collector/config.toml
+    """
+    cfg = None
+    try:
+        cfg = config_mod.load(config_path)
+        clock.configure(cfg)
+        logs.setup("scheduler", cfg)
+        scheduler = Scheduler(cfg)
+        scheduler.bind()
+    except CollectorError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except zmq.ZMQError as exc:
+        click.echo(f"Error: cannot bind {cfg.scheduler_endpoint if cfg else '?'}: {exc}", err=True)
+        sys.exit(2)
+
+    def on_signal(signum, _frame):
+        log.info("received %s: stopping", signal.Signals(signum).name)
+        scheduler.stopping = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        scheduler.run()
+    finally:
+        scheduler.close()
+
+
+if __name__ == "__main__":
+    main()

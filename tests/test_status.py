@@ -1,0 +1,173 @@
+"""`collector status` on a collector.db with known contents, through the real console script.
+
+The database is built the way the sink builds it (sink.schema.connect_writer + migrate) and
+filled with plain INSERTs; the config pins the simulated clock so "now" is known.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sink import schema
+
+pytestmark = pytest.mark.timeout(60)
+
+BIN = Path(sys.executable).parent
+STEP = 900
+SLOT = 1_800_000_000 // STEP * STEP  # the current snapshot slot at "now"
+NOW = SLOT + 450  # halfway through it
+
+
+def iso(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def write_config(tmp: Path) -> Path:
+    path = tmp / "config.toml"
+    path.write_text(f"""
+[general]
+db_path = "{tmp / 'collector.db'}"
+data_dir = "{tmp / 'data'}"
+[clock]
+speed = 1.0
+real_origin = {time.time()}
+sim_origin = {NOW}
+""")
+    return path
+
+
+def build_db(tmp: Path) -> None:
+    db = schema.connect_writer(str(tmp / "collector.db"))
+    schema.migrate(db)
+    past, future = iso(NOW - 86400), iso(NOW + 86400)
+    markets = [  # (platform, market_id, status, end_date)
+        ("polymarket", "p1", "active", future), ("polymarket", "p2", "active", future),
+        ("polymarket", "p3", "active", past), ("polymarket", "p4", "closed", past),
+        ("polymarket", "p5", "resolved", past), ("polymarket", "p6", "resolved", past),
+        ("polymarket", "p7", "voided", past),
+        ("kalshi", "k1", "active", future), ("kalshi", "k2", "active", None), ("kalshi", "k3", "resolved", past),
+    ]
+    db.executemany("INSERT INTO markets (platform, market_id, status, end_date, first_seen_at, observed_at) "
+                   "VALUES (?,?,?,?,0,0)", markets)
+    cycles = [("polymarket", SLOT - k * STEP, "live", 100) for k in range(1, 11) if k not in (3, 7)]
+    cycles += [("polymarket", SLOT, "live", 40),  # the cycle in progress: never a gap
+               ("polymarket", SLOT - 500 * STEP, "backfill", 50), ("polymarket", SLOT - 501 * STEP, "backfill", 50),
+               ("kalshi", SLOT - 200 * STEP, "live", 7), ("kalshi", SLOT - 2 * STEP, "live", 10),
+               ("kalshi", SLOT - STEP, "live", 10)]
+    db.executemany("INSERT INTO snapshot_cycles (platform, t, source, rows) VALUES (?,?,?,?)", cycles)
+    # A few real rows: status must not count them (the cycles table is the counter).
+    db.executemany("INSERT INTO snapshot (t, market, yes) VALUES (?,?,?)", [(SLOT, m, 500000) for m in range(1, 6)])
+    runs = [  # job_id, platform, phase, grid_time, started_at, finished_at, ok, req, retries, records, skipped, errors, msg
+        ("a", "polymarket", "snapshot", SLOT - STEP, NOW - STEP, NOW - STEP + 30, 1, 10, 0, 100, 0, 0, ""),
+        ("b", "polymarket", "snapshot", SLOT, NOW - 400, NOW - 388.5, 0, 12, 4, 40, 1, 3, "boom"),
+        ("c", "polymarket", "discover", None, NOW - 30 * 3600, NOW - 30 * 3600 + 60, 1, 5, 0, 7, 0, 0, ""),
+        ("d", "kalshi", "resolve", None, NOW - 100, NOW - 90, 1, 2, 0, 1, 0, 0, ""),
+    ]
+    db.executemany("INSERT INTO phase_runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", runs)
+    db.executemany("INSERT INTO sink_counters VALUES (?,?)",
+                   [("disk_guard_active", 1), ("snapshots_dropped_disk", 42), ("frames_rejected_garbage", 3)])
+    db.execute("INSERT INTO meta VALUES ('source', 'live')")
+    db.execute("INSERT INTO archived_partitions VALUES ('kalshi', '2026-01-01', 'f.parquet', 0, 1, 500, 5, 'x', 0)")
+    db.close()
+
+
+def collector(*args: str, check=True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([str(BIN / "collector"), *args], capture_output=True, text=True, timeout=30)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+@pytest.fixture
+def known_db(tmp_path):
+    build_db(tmp_path)
+    return write_config(tmp_path)
+
+
+def test_status_json_on_known_contents(known_db, tmp_path):
+    st = json.loads(collector("--config", str(known_db), "status", "--json").stdout)
+    assert st["version"] == 1
+    assert st["database"]["exists"] and st["database"]["source"] == "live"
+    assert st["database"]["size_bytes"] == ((tmp_path / "collector.db").stat().st_size
+                                            + st["database"]["wal_bytes"])
+    assert st["database"]["free_disk_bytes"] > 0
+
+    pm, ks = st["markets"]["polymarket"], st["markets"]["kalshi"]
+    assert pm == {"total": 7, "by_status": {"active": 3, "closed": 1, "resolved": 2, "voided": 1},
+                  "pending_past_end_date": 2}
+    assert ks["total"] == 3 and ks["by_status"]["resolved"] == 1 and ks["pending_past_end_date"] == 0
+
+    snaps = st["snapshots"]
+    assert snaps["by_platform"]["polymarket"]["total"] == 8 * 100 + 40
+    assert snaps["by_platform"]["polymarket"]["backfill_total"] == 100
+    assert snaps["by_platform"]["kalshi"] == {"total": 27, "last_24h": 20, "backfill_total": 0, "cycles": 3,
+                                              "first_cycle": iso(SLOT - 200 * STEP), "last_cycle": iso(SLOT - STEP)}
+    assert (snaps["total"], snaps["last_24h"], snaps["backfill_total"]) == (867, 860, 100)
+
+    gaps = st["gaps"]["polymarket"]
+    assert (gaps["expected"], gaps["present"], gaps["missing"]) == (10, 8, 2)
+    assert gaps["recent_missing"] == [iso(SLOT - 3 * STEP), iso(SLOT - 7 * STEP)]
+    assert gaps["interval_seconds"] == STEP
+    assert (st["gaps"]["kalshi"]["expected"], st["gaps"]["kalshi"]["missing"]) == (200, 197)
+    assert len(st["gaps"]["kalshi"]["recent_missing"]) == 10
+
+    snap = st["phases"]["polymarket"]["snapshot"]
+    assert snap["last"]["job_id"] == "b" and snap["last"]["ok"] is False
+    assert snap["last"]["duration_seconds"] == 11.5
+    assert (snap["last"]["errors"], snap["last"]["retries"], snap["last"]["message"]) == (3, 4, "boom")
+    assert snap["last"]["grid_time"] == iso(SLOT)
+    assert (snap["runs_24h"], snap["failed_24h"]) == (2, 1)
+    assert st["phases"]["polymarket"]["discover"]["runs_24h"] == 0  # its last run was 30 h ago
+    assert st["phases"]["kalshi"]["resolve"]["last"]["grid_time"] is None
+
+    assert st["disk_guard"] == {"active": True, "snapshots_dropped": 42, "min_free_disk_mb": 1024.0}
+    assert st["sink_counters"]["frames_rejected_garbage"] == 3
+    assert st["supervisor"]["running"] is False and st["supervisor"]["programs"] == {}
+    assert st["archive"] == {"partitions": 1, "rows": 500, "newest_day": "2026-01-01"}
+    assert st["backfill"] == {"markets_done": 0, "points": 0}
+
+
+def test_status_table_says_what_matters(known_db):
+    out = collector("--config", str(known_db), "status").stdout
+    assert "DISK GUARD ON" in out
+    assert "polymarket snapshot" in out and "FAILED boom" in out
+    assert "supervisord not running" in out
+    assert f"polymarket missing cycles (newest first): {iso(SLOT - 3 * STEP)}" in out
+
+
+def test_status_before_the_sink_created_the_database(tmp_path):
+    cfg = write_config(tmp_path)
+    st = json.loads(collector("status", "--json", "--config", str(cfg)).stdout)
+    assert st["database"]["exists"] is False and st["markets"] == {} and st["phases"] == {}
+
+
+def test_status_refuses_a_database_that_is_not_ours(tmp_path):
+    cfg = write_config(tmp_path)
+    (tmp_path / "collector.db").write_bytes(b"this is not sqlite at all" * 100)
+    proc = collector("--config", str(cfg), "status", check=False)
+    assert proc.returncode == 2 and proc.stderr.startswith("Error: ")
+
+
+def test_bad_config_is_an_error_naming_the_key(tmp_path):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("[general]\nno_such_key = 1\n")
+    proc = collector("--config", str(cfg), "status", check=False)
+    assert proc.returncode == 2
+    assert "Error:" in proc.stderr and "no_such_key" in proc.stderr
+
+
+@pytest.mark.parametrize("command", [[], ["status"], ["run"], ["ctl"], ["backfill"]])
+def test_help_has_an_example(command):
+    out = collector(*command, "--help").stdout
+    assert "Example:" in out and "--config" in out
+
+
+def test_export_help_is_the_exporters():
+    out = collector("export", "--help").stdout
+    assert "collector export" in out and "--prompts" in out
