@@ -67,8 +67,8 @@ class Worker(threading.Thread):
                     report = wire.PhaseReport(job_id=job.job_id, platform=self.platform, phase=job.phase,
                                               started_at=now, finished_at=now, ok=False, grid_time=job.grid_time,
                                               errors=1, message=f"sink unavailable: {exc}"[:500])
+                self.busy = ""  # before done.put: a job sent right after JobDone must not be refused
                 self.done.put(report)
-                self.busy = ""
             publisher.flush_and_wait(STOP_FLUSH_SECONDS)
         except SinkUnavailable as exc:
             self.log.error("%s", exc)

@@ -36,6 +36,8 @@ RETRY_AFTER_ERROR_S = 2.0  # after a failed commit (disk full, I/O error), wait 
 DISK_CHECK_S = 10.0  # how often the free-space guard looks at the disk
 LINGER_MS = 2000  # at exit, how long queued acknowledgements may take to leave
 COUNTER_FLUSH_S = 5.0
+STOP_QUIET_S = 1.5  # after SIGTERM, exit once no frame arrived for this long ...
+STOP_MAX_S = 30.0  # ... or this long after the signal, whichever comes first
 
 
 class Sink:
@@ -50,6 +52,8 @@ class Sink:
         self.counters: Counter[str] = Counter()
         self.disk_guard = False
         self.stopping = False
+        self.stopping_since = 0.0
+        self.last_frame_at = 0.0
         self.ctx = zmq.Context()
         self.ingest = self.ctx.socket(zmq.ROUTER)
         self.ingest.setsockopt(zmq.LINGER, LINGER_MS)
@@ -98,7 +102,10 @@ class Sink:
                 self.write_counters()
                 counters_at = now + COUNTER_FLUSH_S
             if self.stopping and not self.pending:
-                break
+                # `supervisorctl stop all` signals everyone at once: fetchers may still be flushing.
+                # Keep receiving until the socket has been quiet for a moment (bounded).
+                if self.last_frame_at < now - STOP_QUIET_S or now - self.stopping_since > STOP_MAX_S:
+                    break
         self.write_counters()
         log.info("sink stopped cleanly")
 
@@ -109,6 +116,7 @@ class Sink:
                 parts = self.ingest.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 return
+            self.last_frame_at = time.monotonic()
             if len(parts) != 2:
                 self.reject("frames_rejected_shape", f"{len(parts)}-part message")
                 continue
@@ -232,7 +240,8 @@ def main(config_path: str | None) -> None:
 
     def on_signal(signum, _frame):
         log.info("received %s: flushing and stopping", signal.Signals(signum).name)
-        sink.stopping = True
+        if not sink.stopping:
+            sink.stopping, sink.stopping_since = True, time.monotonic()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
