@@ -24,6 +24,7 @@ import logging
 import os
 import sqlite3
 import time
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -175,6 +176,11 @@ def run(cfg: Config, now: float | None = None) -> dict[str, int]:
                 (root / commit.file).unlink(missing_ok=True)
         write_markets(db, root)
         write_manifest(db, root)
+        pub.publish(wire.PhaseReport(job_id=f"archive-{uuid.uuid4().hex}", platform="all", phase="archive",
+                                     started_at=now, finished_at=clock.now(), ok=not counts["refused"],
+                                     records=counts["rows"], errors=counts["refused"],
+                                     message=f"{counts['partitions']} partitions, {counts['rows']} snapshots"))
+        pub.flush_and_wait()
     finally:
         pub.close()
         db.close()

@@ -24,6 +24,7 @@ import zmq
 
 from collector import clock, config as config_mod, logs, wire
 from collector.errors import CollectorError
+from scheduler.archive_job import ArchiveJob
 from scheduler.board import Board
 
 log = logging.getLogger("scheduler")
@@ -37,6 +38,7 @@ class Scheduler:
     def __init__(self, cfg: config_mod.Config):
         self.cfg = cfg
         self.board = Board(cfg)
+        self.archive = ArchiveJob(cfg)
         self.stopping = False
         self.ctx = zmq.Context()
         self.sock = self.ctx.socket(zmq.ROUTER)
@@ -61,6 +63,7 @@ class Scheduler:
             mono, now = time.monotonic(), clock.now()
             if mono >= refresh_at:
                 self.board.refresh()
+                self.archive.tick()
                 refresh_at = mono + DB_REFRESH_S
             self.board.check(now, mono)
             for f, job in self.board.due_jobs(now, mono):
@@ -98,6 +101,7 @@ class Scheduler:
                     log.warning("unexpected %s from %r", type(msg).__name__, identity)
 
     def close(self) -> None:
+        self.archive.stop()
         self.board.history.close()
         self.sock.close()
         self.ctx.term()

@@ -144,3 +144,16 @@ def test_sink_killed_inside_the_delete_transaction(procs, filled, tmp_path):
     assert hot + cold == total and cold > 0
     assert q(tmp_path / "collector.db", "PRAGMA integrity_check")[0][0] == "ok"
     assert export(cfg, tmp_path / "after") == before
+
+
+def test_scheduler_runs_the_archive_once_a_day(procs, filled, tmp_path):
+    cfg, _, total = filled
+    cfg.write_text(cfg.read_text() + "\n[scheduler]\narchive_enabled = true\n")  # no fetchers: jobs just wait
+    procs.start([script("scheduler"), "--config", str(cfg)], tmp_path / "scheduler.log")
+    db = tmp_path / "collector.db"
+    wait_for(lambda: q(db, "SELECT count(*) FROM phase_runs WHERE phase = 'archive' AND ok = 1")[0][0] == 1,
+             timeout=60, what="the scheduler's archive run")
+    hot, cold = rows_in_both(tmp_path)
+    assert hot + cold == total and cold > 0
+    time.sleep(5)  # several scheduler ticks later: still one run for today
+    assert q(db, "SELECT count(*) FROM phase_runs WHERE phase = 'archive'")[0][0] == 1
