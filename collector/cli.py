@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -159,6 +160,24 @@ def run_backfill(cfg: config_mod.Config, platforms: tuple[str, ...], since: str 
         click.echo(f"backfill {platform}: {' '.join(cmd[1:])}", err=True)
         worst = max(worst, subprocess.call(cmd))
     return worst
+
+
+@main.command()
+@config_option
+@click.pass_context
+def archive(ctx: click.Context, config_path: str | None) -> None:
+    """Move live snapshots older than [archive] retention_days into the Parquet archive.
+
+    Needs the sink running (it verifies and deletes the archived rows). Safe to rerun at any time;
+    the scheduler also runs it daily when [scheduler] archive_enabled = true.
+
+    Example: collector archive
+    """
+    from exporter import archive as archive_mod
+
+    cfg = load(ctx, config_path)
+    started = time.monotonic()
+    click.echo(archive_mod.main_log_line(archive_mod.run(cfg), time.monotonic() - started))
 
 
 if __name__ == "__main__":

@@ -72,7 +72,7 @@ def export(cfg_path, out):
 
 
 def archive(cfg_path, env=None):
-    return subprocess.run([sys.executable, "-m", "exporter.archive", str(cfg_path)], capture_output=True, text=True,
+    return subprocess.run([script("collector"), "--config", str(cfg_path), "archive"], capture_output=True, text=True,
                           timeout=180, env={**os.environ, **(env or {})})
 
 
