@@ -217,3 +217,29 @@ def test_dataset_card_declares_configs(world, tmp_path):
         assert f"| `{col}` |" in card
     pq.read_table(tmp_path / "out" / "markets.parquet")  # what load_dataset("parquet") reads
     pa.json.read_json(tmp_path / "out" / "prompts_train.jsonl")  # what load_dataset("json") reads
+
+
+def test_export_folder_loads_with_hugging_face_datasets(world, tmp_path):
+    """What an ML engineer does first: load_dataset on the folder (offline, from local files)."""
+    d, facts, _ = world
+    assert export(d, tmp_path / "out", "--prompts").returncode == 0
+    code = f"""
+import os, json
+os.environ["HF_DATASETS_OFFLINE"] = "1"; os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_HOME"] = {str(tmp_path / "hf")!r}
+import datasets
+out = {str(tmp_path / "out")!r}
+m = datasets.load_dataset("parquet", data_files=out + "/markets.parquet", split="train")
+p = datasets.load_dataset("json", data_files=out + "/prompts.jsonl", split="train")
+by_config = datasets.load_dataset(out, "markets", split="train")
+print(json.dumps({{"markets": m.num_rows, "prompts": p.num_rows, "card": by_config.num_rows,
+                  "label": m[0]["resolution"], "answer": p[0]["answer"], "roles": [x["role"] for x in p[0]["prompt"]]}}))
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert got["markets"] == got["card"] == manifest["counts"]["markets"] > 0
+    assert got["prompts"] == manifest["counts"]["prompts"] > 0
+    assert got["label"] in ("YES", "NO") and got["answer"] in ("YES", "NO")
+    assert got["roles"] == ["system", "user"]
