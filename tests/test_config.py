@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
@@ -84,3 +85,13 @@ def test_missing_config_file_is_exit_2(tmp_path):
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 2
     assert "not found" in out.stderr
+
+
+def test_unreadable_config_path_is_exit_2(tmp_path):
+    flag = subprocess.run([script("fetcher"), "--config", str(tmp_path), "--platform", "kalshi", "--once", "snapshot"],
+                          capture_output=True, text=True, timeout=30)
+    assert flag.returncode == 2 and "is a directory" in flag.stderr
+    env = subprocess.run([script("fetcher"), "--platform", "kalshi", "--once", "snapshot"], capture_output=True,
+                         text=True, timeout=30, env={**os.environ, "COLLECTOR_CONFIG": str(tmp_path)})
+    assert env.returncode == 2
+    assert "cannot read config file" in env.stderr and str(tmp_path) in env.stderr
