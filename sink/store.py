@@ -33,7 +33,7 @@ INSERT INTO markets (platform, market_id, slug, title, description, category, ou
                      liquidity, end_date, status, created_at, updated_at, extra, first_seen_at,
                      observed_at)
 VALUES (:platform, :market_id, :slug, :title, :description, :category, :outcomes, :volume,
-        :liquidity, :end_date, :status, :created_at, :updated_at, :extra, :observed_at, :observed_at)
+        :liquidity, :end_date, :status, :created_at, :updated_at, json(:extra), :observed_at, :observed_at)
 ON CONFLICT (platform, market_id) DO UPDATE SET
     slug = coalesce(excluded.slug, slug),
     title = coalesce(excluded.title, title),

@@ -40,11 +40,13 @@ def test_once_without_a_sink_fails_naming_the_endpoint(tmp_path):
     assert time.monotonic() - t0 < 15
 
 
-def test_backfill_is_not_there_yet(tmp_path):
-    with server.start(seed=3, markets=50, speed=0) as sim:
-        r = subprocess.run([script("fetcher"), "--config", str(sim_config(tmp_path, sim)), "--platform",
-                            "polymarket", "--backfill"], capture_output=True, text=True, timeout=30)
-    assert r.returncode == 2 and "not implemented" in r.stderr
+def test_backfill_without_a_sink_exits_3_naming_the_socket(tmp_path):
+    with server.start(seed=3, markets=50, speed=3600 * 24 * 30) as sim:
+        cfg = sim_config(tmp_path, sim, zmq={"sink_wait_seconds": 2.0})
+        r = subprocess.run([script("fetcher"), "--config", str(cfg), "--platform", "polymarket", "--backfill"],
+                           capture_output=True, text=True, timeout=60)
+    assert r.returncode == 3, r.stderr
+    assert "sink.ipc" in r.stderr
 
 
 def test_simulator_data_never_goes_into_a_live_database(tmp_path):
