@@ -148,7 +148,9 @@ def market(cat: PolyCatalog, m: PMMarket, now: float, include_tag: bool = False,
     d["spread"] = pm_num(ask - bid)
     mid_now = (bid + ask) // 2
     if not m.legacy and k:
-        back = p.mids([max(0, k - mins) for _, mins in CHANGE_WINDOWS])
+        # Windows reaching back past the open all compare with the (cached) opening mid.
+        inside = [k - mins for _, mins in CHANGE_WINDOWS if k - mins > 0]
+        back = p.mids(inside) + [p.mid(0)] * (len(CHANGE_WINDOWS) - len(inside))
         for (key, _), then in zip(CHANGE_WINDOWS, back):
             ch = mid_now - then
             if ch:
