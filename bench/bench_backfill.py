@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from simulator import server  # noqa: E402
+from report import figure  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 BIN = Path(sys.executable).parent
 RESOLVED_SHARE = 0.78  # about this share of the simulator's Polymarket markets is resolved at its start
@@ -111,6 +112,8 @@ def bench(platform: str, sim_markets: int) -> None:
           f"fetcher peak RSS (VmHWM) {peak_kb / 1024:.1f} MB, fetcher CPU {cpu:.1f} s "
           f"({points / cpu if cpu else 0:,.0f} points per fetcher CPU second; otherwise it waits on the simulator)")
     print(f"  fetcher said: {summary}")
+    figure(f"{platform} backfill, {markets:,} markets", f"{points / seconds:,.0f} points/s, peak RSS {peak_kb / 1024:.0f} MB",
+           "bounded memory", f"{points:,} points; fetcher CPU {cpu:.1f} s, rate limiting off")
 
 
 def main() -> None:

@@ -27,6 +27,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from report import figure  # noqa: E402
+
 from sink.schema import connect_writer, migrate  # noqa: E402
 
 TARGET_SECONDS = 60.0
@@ -136,6 +138,9 @@ def main() -> None:
     print(f"wall {wall1:.1f} s (second run {wall2:.1f} s), target {TARGET_SECONDS:.0f} s, "
           f"ratio {wall1 / TARGET_SECONDS:.2f} ({'PASS' if wall1 < TARGET_SECONDS else 'FAIL'})")
     print(f"peak RSS of the exporter {peak:.0f} MB; re-export identical: {first == digest(out)}")
+    figure(f"export of {manifest['counts']['markets']:,} markets / {manifest['counts']['snapshots']:,} snapshots",
+           f"{wall1:.1f} s, peak RSS {peak:.0f} MB", f"< {TARGET_SECONDS:.0f} s",
+           f"second run {wall2:.1f} s, byte-identical: {first == digest(out)}")
     if not args.keep:
         import shutil
         shutil.rmtree(work, ignore_errors=True)

@@ -23,6 +23,7 @@ import msgspec
 
 from collector import wire
 from fetchers import kalshi_parse as kp
+from report import figure  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 EXAMPLE = Path("/work/shared/api/examples/kalshi/markets_page.json")
 PAGE = 1000  # markets per JSON page and records per wire batch (publisher.BATCH_RECORDS)
@@ -101,6 +102,8 @@ def snapshot_requests(n_markets: int) -> None:
               f"{len(out)} snapshots in {counters.requests} requests ({wall:.1f} s wall)")
         print(f"  budget ceil(N/1000)+10 = {budget}: requests/budget = {counters.requests / budget:.2f}"
               f" ({'PASS' if counters.requests <= budget else 'FAIL'})")
+        figure(f"Kalshi snapshot cycle, {n_open:,} open markets", f"{counters.requests} requests",
+               f"<= {budget}", f"ceil(N/1000)+10 in the simulator with {len(truth):,} listed markets")
     finally:
         h.stop()
 
@@ -118,6 +121,8 @@ def main() -> None:
         print(f"{kind:9s}: decode + parse + encode {records} records -> {frames / 1e6:.1f} MB of frames:"
               f" {cpu:.2f} s CPU; target {TARGET_CPU_S:.0f} s: ratio {cpu / TARGET_CPU_S:.2f}"
               f" ({cpu / args.markets * 1e6:.1f} us/market)")
+        figure(f"Kalshi fetcher CPU, {kind} of {args.markets:,} markets", f"{cpu:.2f} s", f"< {TARGET_CPU_S:.0f} s",
+               f"{cpu / args.markets * 1e6:.1f} us/market, decode + parse + wire encoding")
     for n in args.sim_markets:
         snapshot_requests(n)
 

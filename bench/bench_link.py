@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from exporter.link import CatalogMarket, Linker  # noqa: E402
 from exporter.normalize import kalshi_outcome_text  # noqa: E402
 from exporter.wwatcher import Alert  # noqa: E402
+from report import figure  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 TARGET_SECONDS = 60.0
 T0 = 1_700_000_000
@@ -130,6 +131,8 @@ def main() -> None:
           f"target {TARGET_SECONDS:.0f} s, ratio {wall / TARGET_SECONDS:.2f} ({'PASS' if wall < TARGET_SECONDS else 'FAIL'})")
     print(f"linked right {right}/{findable} ({right / max(findable, 1):.1%}), wrong {wrong}; "
           + ", ".join(f"{k} {v}" for k, v in sorted(methods.items())))
+    figure(f"wwatcher linking, {args.alerts:,} alerts x {args.markets:,} markets", f"{wall:.1f} s",
+           f"< {TARGET_SECONDS:.0f} s", f"right {right / max(findable, 1):.1%} of findable, wrong {wrong}")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from fetchers.http import HttpClient  # noqa: E402
 from fetchers.publisher import Publisher  # noqa: E402
 from simulator import gamma_render, server  # noqa: E402
 from simulator.world import World  # noqa: E402
+from report import figure  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 REAL_OPEN_MARKETS = 46_000
 BUDGET_15_MIN = 2.0 * 900  # requests at the default 2 req/s
@@ -96,6 +97,8 @@ def bench_parse_publish(n: int) -> None:
                 print(f"parse+publish {n} markets, {label} ({records} records): CPU {cpu:.2f} s "
                       f"(wall {wall:.2f} s) -> {cpu / CPU_TARGET_S:.2f} of the {CPU_TARGET_S:.0f} s target, "
                       f"{cpu / n * 1e6:.1f} us/market")
+                figure(f"Polymarket fetcher CPU, {label}, {n:,} markets", f"{cpu:.2f} s", f"< {CPU_TARGET_S:.0f} s",
+                       f"{cpu / n * 1e6:.1f} us/market, Gamma JSON -> wire frames")
         finally:
             sink.terminate()
             sink.wait(30)
@@ -125,6 +128,8 @@ def bench_requests(n: int) -> None:
             bound = math.ceil(n_open / 100) + 10
             print(f"snapshot cycle: {n_open} open markets, {snap.requests} requests "
                   f"(bound ceil(N/100)+10 = {bound}) -> {snap.requests / bound:.2f} of the bound")
+            figure(f"Polymarket snapshot cycle, {n_open:,} open markets", f"{snap.requests} requests",
+                   f"<= {bound}", "ceil(N/100)+10, simulator keyset pages of 100")
             sim.advance(300)
             write_cfg(tmp, sim)
             disc = run(cfg_path, "discover")
@@ -146,6 +151,8 @@ def bench_requests(n: int) -> None:
     print(f"requests per 15 min at {REAL_OPEN_MARKETS} open markets: snapshot {snap_real} + discover "
           f"{DISCOVERS_PER_15_MIN}x{disc.requests} + resolve {RESOLVES_PER_15_MIN}x{resolve_real:.0f} = "
           f"{steady:.0f} of {BUDGET_15_MIN:.0f} -> {steady / BUDGET_15_MIN:.2f} of the budget")
+    figure(f"Polymarket requests per 15 min at {REAL_OPEN_MARKETS:,} open markets", f"{steady:.0f}",
+           f"<= {BUDGET_15_MIN:.0f} (2 req/s)", f"naive full sweeps: {4 * snap_real}")
     print(f"  while the one-time closed-history sweep runs: +{history} = {steady + history:.0f} -> "
           f"{(steady + history) / BUDGET_15_MIN:.2f} of the budget")
     print(f"  naive (3 full DISCOVERs + 1 SNAPSHOT): {4 * snap_real} -> {4 * snap_real / BUDGET_15_MIN:.2f}")

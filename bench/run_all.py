@@ -34,6 +34,25 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {mem_gb:.0f} GiB RAM, Python {platform.python_version()}, {platform.system()}"
 
 
+def render_table(figures: list[list[str]]) -> str:
+    rows = ["| Figure | Measured | Target | Compared with (same run) | Command |", "|---|---|---|---|---|"]
+    rows += [f"| {name} | {value} | {target} | {base} | `bench/{script}` |" for name, value, target, base, script in figures]
+    return f"Machine: {machine()}, {time.strftime('%Y-%m-%d', time.gmtime())}.\n\n" + "\n".join(rows) + "\n"
+
+
+def update_readme(table: str) -> None:
+    """Replace the figures between the README's markers, so the README quotes this run."""
+    readme = REPO / "README.md"
+    text = readme.read_text()
+    start, end = "<!-- figures: written by `make bench` -->", "<!-- /figures -->"
+    if start not in text or end not in text:
+        print("README.md has no figures markers; table not copied", file=sys.stderr)
+        return
+    head, rest = text.split(start, 1)
+    readme.write_text(f"{head}{start}\n{table}{end}{rest.split(end, 1)[1]}")
+    print(f"updated the figures in {readme}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="", help="comma-separated names, e.g. sink,kalshi")
@@ -43,21 +62,28 @@ def main() -> None:
     sections = [f"# Benchmark results\n\nMachine: {machine()}  \nDate: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  \n"
                 "Command: `make bench` (`python bench/run_all.py`)\n"]
     failed = 0
+    figures: list[list[str]] = []
     for script in scripts:
         print(f"== {script.name}", flush=True)
         start = time.monotonic()
         proc = subprocess.run([sys.executable, str(script)], cwd=REPO, capture_output=True, text=True,
                               env={**os.environ, "PYTHONPATH": str(REPO)})
         took = time.monotonic() - start
-        out = proc.stdout.strip() or "(no output)"
+        lines = proc.stdout.strip().splitlines()
+        figures += [line.split("\t")[1:] + [script.name] for line in lines if line.startswith("FIGURE\t")]
+        out = "\n".join(line for line in lines if not line.startswith("FIGURE\t")) or "(no output)"
         print(out, flush=True)
         if proc.returncode != 0:
             failed += 1
             out += f"\n\nFAILED (exit {proc.returncode}):\n{proc.stderr.strip()[-2000:]}"
             print(proc.stderr[-2000:], file=sys.stderr)
         sections.append(f"## {script.stem}\n\n`python bench/{script.name}` ({took:.0f} s)\n\n```\n{out}\n```\n")
+    table = render_table(figures)
+    sections.insert(1, table)
     (HERE / "RESULTS.md").write_text("\n".join(sections))
     print(f"wrote {HERE / 'RESULTS.md'}")
+    if not only:
+        update_readme(table)
     sys.exit(1 if failed else 0)
 
 
