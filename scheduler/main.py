@@ -14,16 +14,13 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
-import sys
 import time
 
 import click
 import msgspec
 import zmq
 
-from collector import clock, config as config_mod, logs, wire
-from collector.errors import CollectorError
+from collector import clock, config as config_mod, process, wire
 from scheduler.archive_job import ArchiveJob
 from scheduler.board import Board
 
@@ -37,6 +34,7 @@ SNDHWM = 1000  # jobs queued towards one fetcher; a handful is the most ever out
 class Scheduler:
     def __init__(self, cfg: config_mod.Config):
         self.cfg = cfg
+        self.endpoint = cfg.scheduler_endpoint
         self.board = Board(cfg)
         self.archive = ArchiveJob(cfg)
         self.stopping = False
@@ -47,8 +45,12 @@ class Scheduler:
         self.sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
         self.sock.setsockopt(zmq.SNDHWM, SNDHWM)
 
+    def request_stop(self, why: str) -> None:
+        log.info("received %s: stopping", why)
+        self.stopping = True
+
     def bind(self) -> None:
-        endpoint = self.cfg.scheduler_endpoint
+        endpoint = self.endpoint
         if endpoint.startswith("ipc://"):
             os.makedirs(os.path.dirname(endpoint[len("ipc://"):]) or ".", exist_ok=True)
         self.sock.bind(endpoint)
@@ -114,30 +116,7 @@ def main(config_path: str | None) -> None:
 
     Example: scheduler --config ~/.config/polymaster-collector/config.toml
     """
-    cfg = None
-    try:
-        cfg = config_mod.load(config_path)
-        clock.configure(cfg)
-        logs.setup("scheduler", cfg)
-        scheduler = Scheduler(cfg)
-        scheduler.bind()
-    except CollectorError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    except zmq.ZMQError as exc:
-        click.echo(f"Error: cannot bind {cfg.scheduler_endpoint if cfg else '?'}: {exc}", err=True)
-        sys.exit(2)
-
-    def on_signal(signum, _frame):
-        log.info("received %s: stopping", signal.Signals(signum).name)
-        scheduler.stopping = True
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    try:
-        scheduler.run()
-    finally:
-        scheduler.close()
+    process.run_foreground("scheduler", config_path, Scheduler)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import signal
 import sqlite3
-import sys
 import time
 from collections import Counter
 
@@ -24,8 +22,7 @@ import click
 import msgspec
 import zmq
 
-from collector import clock, config as config_mod, logs, wire
-from collector.errors import CollectorError
+from collector import clock, config as config_mod, process, wire
 from sink import schema
 from sink.store import Store
 
@@ -43,7 +40,9 @@ STOP_MAX_S = 30.0  # ... or this long after the signal, whichever comes first
 class Sink:
     def __init__(self, cfg: config_mod.Config):
         self.cfg = cfg
+        self.endpoint = cfg.sink_endpoint
         self.db_path = str(cfg.db_path)
+        os.makedirs(cfg.db_path.parent, exist_ok=True)
         self.db = schema.connect_writer(self.db_path)
         schema.migrate(self.db)
         self.store = Store(self.db, cfg.archive_dir)
@@ -60,8 +59,13 @@ class Sink:
         self.ingest.setsockopt(zmq.RCVHWM, 10000)  # batches, not records; senders cap in-flight
         self.ingest.setsockopt(zmq.SNDHWM, 100000)  # acks are tiny; never block on them
 
+    def request_stop(self, why: str) -> None:
+        log.info("received %s: flushing and stopping", why)
+        if not self.stopping:
+            self.stopping, self.stopping_since = True, time.monotonic()
+
     def bind(self) -> None:
-        endpoint = self.cfg.sink_endpoint
+        endpoint = self.endpoint
         if endpoint.startswith("ipc://"):
             os.makedirs(os.path.dirname(endpoint[len("ipc://"):]) or ".", exist_ok=True)
         self.ingest.bind(endpoint)
@@ -224,31 +228,7 @@ def main(config_path: str | None) -> None:
 
     Example: sink --config ~/.config/polymaster-collector/config.toml
     """
-    try:
-        cfg = config_mod.load(config_path)
-        clock.configure(cfg)
-        logs.setup("sink", cfg)
-        os.makedirs(cfg.db_path.parent, exist_ok=True)
-        sink = Sink(cfg)
-        sink.bind()
-    except CollectorError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    except zmq.ZMQError as exc:
-        click.echo(f"Error: cannot bind {cfg.sink_endpoint}: {exc}", err=True)
-        sys.exit(2)
-
-    def on_signal(signum, _frame):
-        log.info("received %s: flushing and stopping", signal.Signals(signum).name)
-        if not sink.stopping:
-            sink.stopping, sink.stopping_since = True, time.monotonic()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    try:
-        sink.run()
-    finally:
-        sink.close()
+    process.run_foreground("sink", config_path, Sink)
 
 
 if __name__ == "__main__":
