@@ -15,7 +15,6 @@ import argparse
 import bisect
 import hashlib
 import json
-import os
 import random
 import resource
 import subprocess

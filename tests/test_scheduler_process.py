@@ -8,7 +8,6 @@ sink.schema (phase_runs rows inserted as fixtures), exactly as the sink would st
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
