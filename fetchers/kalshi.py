@@ -23,7 +23,8 @@ Request budget (2 req/s; real scale Oct 2026: ~120k open non-parlay markets in ~
 
 Parlays (KXMVE...) are excluded with ``mve_filter=exclude`` (and client-side) unless
 ``kalshi.include_parlays``; /events never lists them, so with parlays on the full sweep pages
-``/markets?status=open`` instead. Values, statuses and the yes_price rule: fetchers/kalshi_parse.py.
+``/markets?status=open`` instead. Values, statuses and the yes_price rule: fetchers/kalshi_parse.py;
+categories: fetchers/kalshi_catalog.py; what is already stored: fetchers/kalshi_db.py.
 """
 
 from __future__ import annotations
@@ -36,191 +37,19 @@ from collector.errors import ApiError
 from fetchers import kalshi_parse as kp
 from fetchers.base import PhaseContext
 from fetchers.http import ApiRefused
+from fetchers.kalshi_catalog import EVENTS_PAGE, NOT_TRIED, Catalog, ticker_batches
+from fetchers.kalshi_db import Known, known_markets, settled_watermark, updated_watermark
 
-EVENTS_PAGE = 200  # /events limit maximum
-TICKERS_PER_REQUEST = 100  # tickers= batch (max undocumented; ~100 per URL is what works)
-URL_MAX_BYTES = 8000
 WATERMARK_MARGIN_S = 3600  # incremental windows overlap by an hour: clock skew, CDN caching
 FULL_SWEEP_SECONDS = 6 * 3600
 FULL_SWEEP_NOTE = "full sweep"
 HISTORICAL_LOOKUPS_PER_RUN = 200
-LOOKUPS_PER_RUN = 300  # single /events/{t} and /series/{t} requests per phase run; the rest waits
-SERIES_BULK_MIN = 50  # this many unknown series: one GET /series (all, ~18 MB) beats one each
-SETTLED_FIRST_LOOKBACK_S = 86400  # first RESOLVE: settlements since a day before our first market
 REPAIR_PER_RUN = 5000  # placeholder rows (snapshot before discover) fetched by ticker per run
 CURSOR_REPEAT_RETRIES = 2  # a repeated cursor: ask again (a page served twice), then abort
-NOT_TRIED = object()  # a single lookup skipped (budget spent, stopping): nothing learned, nothing cached
 
 
 class BadPage(ApiError):
     """A page whose envelope is unusable (no list, no cursor): the sweep cannot go on."""
-
-
-class Catalog:
-    """event_ticker -> (series_ticker, event category) and series_ticker -> category.
-
-    Lives as long as the process (a serving fetcher runs many jobs); seeded once from
-    collector.db so a restart does not look everything up again. Misses are cached too.
-    """
-
-    def __init__(self) -> None:
-        self.events: dict[str, tuple[str | None, str | None]] = {}
-        self.series: dict[str, str | None] = {}
-        self.db_loaded = False
-        self.bulk_tried = False
-        self.batch_events = True  # /events?tickers=; off once the server shows it ignores it
-        self.budget = LOOKUPS_PER_RUN
-
-    def load(self, db: sqlite3.Connection | None) -> None:
-        """Start of a phase run: reset the lookup budget; the first time, learn what is stored."""
-        self.budget = LOOKUPS_PER_RUN
-        if self.db_loaded or db is None:
-            return
-        try:
-            rows = db.execute(
-                "SELECT DISTINCT json_extract(extra, '$.event_ticker'), json_extract(extra, '$.series_ticker'),"
-                " category FROM markets WHERE platform = 'kalshi' AND extra IS NOT NULL").fetchall()
-        except sqlite3.Error:
-            return
-        for event, series, category in rows:
-            if event and event not in self.events:
-                self.events[event] = (series, None)
-            if series and category:
-                self.series.setdefault(series, category)
-        self.db_loaded = True
-
-    def learn_event(self, event: str, series: str | None, category: str | None) -> None:
-        self.events[event] = (series, category)
-
-    def category_for(self, event: object) -> tuple[str | None, str | None]:
-        """(series_ticker, category): the series' category, else the event's deprecated one."""
-        series, event_category = self.events.get(event, (None, None)) if type(event) is str else (None, None)
-        return series, (self.series.get(series) if series else None) or event_category
-
-    def ensure(self, ctx: PhaseContext, event_tickers: set) -> None:
-        """Look up the events and series of one page that are not known yet (batched, budgeted)."""
-        todo = [e for e in event_tickers if type(e) is str and e and "," not in e
-                and e not in self.events and not e.startswith(kp.PARLAY_PREFIX)]
-        if todo:
-            self._events(ctx, todo)
-        series = {self.events[e][0] for e in event_tickers if e in self.events} - {None}
-        todo = [s for s in series if s not in self.series]
-        if len(todo) >= SERIES_BULK_MIN and not self.bulk_tried:
-            self.bulk_tried = True
-            try:
-                for s in ctx.http.get_json(ctx.cfg.kalshi.base_url + "/series").get("series") or []:
-                    self._learn_series(s)
-            except (ApiRefused, AttributeError, TypeError) as exc:
-                ctx.log.info("GET /series (all) unusable (%s); one lookup per series", exc)
-            todo = [s for s in todo if s not in self.series]
-        for s in todo:
-            body = self._single(ctx, f"/series/{s}")
-            if body is not NOT_TRIED:
-                self.series[s] = None  # a miss is cached too: the event's category stands in
-                self._learn_series(body.get("series") if body else None)
-
-    def _events(self, ctx: PhaseContext, todo: list[str]) -> None:
-        base = ctx.cfg.kalshi.base_url
-        if self.batch_events:
-            for batch in _ticker_batches(base, todo):
-                got = other = 0
-                body = ctx.http.get_json(base + "/events", {"tickers": ",".join(batch), "limit": EVENTS_PAGE})
-                for e in (body.get("events") if type(body) is dict else None) or []:
-                    try:
-                        info = kp.event_info(e)
-                    except kp.BadRecord:
-                        continue
-                    if info[0] in batch:
-                        got += 1
-                    else:
-                        other += 1
-                    self.learn_event(*info)
-                if other and not got:  # the server ignored the filter: one by one from now on
-                    ctx.log.info("GET /events ignored tickers=; looking events up one by one")
-                    self.batch_events = False
-                    break
-        for e in todo:
-            if e not in self.events:
-                body = self._single(ctx, f"/events/{e}")
-                if body is NOT_TRIED:
-                    continue
-                self.events[e] = (None, None)
-                try:
-                    if body is not None:
-                        self.learn_event(*kp.event_info(body.get("event")))
-                except kp.BadRecord as exc:
-                    ctx.log.warning("event %s: %s", e, exc)
-
-    def _single(self, ctx: PhaseContext, path: str):
-        """One GET within the run's budget: the body, None (refused/not an object) or NOT_TRIED."""
-        if self.budget <= 0 or ctx.should_stop():
-            return NOT_TRIED
-        self.budget -= 1
-        try:
-            body = ctx.http.get_json(ctx.cfg.kalshi.base_url + path)
-        except ApiRefused as exc:
-            ctx.log.warning("GET %s: %s", path, exc)
-            return None
-        return body if type(body) is dict else None
-
-    def _learn_series(self, s: object) -> None:
-        try:
-            if type(s) is dict and type(s.get("ticker")) is str:
-                self.series[s["ticker"]] = kp.series_category(s)
-        except kp.BadRecord:
-            pass
-
-
-class Known:
-    """What collector.db holds for one market: enough to publish only what changed."""
-
-    __slots__ = ("status", "updated_at", "category", "end_date", "detail", "volume", "placeholder")
-
-    def __init__(self, status, updated_at, category, end_date, detail, volume, placeholder) -> None:
-        self.status, self.updated_at, self.category = status, updated_at, category
-        self.end_date, self.detail, self.volume, self.placeholder = end_date, detail, volume, placeholder
-
-    def differs(self, u) -> bool:
-        status = "closed" if self.status in ("resolved", "voided") else self.status
-        return (self.placeholder or status != u.status or self.updated_at != u.updated_at
-                or self.end_date != u.end_date or self.volume != u.volume
-                or (self.category is None and u.category is not None))
-
-    def needs(self, r) -> bool:
-        return self.status not in ("resolved", "voided") and (self.status != r.status or self.detail != r.detail)
-
-    def update(self, u, r) -> None:
-        self.placeholder = False
-        self.updated_at, self.end_date, self.volume = u.updated_at, u.end_date, u.volume
-        self.category = u.category or self.category
-        if self.status not in ("resolved", "voided"):
-            self.status, self.detail = (r.status, r.detail) if r is not None else (u.status, self.detail)
-
-
-def known_markets(db: sqlite3.Connection | None) -> dict[str, Known]:
-    if db is None:
-        return {}
-    rows = db.execute("SELECT market_id, status, updated_at, category, end_date, resolution_detail, volume,"
-                      " observed_at = 0 FROM markets WHERE platform = 'kalshi'")
-    return {r[0]: Known(*r[1:]) for r in rows}
-
-
-def updated_watermark(db: sqlite3.Connection | None) -> float | None:
-    """Newest platform updated_time stored: the incremental DISCOVER starts there (minus a margin)."""
-    if db is None:
-        return None
-    newest = db.execute("SELECT max(updated_at) FROM markets WHERE platform = 'kalshi'").fetchone()[0]
-    return min(kp.unix(newest), clock.now()) if newest else None
-
-
-def settled_watermark(db: sqlite3.Connection) -> float | None:
-    """Newest settlement stored, else a day before the first market we stored; None when none is."""
-    newest = db.execute("SELECT max(resolved_at) FROM markets WHERE platform = 'kalshi'"
-                        " AND status IN ('resolved', 'voided')").fetchone()[0]
-    if newest:
-        return min(kp.unix(newest), clock.now())
-    first = db.execute("SELECT min(first_seen_at) FROM markets WHERE platform = 'kalshi'").fetchone()[0]
-    return None if first is None else first - SETTLED_FIRST_LOOKBACK_S
 
 
 _catalog = Catalog()  # module-level on purpose: it must outlive one phase run
@@ -387,7 +216,7 @@ def _offer_all(ctx: PhaseContext, items: list, known: dict, seen: set[str]) -> N
 def _by_tickers(ctx: PhaseContext, tickers: list[str], known: dict, seen: set[str]) -> list[str]:
     """Fetch markets by ticker in URL-bounded batches; returns the tickers the live API did not return."""
     missing: list[str] = []
-    for batch in _ticker_batches(ctx.cfg.kalshi.base_url, tickers):
+    for batch in ticker_batches(ctx.cfg.kalshi.base_url, tickers):
         if ctx.should_stop():
             break
         got: set[str] = set()
@@ -406,7 +235,7 @@ def _historical(ctx: PhaseContext, tickers: list[str], known: dict, seen: set[st
     closed early while we were not looking still carries its old scheduled end in our row, so the
     dates cannot tell; one batched ``/historical/markets?tickers=`` per 100 markets can.
     """
-    for batch in _ticker_batches(ctx.cfg.kalshi.base_url, tickers):
+    for batch in ticker_batches(ctx.cfg.kalshi.base_url, tickers):
         try:
             for items in _pages(ctx, "/historical/markets", "markets", {"tickers": ",".join(batch), "limit": len(batch)}):
                 _offer_all(ctx, items, known, seen)
@@ -449,21 +278,6 @@ def _pages(ctx: PhaseContext, path: str, key: str, params: dict) -> Iterator[lis
         repeats = 0
         seen_cursors.add(cursor)
         params["cursor"] = cursor
-
-
-def _ticker_batches(base_url: str, tickers: list[str]) -> Iterator[list[str]]:
-    room = URL_MAX_BYTES - len(base_url) - 100
-    batch: list[str] = []
-    size = 0
-    for t in tickers:
-        cost = len(t.encode()) * 3 + 3  # worst case percent-encoded, plus the encoded comma
-        if batch and (len(batch) >= TICKERS_PER_REQUEST or size + cost > room):
-            yield batch
-            batch, size = [], 0
-        batch.append(t)
-        size += cost
-    if batch:
-        yield batch
 
 
 def _label(m: object) -> str:

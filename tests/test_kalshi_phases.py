@@ -16,7 +16,7 @@ import pytest
 
 from collector import wire
 from collector.config import Config, Kalshi
-from fetchers import kalshi
+from fetchers import kalshi, kalshi_catalog
 from fetchers.base import PhaseContext, PhaseCounters
 
 EXAMPLES = Path("/work/shared/api/examples/kalshi")
@@ -144,10 +144,10 @@ def test_unknown_events_are_looked_up_in_one_batch():
 
 def test_ticker_batches_keep_urls_short():
     tickers = [f"KXSOMETHINGLONG-26DEC31-T{i:05d}" for i in range(1000)]
-    batches = list(kalshi._ticker_batches(BASE, tickers))
+    batches = list(kalshi_catalog.ticker_batches(BASE, tickers))
     assert sum(batches, []) == tickers
-    assert all(len(b) <= kalshi.TICKERS_PER_REQUEST for b in batches)
-    assert all(len(BASE) + len(",".join(b)) * 3 < kalshi.URL_MAX_BYTES for b in batches)
+    assert all(len(b) <= kalshi_catalog.TICKERS_PER_REQUEST for b in batches)
+    assert all(len(BASE) + len(",".join(b)) * 3 < kalshi_catalog.URL_MAX_BYTES for b in batches)
 
 
 @pytest.mark.parametrize("phase", [kalshi.snapshot, kalshi.discover])

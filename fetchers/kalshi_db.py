@@ -1,0 +1,62 @@
+"""What collector.db already holds for Kalshi (read-only): so phases publish only what changed."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from collector import clock
+from fetchers import kalshi_parse as kp
+
+SETTLED_FIRST_LOOKBACK_S = 86400  # first RESOLVE: settlements since a day before our first market
+
+
+class Known:
+    """What collector.db holds for one market: enough to publish only what changed."""
+
+    __slots__ = ("status", "updated_at", "category", "end_date", "detail", "volume", "placeholder")
+
+    def __init__(self, status, updated_at, category, end_date, detail, volume, placeholder) -> None:
+        self.status, self.updated_at, self.category = status, updated_at, category
+        self.end_date, self.detail, self.volume, self.placeholder = end_date, detail, volume, placeholder
+
+    def differs(self, u) -> bool:
+        status = "closed" if self.status in ("resolved", "voided") else self.status
+        return (self.placeholder or status != u.status or self.updated_at != u.updated_at
+                or self.end_date != u.end_date or self.volume != u.volume
+                or (self.category is None and u.category is not None))
+
+    def needs(self, r) -> bool:
+        return self.status not in ("resolved", "voided") and (self.status != r.status or self.detail != r.detail)
+
+    def update(self, u, r) -> None:
+        self.placeholder = False
+        self.updated_at, self.end_date, self.volume = u.updated_at, u.end_date, u.volume
+        self.category = u.category or self.category
+        if self.status not in ("resolved", "voided"):
+            self.status, self.detail = (r.status, r.detail) if r is not None else (u.status, self.detail)
+
+
+def known_markets(db: sqlite3.Connection | None) -> dict[str, Known]:
+    if db is None:
+        return {}
+    rows = db.execute("SELECT market_id, status, updated_at, category, end_date, resolution_detail, volume,"
+                      " observed_at = 0 FROM markets WHERE platform = 'kalshi'")
+    return {r[0]: Known(*r[1:]) for r in rows}
+
+
+def updated_watermark(db: sqlite3.Connection | None) -> float | None:
+    """Newest platform updated_time stored: the incremental DISCOVER starts there (minus a margin)."""
+    if db is None:
+        return None
+    newest = db.execute("SELECT max(updated_at) FROM markets WHERE platform = 'kalshi'").fetchone()[0]
+    return min(kp.unix(newest), clock.now()) if newest else None
+
+
+def settled_watermark(db: sqlite3.Connection) -> float | None:
+    """Newest settlement stored, else a day before the first market we stored; None when none is."""
+    newest = db.execute("SELECT max(resolved_at) FROM markets WHERE platform = 'kalshi'"
+                        " AND status IN ('resolved', 'voided')").fetchone()[0]
+    if newest:
+        return min(kp.unix(newest), clock.now())
+    first = db.execute("SELECT min(first_seen_at) FROM markets WHERE platform = 'kalshi'").fetchone()[0]
+    return None if first is None else first - SETTLED_FIRST_LOOKBACK_S
