@@ -42,13 +42,21 @@ def tag_objects(group: str) -> list[dict]:
 
 
 def prices_at(cat: PolyCatalog, m: PMMarket, now: float):
-    """(outcomePrices units for index 0, bid, ask, minute) as Gamma shows them at `now`."""
+    """(outcomePrices units for index 0, bid, ask, minute, mids of CHANGE_WINDOWS) at `now`.
+
+    The current quote and the price-change windows come from one `walks` call, which shares
+    the random lattice between nearby minutes (this is the hot path of every catalogue page).
+    """
     p = m.path
     k = p.minute(now)
-    bid, ask = p.quote(k)
-    if now >= m.final:
-        return p.final_u, bid, ask, k
-    return (bid + ask) // 2, bid, ask, k
+    inside = [k - mins for _, mins in CHANGE_WINDOWS if k - mins > 0] if (k and not m.legacy) else []
+    walked = p.walks([k] + inside)
+    bid, ask = p.quote_of(walked[0])
+    back = [sum(p.quote_of(w)) // 2 for w in walked[1:]]
+    if k and not m.legacy:  # windows reaching back past the open compare with the opening mid
+        back += [p.mid(0)] * (len(CHANGE_WINDOWS) - len(inside))
+    yes_u = p.final_u if now >= m.final else (bid + ask) // 2
+    return yes_u, bid, ask, k, back
 
 
 def static_fields(cat: PolyCatalog, m: PMMarket) -> dict:
@@ -101,7 +109,7 @@ def market(cat: PolyCatalog, m: PMMarket, now: float, include_tag: bool = False,
     if m.static is None:
         m.static = static_fields(cat, m)
     closed = now >= ev.close
-    yes_u, bid, ask, k = prices_at(cat, m, now)
+    yes_u, bid, ask, k, back = prices_at(cat, m, now)
     if m.legacy and now >= m.final:
         tiny = 1 + int(u01(s, 40, i) * 9)
         hi, lo = f"0.999999{10 - tiny}", f"0.000000{tiny}"
@@ -147,10 +155,7 @@ def market(cat: PolyCatalog, m: PMMarket, now: float, include_tag: bool = False,
     d["rewardsMaxSpread"] = 0 if closed else 3.5
     d["spread"] = pm_num(ask - bid)
     mid_now = (bid + ask) // 2
-    if not m.legacy and k:
-        # Windows reaching back past the open all compare with the (cached) opening mid.
-        inside = [k - mins for _, mins in CHANGE_WINDOWS if k - mins > 0]
-        back = p.mids(inside) + [p.mid(0)] * (len(CHANGE_WINDOWS) - len(inside))
+    if back:
         for (key, _), then in zip(CHANGE_WINDOWS, back):
             ch = mid_now - then
             if ch:

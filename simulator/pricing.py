@@ -107,9 +107,12 @@ class Path:
 
     def quote(self, k: int) -> tuple[int, int]:
         """(best bid, best ask) for YES at minute k, in units, on the tick grid."""
+        return self.quote_of(self.walk(k))
+
+    def quote_of(self, p: float) -> tuple[int, int]:
+        """(best bid, best ask) around the walk's probability p (see `walk`/`walks`)."""
         tick, spread = self.tick, self.spread
-        p = self.walk(k) * UNIT
-        bid = int((p - spread / 2) // tick) * tick
+        bid = int((p * UNIT - spread / 2) // tick) * tick
         bid = min(max(bid, tick), UNIT - tick - spread)
         return bid, bid + spread
 
