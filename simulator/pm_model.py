@@ -70,7 +70,9 @@ class PolyCatalog:
         self.n_events = len(starts)
         self._markets: dict[int, PMMarket] = {}
         self._events: dict[int, PMEvent] = {}
-        self._closes: dict[int, float] = {}
+        # Every catalogue sweep tests `closed` on every event: compute the close times once, here
+        # (~7 us an event), rather than on the first sweep.
+        self.ev_close = array("d", (self._timing(e)[3] for e in range(self.n_events)))
 
     def _draw_type(self, i: int, e: int) -> tuple[int, int]:
         if i < self.n_legacy:
@@ -138,13 +140,7 @@ class PolyCatalog:
 
     def event_close(self, e: int) -> float:
         """Close time alone: list sweeps test `closed` on every event, most of which they skip."""
-        ev = self._events.get(e)
-        if ev is not None:
-            return ev.close
-        c = self._closes.get(e)
-        if c is None:
-            c = self._closes[e] = self._timing(e)[3]
-        return c
+        return self.ev_close[e]
 
     def _timing(self, e: int) -> tuple:
         """(created, open, end, close, game_start) of event e."""
