@@ -78,6 +78,21 @@ def run(cfg: Config, opt: Options) -> dict:
             con.close()
 
 
+def _stage_both_stores(con, cat, cfg: Config, opt: Options) -> dict:
+    """Stage snapshots from SQLite and the archive as one consistent picture.
+
+    The two stores are read separately; an archive run committing in between would move a day
+    from SQLite to a file this export did not list. So the archive registry is read before and
+    after staging, and staging is repeated (rarely) until it did not change.
+    """
+    for _ in range(5):
+        files = archive.registered_files(opt.db_path, cfg.archive_dir)
+        stats = history.stage(con, cat.exported, files)
+        if archive.registered_files(opt.db_path, cfg.archive_dir) == files:
+            return stats
+    raise DatabaseError("the archive kept changing during the export; try again")
+
+
 def _run(cfg: Config, opt: Options, con) -> dict:
     log = opt.log
     cat = catalog.load(con)
@@ -105,7 +120,7 @@ def _run(cfg: Config, opt: Options, con) -> dict:
         log("alerts: " + ", ".join(f"{k} {v}" for k, v in sorted(link_counts.items())))
     news = _news(con, cat.exported)
     # --- snapshots, markets.parquet, prompts ---------------------------------------------------
-    stats = history.stage(con, cat.exported, archive.registered_files(opt.db_path, cfg.archive_dir))
+    stats = _stage_both_stores(con, cat, cfg, opt)
     after = dict(con.execute("SELECT s.market, count(*) FROM snaps s JOIN exported e ON s.market = e.id"
                              " WHERE s.t > e.cut GROUP BY s.market").fetchall())
     plan = history.plan(con, cat.exported)
