@@ -133,24 +133,12 @@ class Store:
         rest. Snapshots are skipped, and counted as dropped, when the disk guard is on.
         """
         counts: dict[str, int] = defaultdict(int)
-        markets, snaps, columns, resolutions, news, phases, marks, commits = [], [], [], [], [], [], [], []
+        by_type: dict[type, list] = defaultdict(list)
         for r in records:
-            if isinstance(r, SnapshotColumns):
-                columns.append(r)
-            elif isinstance(r, PriceSnapshot):
-                snaps.append(r)
-            elif isinstance(r, MarketUpsert):
-                markets.append(r)
-            elif isinstance(r, Resolution):
-                resolutions.append(r)
-            elif isinstance(r, NewsHeadline):
-                news.append(r)
-            elif isinstance(r, PhaseReport):
-                phases.append(r)
-            elif isinstance(r, BackfillMark):
-                marks.append(r)
-            elif isinstance(r, ArchiveCommit):
-                commits.append(r)
+            by_type[type(r)].append(r)
+        markets, snaps, columns = by_type[MarketUpsert], by_type[PriceSnapshot], by_type[SnapshotColumns]
+        resolutions, news, phases = by_type[Resolution], by_type[NewsHeadline], by_type[PhaseReport]
+        marks, commits = by_type[BackfillMark], by_type[ArchiveCommit]
         if markets:
             counts["markets"] = self._markets(markets)
         if resolutions:

@@ -106,3 +106,19 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1, what: str 
 def script(name: str) -> str:
     """Path of a console script installed in the test venv."""
     return str(BIN / name)
+
+
+class LocalHttp:
+    """A real HTTP server on 127.0.0.1 (free port) in a thread, for fake third-party services."""
+
+    def __init__(self, handler):
+        from http.server import ThreadingHTTPServer
+        import threading
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
