@@ -25,7 +25,7 @@ from collector import wire
 from fetchers import kalshi_parse as kp
 from report import figure  # noqa: E402  (bench/ is on sys.path when run as a script)
 
-EXAMPLE = Path("/work/shared/api/examples/kalshi/markets_page.json")
+EXAMPLE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "api" / "kalshi" / "markets_page.json"
 PAGE = 1000  # markets per JSON page and records per wire batch (publisher.BATCH_RECORDS)
 TARGET_CPU_S = 3.0
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+# Example payloads of the real exchange APIs (provenance: tests/fixtures/api/PROVENANCE.md).
+API_EXAMPLES = REPO / "tests" / "fixtures" / "api"
 BIN = Path(sys.executable).parent
 
 

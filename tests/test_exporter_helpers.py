@@ -1,30 +1,27 @@
 """Fixtures for the exporter tests: a collector.db with known contents and generated wwatcher.dbs.
 
 collector.db is built the way the sink builds it (connect_writer + migrate) and filled with
-plain INSERTs. Its markets reuse the titles and tickers of the wwatcher generator's built-in
-catalog, so the generator (run as a subprocess with --catalog-in collector.db) writes alerts
-whose ground truth points at our markets.
+plain INSERTs. Its markets reuse the titles and tickers of the wwatcher sample generator's built-in
+catalogue (simulator/wwatcher_sample.py), so the generator (run as a subprocess with --catalog-in
+collector.db) writes alerts whose ground truth points at our markets.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from simulator import wwatcher_sample
 from sink.schema import connect_writer, migrate
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-GENERATOR = SHARED / "wwatcher" / "make_wwatcher_db.py"
 
 DAY = 86400
 CREATED = 1767225600  # 2026-01-01T00:00:00Z
-CLOSED = 1773100800  # 2026-03-10T00:00:00Z (the generator's alerts fall in Feb 2026)
+CLOSED = 1773100800  # 2026-03-10T00:00:00Z
+ALERTS_END = "2026-02-25T12:00:00Z"  # the generated alerts fall in the 17 days before, while markets trade
 RESOLVED = CLOSED + 6 * 3600
 STEP = 6 * 3600  # one snapshot every 6 hours
 PLANT_PRICE = 0.987654  # a price planted 12 h before close of market 1 (closes CLOSED - 7 days) (after the 1-day horizon's as_of)
@@ -41,15 +38,8 @@ def iso(t: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
-def generator_module():
-    spec = importlib.util.spec_from_file_location("make_wwatcher_db", GENERATOR)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def token_ids(market_id: str, n: int) -> list[str]:
-    """The CLOB token ids the generator derives for a catalog without them."""
+    """CLOB token ids for our test markets (stored in markets.extra, which the generator reads)."""
     return [str(int(hashlib.sha256(f"{market_id}:{i}".encode()).hexdigest(), 16) >> 2) for i in range(n)]
 
 
@@ -60,7 +50,7 @@ def price(ref: int, k: int) -> int:
 
 def build_collector_db(path: Path) -> dict:
     """~40 markets; returns facts the tests assert against."""
-    gen = generator_module()
+    gen = wwatcher_sample
     db = connect_writer(str(path))
     migrate(db)
     facts = {"resolved": {}, "voided": [], "active": [], "refs": {}}
@@ -126,11 +116,12 @@ def build_collector_db(path: Path) -> dict:
 
 
 def make_wwatcher(path: Path, collector_db: Path, n: int, mode: str) -> list[dict]:
-    """Run the shared generator against our catalog; returns its truth.json."""
+    """Run the wwatcher sample generator against our catalogue, as a user would; returns its truth.json."""
     truth = path.with_suffix(".truth.json")
-    subprocess.run([sys.executable, str(GENERATOR), str(path), str(n), "--catalog-in", str(collector_db),
-                    "--truth-out", str(truth), "--market-id-mode", mode], check=True, capture_output=True,
-                   timeout=60)
+    subprocess.run([sys.executable, "-m", "simulator.wwatcher_sample", str(path), str(n),
+                    "--catalog-in", str(collector_db), "--truth-out", str(truth), "--market-id-mode", mode,
+                    "--end", ALERTS_END],
+                   check=True, capture_output=True, timeout=60)
     return json.loads(truth.read_text())
 
 

@@ -11,7 +11,6 @@ import copy
 import json
 import logging
 import math
-from pathlib import Path
 
 import msgspec
 from hypothesis import HealthCheck, given, settings
@@ -21,8 +20,9 @@ from collector import wire
 from collector.config import Config
 from fetchers import kalshi, kalshi_parse as kp
 from fetchers.base import PhaseContext, PhaseCounters
+from tests.conftest import API_EXAMPLES
 
-EXAMPLES = Path("/work/shared/api/examples/kalshi")
+EXAMPLES = API_EXAMPLES / "kalshi"
 
 
 def _markets() -> list[dict]:

@@ -1,18 +1,18 @@
-"""kalshi_parse against every example payload in shared/api/examples/kalshi, plus the legacy form."""
+"""kalshi_parse against every example payload in tests/fixtures/api/kalshi, plus the legacy form."""
 
 from __future__ import annotations
 
 import copy
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from collector import wire
 from fetchers import kalshi_parse as kp
+from tests.conftest import API_EXAMPLES
 
-EXAMPLES = Path("/work/shared/api/examples/kalshi")
+EXAMPLES = API_EXAMPLES / "kalshi"
 T0 = 1_790_000_000.0
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from pathlib import Path
 
 import msgspec
 import pytest
@@ -18,8 +17,9 @@ from collector import wire
 from collector.config import Config, Kalshi
 from fetchers import kalshi, kalshi_catalog
 from fetchers.base import PhaseContext, PhaseCounters
+from tests.conftest import API_EXAMPLES
 
-EXAMPLES = Path("/work/shared/api/examples/kalshi")
+EXAMPLES = API_EXAMPLES / "kalshi"
 BASE = "https://kalshi.test/trade-api/v2"
 
 

@@ -12,7 +12,8 @@ from exporter.normalize import exact_key, fuzzy_key, kalshi_outcome_text, number
 from exporter.whales import build, stance_of, usd_of
 from exporter.wwatcher import Alert
 from exporter.link import Link
-from tests.test_exporter_helpers import build_collector_db, generator_module, make_wwatcher
+from simulator import wwatcher_sample
+from tests.test_exporter_helpers import build_collector_db, make_wwatcher
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -68,7 +69,7 @@ def test_links_equal_truth(collector, mode):
 
 
 def test_shared_kalshi_titles_need_the_outcome_text():
-    gen = generator_module()
+    gen = wwatcher_sample
     bos = CatalogMarket(1, "kalshi", "KXNBAGAME-26FEB20LALBOS-BOS", "Los Angeles L at Boston Winner?", ["Yes", "No"],
                         None, None)
     lal = CatalogMarket(2, "kalshi", "KXNBAGAME-26FEB20LALBOS-LAL", "Los Angeles L at Boston Winner?", ["Yes", "No"],
@@ -85,7 +86,7 @@ def test_shared_kalshi_titles_need_the_outcome_text():
     assert linker.link(alert(None)).event == "KXNBAGAME-26FEB20LALBOS"
     for ticker in [t for t, _, _ in gen.KALSHI_MARKETS + gen.KALSHI_ORPHANS] + ["KXMVECOMBO-X-ABC", "KXNFLTD-1-2"]:
         for side in ("yes", "no"):
-            assert kalshi_outcome_text(ticker, side) == gen.parse_ticker_details(ticker, side)
+            assert kalshi_outcome_text(ticker, side) == gen.outcome_text(ticker, side)
 
 
 def test_number_guard_and_time_consistency():

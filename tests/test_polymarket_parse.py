@@ -10,9 +10,9 @@ from hypothesis import given, settings, strategies as st
 
 from collector import wire
 from fetchers import polymarket_parse as parse, polymarket_rows as rows_mod
-from tests.conftest import SHARED
+from tests.conftest import API_EXAMPLES
 
-EXAMPLES = SHARED / "api" / "examples" / "polymarket"
+EXAMPLES = API_EXAMPLES / "polymarket"
 T0 = 1_790_000_000.0
 
 

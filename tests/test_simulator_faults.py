@@ -14,9 +14,10 @@ import requests
 
 from simulator.faults import Faults, FaultSpecError
 from simulator.server import start
+from tests.conftest import API_EXAMPLES
 
 REPO = Path(__file__).resolve().parents[1]
-KALSHI_429 = json.loads((REPO.parent / "shared" / "api" / "examples" / "kalshi" / "error_429_observed.json").read_text())
+KALSHI_429 = json.loads((API_EXAMPLES / "kalshi" / "error_429_observed.json").read_text())
 
 
 def test_spec_grammar():

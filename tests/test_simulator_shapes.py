@@ -1,4 +1,4 @@
-"""Every simulator response has the keys and JSON types of the recorded examples in ../shared/api.
+"""Every simulator response has the keys and JSON types of the recorded examples in tests/fixtures/api.
 
 A key of an example may be absent only where the docs say the API omits it (zero-valued Gamma
 fields, lifecycle-dependent fields, fields the docs list as dropped).
@@ -7,15 +7,14 @@ fields, lifecycle-dependent fields, fields the docs list as dropped).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import requests
 
 from simulator.server import start
+from tests.conftest import API_EXAMPLES
 
-REPO = Path(__file__).resolve().parents[1]
-EXAMPLES = REPO.parent / "shared" / "api" / "examples"
+EXAMPLES = API_EXAMPLES
 
 GAMMA_OMITTABLE = {
     # zero-valued volume/liquidity/price-change fields are omitted (polymarket.md §2.5, rule 5)
