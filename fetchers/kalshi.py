@@ -1,4 +1,4 @@
-"""Kalshi: DISCOVER, SNAPSHOT and RESOLVE over the key-less Trade API v2 (shared/api/kalshi.md).
+"""Kalshi: DISCOVER, SNAPSHOT and RESOLVE over the key-less Trade API v2 (docs/api/kalshi.md).
 
 Request budget (2 req/s; real scale Oct 2026: ~120k open non-parlay markets in ~11k open events,
 ~14k series) — every choice below is about request count:

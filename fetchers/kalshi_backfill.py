@@ -1,4 +1,4 @@
-"""Kalshi backfill: settled markets of both tiers, history from candlesticks (../shared/api/kalshi.md §6-7).
+"""Kalshi backfill: settled markets of both tiers, history from candlesticks (docs/api/kalshi.md §6-7).
 
 Markets: the live tier lists settlements in the window server-side
 (``/markets?status=settled&mve_filter=exclude&min_settled_ts&max_settled_ts``); markets settled

@@ -1,4 +1,4 @@
-"""Polymarket: DISCOVER, SNAPSHOT and RESOLVE over Gamma's keyset catalogue (../shared/api/polymarket.md).
+"""Polymarket: DISCOVER, SNAPSHOT and RESOLVE over Gamma's keyset catalogue (docs/api/polymarket.md).
 
 The request budget shapes everything here. At 2 req/s a full ``closed=false`` sweep of ~46k open
 markets is ~470 requests (~4 min); three full DISCOVERs and a SNAPSHOT per 15 minutes would not

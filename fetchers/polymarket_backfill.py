@@ -6,7 +6,7 @@ resolution rule (fetchers/polymarket_parse.py, with the same CLOB cross-check fo
 only markets *final* by that rule (resolved or voided) whose resolution time falls in the window
 are backfilled. Closed-but-pending markets are counted and left for a later run.
 
-History (../shared/api/polymarket.md §3.3, §7): ``GET /prices-history?market=<YES token>&startTs&endTs
+History (docs/api/polymarket.md §3.3, §7): ``GET /prices-history?market=<YES token>&startTs&endTs
 &fidelity=720``. Resolved markets answer ``[]`` to any fidelity finer than 720 minutes, so 720 is
 the finest there is for them; the request is windowed (WINDOW_POINTS points per call, the size
 known to work at fidelity 60) because ``interval=max`` can come back empty for closed markets.

@@ -1,4 +1,4 @@
-"""Gamma market rows -> wire records, tolerant of what the real API sends (../shared/api/polymarket.md).
+"""Gamma market rows -> wire records, tolerant of what the real API sends (docs/api/polymarket.md).
 
 Every field may be missing; ``outcomes``/``outcomePrices``/``clobTokenIds`` are JSON arrays packed
 into strings; ``volume``/``liquidity`` are strings while ``volumeNum``/``bestBid`` are numbers, and
