@@ -70,14 +70,18 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="print the stable JSON document instead of the table")
 @click.pass_context
 def status(ctx: click.Context, config_path: str | None, as_json: bool) -> None:
-    """Markets, snapshots, gaps, phase runs, disk and supervisord programs, read-only and fast.
+    """Health verdict, then markets, snapshots, gaps, phase runs, disk and supervisord programs.
 
-    Example: collector status --json | jq .gaps
+    The first line is OK, DEGRADED: <problems> or DOWN: <problems>; the exit code is 0, 1 or 2
+    accordingly (--json carries the same under "verdict"). Read-only and fast.
+
+    Example: collector status --json | jq .verdict
     """
     from collector import status as status_mod
 
     st = status_mod.gather(load(ctx, config_path))
     click.echo(json.dumps(st, indent=2, sort_keys=True) if as_json else status_mod.render(st))
+    ctx.exit(st["verdict"]["exit_code"])
 
 
 @main.command()
