@@ -19,7 +19,8 @@ from pathlib import Path
 import click
 
 from collector import clock, config as config_mod
-from collector.errors import CollectorError
+from collector.cliutil import CONTEXT_SETTINGS, Group, version_option
+from collector.errors import CollectorError, DatabaseError, SinkNotRunning
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CONF = ROOT / "supervisord.conf"
@@ -45,7 +46,7 @@ def supervisor_env(cfg: config_mod.Config) -> dict[str, str]:
     return dict(os.environ, COLLECTOR_CONFIG=source, **{DATA_ENV: str(data)})
 
 
-class _Group(click.Group):
+class _Group(Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
@@ -54,7 +55,8 @@ class _Group(click.Group):
             ctx.exit(exc.exit_code)
 
 
-@click.group(cls=_Group)
+@click.group(cls=_Group, context_settings=CONTEXT_SETTINGS)
+@version_option
 @config_option
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None) -> None:
@@ -123,15 +125,15 @@ def ctl(ctx: click.Context, config_path: str | None, conf: str, args: tuple[str,
 def export(ctx: click.Context, args: tuple[str, ...]) -> None:
     """Export resolved markets to Parquet / prompts: every argument goes to `exporter`.
 
-    Example: collector export --prompts --split-date 2026-01-01   (see: collector export --help)
+    Example: collector export --format=prompts --split-date 2026-01-01   (see: collector export --help)
     """
-    from exporter.main import cli as exporter_cli
+    from exporter.main import invoke
 
     group_config = (ctx.obj or {}).get("config_path")
     forwarded = list(args)
     if group_config and "--config" not in forwarded:
         forwarded = ["--config", group_config, *forwarded]
-    exporter_cli.main(args=forwarded, prog_name="collector export")
+    invoke("collector export", forwarded)
 
 
 @main.command()
@@ -147,9 +149,23 @@ def backfill(ctx: click.Context, config_path: str | None, platforms: tuple[str, 
 
     Example: collector backfill --platform kalshi --since 2025-01-01
     """
+    from fetchers.backfill import parse_window
+
     cfg = load(ctx, config_path)
+    parse_window(since, until)  # bad dates: one error, exit 2, before any fetcher starts
+    require_sink(cfg)
     chosen = platforms or tuple(p for p in ("polymarket", "kalshi") if cfg.platform(p).enabled)
     sys.exit(run_backfill(cfg, chosen, since, until))
+
+
+def require_sink(cfg: config_mod.Config) -> None:
+    """SinkNotRunning (exit 2) at once when no sink listens, instead of after sink_wait_seconds."""
+    from collector.reach import listening
+
+    why = listening(cfg.sink_endpoint)
+    if why:
+        raise SinkNotRunning(f"the sink is not running: {why}; start the collector first "
+                              "(collector run, or collector ctl start sink)")
 
 
 def run_backfill(cfg: config_mod.Config, platforms: tuple[str, ...], since: str | None,
@@ -168,8 +184,9 @@ def run_backfill(cfg: config_mod.Config, platforms: tuple[str, ...], since: str 
 
 @main.command()
 @config_option
+@click.option("--json", "as_json", is_flag=True, help="print the counts as JSON instead of a sentence")
 @click.pass_context
-def archive(ctx: click.Context, config_path: str | None) -> None:
+def archive(ctx: click.Context, config_path: str | None, as_json: bool) -> None:
     """Move live snapshots older than [archive] retention_days into the Parquet archive.
 
     Needs the sink running (it verifies and deletes the archived rows). Safe to rerun at any time;
@@ -177,11 +194,26 @@ def archive(ctx: click.Context, config_path: str | None) -> None:
 
     Example: collector archive
     """
+    from collector import logs
     from exporter import archive as archive_mod
 
     cfg = load(ctx, config_path)
+    if not cfg.db_path.exists():
+        raise DatabaseError(f"{cfg.db_path}: no collector database to archive (start the collector first)")
+    require_sink(cfg)
+    logs.setup("archiver", cfg)
     started = time.monotonic()
-    click.echo(archive_mod.main_log_line(archive_mod.run(cfg), time.monotonic() - started))
+    counts = archive_mod.run(cfg, progress=progress_bar("archiving") if sys.stderr.isatty() else None)
+    took = time.monotonic() - started
+    click.echo(json.dumps(dict(counts, seconds=round(took, 3))) if as_json else archive_mod.main_log_line(counts, took))
+
+
+def progress_bar(label: str):
+    """A click progress bar on stderr over a list of work items (used only when stderr is a terminal)."""
+    def wrap(items: list):
+        with click.progressbar(items, label=label, file=sys.stderr, show_pos=True) as bar:
+            yield from bar
+    return wrap
 
 
 if __name__ == "__main__":

@@ -134,8 +134,11 @@ def registered(cfg: Config, platform: str, file: str) -> bool:
         db.close()
 
 
-def run(cfg: Config, now: float | None = None) -> dict[str, int]:
-    """Archive every whole day older than the retention window; returns counts. Safe to rerun any time."""
+def run(cfg: Config, now: float | None = None, progress=None) -> dict[str, int]:
+    """Archive every whole day older than the retention window; returns counts. Safe to rerun any time.
+
+    ``progress``, if given, wraps the list of (platform, day) partitions to write (a progress bar);
+    without it each partition is a log line."""
     from fetchers.publisher import Publisher, source_for  # the sink's client; imported only when used
 
     if not cfg.db_path.exists():
@@ -153,7 +156,11 @@ def run(cfg: Config, now: float | None = None) -> dict[str, int]:
                     cfg, log)
     sent: list[wire.ArchiveCommit] = []
     try:
-        for platform, start in partitions(db, cutoff):
+        todo = partitions(db, cutoff)
+        log.info("%d partitions older than %s to archive", len(todo), _day(cutoff))
+        for platform, start in (progress(todo) if progress else todo):
+            if not progress:
+                log.info("writing %s %s", platform, _day(start))
             db.execute("BEGIN")  # one consistent read of the partition
             try:
                 commit = write_partition(db, root, platform, start)

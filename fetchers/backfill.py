@@ -318,7 +318,8 @@ def run(cfg: Config, platform: str, window: Window, stop: threading.Event, log: 
         http.close()
         if db is not None:
             db.close()
-    log.info("%s; %d requests, %d retries; peak RSS %.0f MB", text, counters.requests, counters.retries, peak_mb)
+    # The summary goes to stdout once; the log line (stderr) adds only what the summary lacks.
+    log.info("finished: %d requests, %d retries; peak RSS %.0f MB", counters.requests, counters.retries, peak_mb)
     click.echo(text + (" (interrupted)" if message == "interrupted" else ""))
     if message == "interrupted":
         return 0  # stopped on request: what was acknowledged is marked, a rerun continues
@@ -329,19 +330,26 @@ def run(cfg: Config, platform: str, window: Window, stop: threading.Event, log: 
     return 0
 
 
+def parse_window(since: str | None, until: str | None) -> Window:
+    """--since/--until as a Window of whole UTC days (both included); BadUsage (exit 2) otherwise.
+    `collector backfill` calls this too, once, before it starts any fetcher."""
+    lo, hi = parse_day(since, "--since"), parse_day(until, "--until")
+    if hi is not None:
+        hi += DAY_S - 1  # --until names the last day included
+    if lo is not None and hi is not None and lo > hi:
+        raise BadUsage(f"--since {since} is after --until {until}")
+    return Window(lo, hi)
+
+
 def main(cfg: Config, platform: str, since: str | None, until: str | None, stop: threading.Event,
          log: logging.Logger) -> int:
     """The CLI edge of ``fetcher --backfill``: validate the window, refuse a mixed database, run."""
     try:
-        lo, hi = parse_day(since, "--since"), parse_day(until, "--until")
-        if hi is not None:
-            hi += DAY_S - 1  # --until names the last day included
-        if lo is not None and hi is not None and lo > hi:
-            raise BadUsage(f"--since {since} is after --until {until}")
+        window = parse_window(since, until)
         if platform not in MODULES:
             raise BadUsage(f"--backfill is for {', '.join(MODULES)}, not {platform}")
         runner.check_source(cfg, source_for(cfg, platform))
-        return run(cfg, platform, Window(lo, hi), stop, log)
+        return run(cfg, platform, window, stop, log)
     except CollectorError as exc:
         click.echo(f"Error: {exc}", err=True)
         return exc.exit_code

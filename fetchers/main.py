@@ -18,6 +18,7 @@ import uuid
 import click
 
 from collector import clock, config
+from collector.cliutil import CONTEXT_SETTINGS, Command, version_option
 from collector.errors import CollectorError
 from fetchers import platforms, runner
 from fetchers.http import HttpClient
@@ -61,7 +62,8 @@ def run_once(cfg: config.Config, platform: str, phase: str, stop: threading.Even
     return 1
 
 
-@click.command()
+@click.command(cls=Command, context_settings=CONTEXT_SETTINGS)
+@version_option
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="TOML config (else $COLLECTOR_CONFIG, else ~/.config/polymaster-collector/config.toml).")
 @click.option("--platform", required=True, type=click.Choice(list(platforms.PLATFORMS)))
