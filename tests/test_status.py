@@ -7,6 +7,7 @@ filled with plain INSERTs; the config pins the simulated clock so "now" is known
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -73,6 +74,8 @@ def build_db(tmp: Path) -> None:
     db.executemany("INSERT INTO sink_counters VALUES (?,?)",
                    [("disk_guard_active", 1), ("snapshots_dropped_disk", 42), ("frames_rejected_garbage", 3)])
     db.execute("INSERT INTO meta VALUES ('source', 'live')")
+    # A backfill stores its points per market here, not in snapshot_cycles (issue 14: status said 0).
+    db.execute("INSERT INTO backfill_markets VALUES ('polymarket', 'p5', 81715, 60, 0)")
     db.execute("INSERT INTO archived_partitions VALUES ('kalshi', '2026-01-01', 'f.parquet', 0, 1, 500, 5, 'x', 0)")
     db.close()
 
@@ -106,10 +109,10 @@ def test_status_json_on_known_contents(known_db, tmp_path):
 
     snaps = st["snapshots"]
     assert snaps["by_platform"]["polymarket"]["total"] == 8 * 100 + 40
-    assert snaps["by_platform"]["polymarket"]["backfill_total"] == 100
+    assert snaps["by_platform"]["polymarket"]["backfill_total"] == 100 + 81715
     assert snaps["by_platform"]["kalshi"] == {"total": 27, "last_24h": 20, "backfill_total": 0, "cycles": 3,
                                               "first_cycle": iso(SLOT - 200 * STEP), "last_cycle": iso(SLOT - STEP)}
-    assert (snaps["total"], snaps["last_24h"], snaps["backfill_total"]) == (867, 860, 100)
+    assert (snaps["total"], snaps["last_24h"], snaps["backfill_total"]) == (867, 860, 100 + 81715)
 
     gaps = st["gaps"]["polymarket"]
     assert (gaps["expected"], gaps["present"], gaps["missing"], gaps["missing_24h"]) == (10, 8, 2, 2)
@@ -132,7 +135,7 @@ def test_status_json_on_known_contents(known_db, tmp_path):
     assert st["sink_counters"]["frames_rejected_garbage"] == 3
     assert st["supervisor"]["running"] is False and st["supervisor"]["programs"] == {}
     assert st["archive"] == {"partitions": 1, "rows": 500, "newest_day": "2026-01-01"}
-    assert st["backfill"] == {"markets_done": 0, "points": 0}
+    assert st["backfill"] == {"markets_done": 1, "points": 81715}
 
     v = st["verdict"]
     assert (v["state"], v["exit_code"]) == ("DOWN", 2)
@@ -153,6 +156,7 @@ def test_status_table_says_what_matters(known_db):
     assert out.splitlines()[0].startswith("DOWN: supervisord not running")
     assert "    fix: start it: collector run" in out
     assert "DISK GUARD ON" in out
+    assert re.search(r"^polymarket +840 +\d+ +81815 ", out, re.M), out  # backfilled points shown
     assert "polymarket snapshot" in out and "FAILED boom" in out
     assert "supervisord not running" in out
     assert f"polymarket missing cycles (newest first): {iso(SLOT - 3 * STEP)}" in out
