@@ -88,6 +88,25 @@ def status(ctx: click.Context, config_path: str | None, as_json: bool) -> None:
 
 @main.command()
 @config_option
+@click.option("--json", "as_json", is_flag=True, help="print the checks as a JSON list")
+@click.pass_context
+def doctor(ctx: click.Context, config_path: str | None, as_json: bool) -> None:
+    """Check this installation: config, data dir, disk, supervisord, sink, scheduler, exchanges, wwatcher.
+
+    One line per check (ok / warn / FAIL) with a fix for each problem; exit 1 if any check
+    FAILs. Each exchange gets one cheap GET, so an offline machine is told so in seconds.
+
+    Example: collector doctor
+    """
+    from collector import doctor as doctor_mod
+
+    checks = doctor_mod.run_all(load(ctx, config_path))
+    click.echo(json.dumps(doctor_mod.as_dicts(checks), indent=2) if as_json else doctor_mod.render(checks))
+    ctx.exit(1 if any(c.result == doctor_mod.FAIL for c in checks) else 0)
+
+
+@main.command()
+@config_option
 @click.option("--conf", type=click.Path(exists=True, dir_okay=False), default=str(BUNDLED_CONF),
               show_default=True, help="supervisord configuration to run")
 @click.pass_context
