@@ -87,6 +87,29 @@ def status(ctx: click.Context, config_path: str | None, as_json: bool) -> None:
 
 
 @main.command()
+@click.option("--stop", is_flag=True, help="stop the demo (supervisord and every program)")
+@click.option("--speed", type=click.FloatRange(min=1), default=120.0, show_default=True,
+              help="simulated seconds per real second")
+@click.option("--backfill-days", type=click.IntRange(min=0), default=10, show_default=True,
+              help="replay markets resolved in this many simulated days (0: no backfill)")
+@click.option("--root", type=click.Path(exists=True, file_okay=False), default=None, hidden=True,
+              help="a directory with a copy of supervisord.demo.conf and demo/ (tests)")
+def demo(stop: bool, speed: float, backfill_days: int, root: str | None) -> None:
+    """The whole pipeline against the offline simulator with a fast clock, in demo-data/.
+
+    Starts the simulator, the pipeline on the simulator's clock and a short backfill, then
+    prints the commands to try (status, export --format=prompts, archive). Nothing leaves
+    127.0.0.1; the demo has its own database.
+
+    Example: collector demo   (then: collector --config demo-data/config.toml status)
+    """
+    from collector import demo as demo_mod
+
+    where = demo_mod.Demo(Path(root).absolute()) if root else demo_mod.Demo()
+    sys.exit(demo_mod.stop(where) if stop else demo_mod.start(where, speed, backfill_days, click.echo))
+
+
+@main.command()
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="print the checks as a JSON list")
 @click.pass_context

@@ -20,6 +20,7 @@ EXIT_CODES = {OK: 0, DEGRADED: 1, DOWN: 2}
 CORE_PROGRAMS = ("sink", "scheduler")  # without either, nothing is stored or scheduled
 FETCHER_PLATFORMS = ("polymarket", "kalshi", "news")
 BAD_PROGRAM_STATES = ("FATAL", "BACKOFF", "EXITED", "UNKNOWN")  # wrong whether expected or not
+SCHEDULED_PHASES = ("discover", "snapshot", "resolve", "news")  # what the scheduler runs on a cadence
 STALE_PHASE_INTERVALS = 3  # a phase whose last run is older than this many intervals is not running
 CLOSED_PENDING_DAYS = 7  # status.py counts closed markets unresolved this long after their end date
 
@@ -66,6 +67,8 @@ def check_phases(st: dict, cfg: Config) -> list[dict]:
         if not cfg.platform(platform).enabled:
             continue
         for phase, p in sorted(phases.items()):
+            if phase not in SCHEDULED_PHASES:
+                continue  # a one-off run (backfill) says nothing about collection now
             last = p["last"]
             if not last["ok"]:
                 found.append(problem(DEGRADED, f"{platform} {phase} failing ({p['failed_24h']} of "

@@ -69,6 +69,7 @@ def build_db(tmp: Path) -> None:
         ("b", "polymarket", "snapshot", SLOT, NOW - 400, NOW - 388.5, 0, 12, 4, 40, 1, 3, "boom"),
         ("c", "polymarket", "discover", None, NOW - 30 * 3600, NOW - 30 * 3600 + 60, 1, 5, 0, 7, 0, 0, ""),
         ("d", "kalshi", "resolve", None, NOW - 100, NOW - 90, 1, 2, 0, 1, 0, 0, ""),
+        ("e", "kalshi", "backfill", None, NOW - 9000, NOW - 8000, 0, 9, 0, 0, 0, 1, "crashed"),  # one-off: no verdict
     ]
     db.executemany("INSERT INTO phase_runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", runs)
     db.executemany("INSERT INTO sink_counters VALUES (?,?)",
