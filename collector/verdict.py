@@ -2,7 +2,8 @@
 
 Each check is a small function of ``status.gather``'s dict (plus the config) that returns the
 problems it sees; a new check is one more function in ``CHECKS``. A problem is DOWN when nothing
-is being collected (supervisord, the sink or the scheduler not running, or no fetcher running) and
+is being collected (supervisord, the sink or the scheduler not running, no fetcher running, or
+every scheduled phase failing, as on a machine without internet) and
 DEGRADED when collection is partial or at risk. Exit codes follow the same order as
 ``supervisorctl status`` (0 all well, non-zero otherwise): OK 0, DEGRADED 1, DOWN 2.
 """
@@ -63,6 +64,11 @@ def check_phases(st: dict, cfg: Config) -> list[dict]:
     """The last run of a phase failed (with its whole message), or no run for several intervals."""
     found: list[dict] = []
     now = _unix(st["generated_at"])
+    scheduled = [p["last"] for platform, phases in st["phases"].items() if cfg.platform(platform).enabled
+                 for phase, p in phases.items() if phase in SCHEDULED_PHASES]
+    if scheduled and not any(last["ok"] for last in scheduled):
+        found.append(problem(DOWN, "every scheduled phase is failing: nothing is being collected",
+                             "collector doctor (is each exchange reachable?); the errors follow"))
     for platform, phases in sorted(st["phases"].items()):
         if not cfg.platform(platform).enabled:
             continue

@@ -163,6 +163,25 @@ def test_status_table_says_what_matters(known_db):
     assert f"polymarket missing cycles (newest first): {iso(SLOT - 3 * STEP)}" in out
 
 
+def test_every_phase_failing_is_down_with_the_whole_error(tmp_path):
+    """`make run` without internet: programs RUNNING, every phase failing. Status says why, untruncated."""
+    cfg = write_config(tmp_path)
+    db = schema.connect_writer(str(tmp_path / "collector.db"))
+    schema.migrate(db)
+    error = ("RetryBudgetExhausted: GET https://api.elections.kalshi.com/trade-api/v2/markets?status=open"
+             "&limit=1000: ConnectionError: Failed to resolve 'api.elections.kalshi.com' (Name or service not known)")
+    db.executemany("INSERT INTO phase_runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", [
+        (f"j{i}", "kalshi", phase, None, NOW - 60 - i, NOW - 50 - i, 0, 5, 5, 0, 0, 1, error)
+        for i, phase in enumerate(("discover", "snapshot", "resolve"))])
+    db.close()
+    proc = collector("--config", str(cfg), "status", code=2)
+    first = proc.stdout.splitlines()[0]
+    assert first.startswith("DOWN: supervisord not running")
+    assert "every scheduled phase is failing: nothing is being collected" in first
+    assert f"kalshi snapshot failing (1 of 1 runs in 24h): {error}" in first  # whole, not cut at 60 chars
+    assert f"FAILED {error}" in proc.stdout  # the phase table's note too
+
+
 def test_status_before_the_sink_created_the_database(tmp_path):
     cfg = write_config(tmp_path)
     st = json.loads(collector("status", "--json", "--config", str(cfg), code=2).stdout)
