@@ -184,10 +184,15 @@ def export(ctx: click.Context, args: tuple[str, ...]) -> None:
               help="platform to backfill (repeatable; default: every enabled platform)")
 @click.option("--since", help="first day to replay, YYYY-MM-DD")
 @click.option("--until", help="last day to replay, YYYY-MM-DD")
+@click.option("--json", "as_json", is_flag=True, help="print each platform's summary as one JSON line")
 @click.pass_context
 def backfill(ctx: click.Context, config_path: str | None, platforms: tuple[str, ...],
-             since: str | None, until: str | None) -> None:
+             since: str | None, until: str | None, as_json: bool) -> None:
     """Replay historical prices and resolutions: runs `fetcher --backfill` per platform, in turn.
+
+    Dates are checked and the sink must be running before any fetcher starts (else one error
+    line, exit 2). Progress is a bar on a terminal, log lines otherwise; each platform's summary
+    is printed once on stdout (--json: one JSON line per platform).
 
     Example: collector backfill --platform kalshi --since 2025-01-01
     """
@@ -197,7 +202,7 @@ def backfill(ctx: click.Context, config_path: str | None, platforms: tuple[str, 
     parse_window(since, until)  # bad dates: one error, exit 2, before any fetcher starts
     require_sink(cfg)
     chosen = platforms or tuple(p for p in ("polymarket", "kalshi") if cfg.platform(p).enabled)
-    sys.exit(run_backfill(cfg, chosen, since, until))
+    sys.exit(run_backfill(cfg, chosen, since, until, as_json))
 
 
 def require_sink(cfg: config_mod.Config) -> None:
@@ -211,7 +216,7 @@ def require_sink(cfg: config_mod.Config) -> None:
 
 
 def run_backfill(cfg: config_mod.Config, platforms: tuple[str, ...], since: str | None,
-                 until: str | None) -> int:
+                 until: str | None, as_json: bool = False) -> int:
     """One `fetcher --backfill` process per platform; the worst exit code wins."""
     worst = 0
     for platform in platforms:
@@ -219,6 +224,7 @@ def run_backfill(cfg: config_mod.Config, platforms: tuple[str, ...], since: str 
         if cfg.source_path != "<defaults>":
             cmd[1:1] = ["--config", cfg.source_path]
         cmd += [a for flag, v in (("--since", since), ("--until", until)) if v for a in (flag, v)]
+        cmd += ["--json"] if as_json else []
         click.echo(f"backfill {platform}: {' '.join(cmd[1:])}", err=True)
         worst = max(worst, subprocess.call(cmd))
     return worst

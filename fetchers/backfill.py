@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import calendar
 import importlib
+import json
 import logging
 import resource
 import sqlite3
@@ -263,7 +264,15 @@ def summary_text(t: Tally, seconds: float, skipped: int) -> str:
             f"{t.errors} errors")
 
 
-def run(cfg: Config, platform: str, window: Window, stop: threading.Event, log: logging.Logger) -> int:
+def summary_json(platform: str, t: Tally, seconds: float, skipped: int, interrupted: bool) -> str:
+    """The summary as one JSON line (`--json`): the same numbers as ``summary_text``."""
+    return json.dumps({"platform": platform, "markets": t.markets, "points": t.points, "already_done": t.already,
+                       "not_final": t.not_final, "outside_window": t.outside, "bad_records_skipped": skipped,
+                       "errors": t.errors, "seconds": round(seconds, 3), "interrupted": interrupted})
+
+
+def run(cfg: Config, platform: str, window: Window, stop: threading.Event, log: logging.Logger,
+        as_json: bool = False) -> int:
     """The whole backfill of one platform; returns the exit code (0 ok or stopped, 1 errors)."""
     module = importlib.import_module(MODULES[platform])
     log = logging.getLogger(f"{log.name}.backfill")
@@ -304,7 +313,8 @@ def run(cfg: Config, platform: str, window: Window, stop: threading.Event, log: 
     try:
         driver.finish(STOP_FLUSH_SECONDS if stop.is_set() else None)
         driver.progress.close(driver.tally)
-        text = summary_text(driver.tally, time.monotonic() - t0, counters.skipped)
+        took = time.monotonic() - t0
+        text = summary_text(driver.tally, took, counters.skipped)
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         report = wire.PhaseReport(
             job_id=uuid.uuid4().hex, platform=platform, phase="backfill", started_at=started,
@@ -320,7 +330,10 @@ def run(cfg: Config, platform: str, window: Window, stop: threading.Event, log: 
             db.close()
     # The summary goes to stdout once; the log line (stderr) adds only what the summary lacks.
     log.info("finished: %d requests, %d retries; peak RSS %.0f MB", counters.requests, counters.retries, peak_mb)
-    click.echo(text + (" (interrupted)" if message == "interrupted" else ""))
+    if as_json:
+        click.echo(summary_json(platform, driver.tally, took, counters.skipped, message == "interrupted"))
+    else:
+        click.echo(text + (" (interrupted)" if message == "interrupted" else ""))
     if message == "interrupted":
         return 0  # stopped on request: what was acknowledged is marked, a rerun continues
     if message or driver.tally.errors:
@@ -342,14 +355,14 @@ def parse_window(since: str | None, until: str | None) -> Window:
 
 
 def main(cfg: Config, platform: str, since: str | None, until: str | None, stop: threading.Event,
-         log: logging.Logger) -> int:
+         log: logging.Logger, as_json: bool = False) -> int:
     """The CLI edge of ``fetcher --backfill``: validate the window, refuse a mixed database, run."""
     try:
         window = parse_window(since, until)
         if platform not in MODULES:
             raise BadUsage(f"--backfill is for {', '.join(MODULES)}, not {platform}")
         runner.check_source(cfg, source_for(cfg, platform))
-        return run(cfg, platform, window, stop, log)
+        return run(cfg, platform, window, stop, log, as_json)
     except CollectorError as exc:
         click.echo(f"Error: {exc}", err=True)
         return exc.exit_code

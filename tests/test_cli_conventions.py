@@ -71,3 +71,30 @@ def test_export_of_markets_without_snapshots_points_to_backfill(tmp_path):
     doc = json.loads(r.stdout)
     assert doc["out"] == str(tmp_path / "out")
     assert (doc["counts"]["markets"], doc["counts"]["snapshots"], doc["counts"]["prompts"]) == (1, 0, 0)
+
+
+def test_collector_backfill_prints_each_summary_once_and_json_on_request(procs, tmp_path):
+    from simulator.server import start
+    from tests.test_backfill_helpers import config, marks, start_sink
+
+    sim = start(seed=5, markets=40, speed=0)
+    try:
+        cfg = config(tmp_path, sim)
+        start_sink(procs, tmp_path, cfg)
+        human = subprocess.run([script("collector"), "--config", str(cfg), "backfill", "--since", "2026-01-01"],
+                               capture_output=True, text=True, timeout=120)
+        assert human.returncode == 0, human.stderr
+        assert human.stdout.count("backfill: ") == 2, human.stdout  # one per platform
+        assert "backfill: " not in human.stderr.replace("backfill polymarket:", "").replace("backfill kalshi:", "")
+        done = len(marks(tmp_path))
+        assert done > 0
+
+        machine = subprocess.run([script("collector"), "--config", str(cfg), "backfill", "--json"],
+                                 capture_output=True, text=True, timeout=120)
+        assert machine.returncode == 0, machine.stderr
+        docs = [json.loads(line) for line in machine.stdout.splitlines()]
+        assert [d["platform"] for d in docs] == ["polymarket", "kalshi"]
+        assert sum(d["already_done"] for d in docs) == done  # the first run's markets, skipped
+        assert sum(d["markets"] for d in docs) == len(marks(tmp_path)) - done
+    finally:
+        sim.stop()
