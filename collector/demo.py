@@ -92,6 +92,10 @@ def start(demo: Demo, speed: float, backfill_days: int, echo: Callable[[str], No
 
     if running(demo):
         raise UsageError("the demo is already running (stop it: collector demo --stop)")
+    address = demo.sim_url().split("://", 1)[1]
+    if listening(f"tcp://{address}") is None:  # its clock would be read instead of the demo simulator's
+        raise UsageError(f"something already listens on {address}; stop it, or change the port in "
+                         f"{demo.base_config} and {demo.conf}")
     demo.data.mkdir(exist_ok=True)
     start_at = time.time() // DAY_S * DAY_S - 3600  # 23:00 UTC yesterday: midnight comes within a minute
     env = dict(os.environ, DEMO_START=clock.iso(start_at), DEMO_SPEED=f"{speed:g}")

@@ -69,3 +69,17 @@ def test_demo_gives_status_prompts_and_an_archive_within_minutes(demo_root):
     status = collector(demo_root, "status")
     assert status.returncode == 0 and status.stdout.splitlines()[0] == "OK", status.stdout
     assert "archive: " in status.stdout
+
+
+def test_demo_refuses_a_port_already_in_use(demo_root):
+    import socket
+
+    port = int((demo_root / "supervisord.demo.conf").read_text().split("--port ")[1].split()[0])
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        r = subprocess.run([script("collector"), "demo", "--root", str(demo_root)], capture_output=True, text=True,
+                           timeout=30)
+    assert r.returncode == 2 and r.stderr.startswith("Error: something already listens on 127.0.0.1:"), r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert not (demo_root / "demo-data" / "supervisord.pid").exists()  # nothing was started
