@@ -46,7 +46,8 @@ import click
 
 from collector import clock, wire
 from collector.config import Config
-from collector.errors import CollectorError, SinkUnavailable
+from collector.cliutil import iso_day
+from collector.errors import CollectorError, SinkUnavailable, UsageError
 from fetchers import runner
 from fetchers.base import PhaseContext, PhaseCounters
 from fetchers.http import HttpClient, Interrupted, RetryBudgetExhausted
@@ -60,18 +61,14 @@ BAR_EVERY_S = 0.25  # progress bar redraw interval on a terminal
 LOG_EVERY_S = 10.0  # progress log line interval otherwise
 
 
-class BadUsage(CollectorError):
-    exit_code = 2
+BadUsage = UsageError  # exit 2: a command-line value that cannot work
 
 
 def parse_day(text: str | None, option: str) -> int | None:
     """'YYYY-MM-DD' (UTC) -> unix seconds of its midnight; None stays None; BadUsage otherwise."""
     if text is None:
         return None
-    try:
-        return calendar.timegm(time.strptime(text, "%Y-%m-%d"))
-    except ValueError:
-        raise BadUsage(f"{option} must be a date as YYYY-MM-DD, got {text!r}") from None
+    return calendar.timegm(time.strptime(iso_day(text, option), "%Y-%m-%d"))
 
 
 def unix(iso_text: str | None) -> int | None:
