@@ -102,13 +102,15 @@ def check_listener(name: str, endpoint: str) -> Check:
 
 
 def exchange_probes(cfg: Config) -> list[tuple[str, str]]:
-    """(name, URL) of one cheap public GET per enabled exchange API."""
+    """(name, URL) of one cheap public GET per enabled exchange API (and SearXNG when news is on)."""
     probes = []
     if cfg.polymarket.enabled:
         probes += [("polymarket gamma", cfg.polymarket.gamma_url.rstrip("/") + "/status"),
                    ("polymarket clob", cfg.polymarket.base_url.rstrip("/") + "/time")]
     if cfg.kalshi.enabled:
         probes.append(("kalshi", cfg.kalshi.base_url.rstrip("/") + "/markets?limit=1"))
+    if cfg.news.enabled:
+        probes.append(("news searxng", cfg.news.searxng_url.rstrip("/") + "/"))
     return probes
 
 
