@@ -60,18 +60,22 @@ gamma_url = "{dead}/gamma"
 base_url = "{dead}/kalshi"
 [export]
 wwatcher_db_path = "{garbage}"
+[news]
+enabled = true
+searxng_url = "{dead}"
 """)
     started = time.monotonic()
     r = doctor(cfg)
     assert time.monotonic() - started < 20
     assert r.returncode == 1
     checks = {c["name"]: c for c in json.loads(doctor(cfg, "--json").stdout)}
-    assert list(checks) == CHECKS
+    names = [*CHECKS[:-1], "news searxng", CHECKS[-1]]  # news on: SearXNG is checked too
+    assert list(checks) == names
     failing = {n for n, c in checks.items() if c["result"] == "FAIL"}
-    assert failing == set(CHECKS) - {"config"}, checks
+    assert failing == set(names) - {"config"}, checks
     assert all(checks[n]["fix"] for n in failing)
     assert "is a file" in checks["data dir"]["detail"]
     assert "cannot reach" in checks["kalshi"]["detail"] and "make demo" in checks["kalshi"]["fix"]
     assert "collector run" in checks["sink"]["fix"]
     lines = r.stdout.splitlines()
-    assert len(lines) == len(CHECKS) and all("-> fix: " in line for line in lines if line.startswith("FAIL"))
+    assert len(lines) == len(names) and all("-> fix: " in line for line in lines if line.startswith("FAIL"))
