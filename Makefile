@@ -16,10 +16,8 @@ install: $(BIN)/collector
 run: install  ## the collector under supervisord, in the foreground
 	$(BIN)/collector run
 
-demo: install  ## the whole pipeline against the offline simulator, demo data only
-	mkdir -p demo-data
-	$(BIN)/supervisord -c supervisord.demo.conf
-	@echo "demo running: .venv/bin/collector --config demo/config.demo.toml status; stop: .venv/bin/supervisorctl -c supervisord.demo.conf shutdown"
+demo: install  ## the whole pipeline against the offline simulator (fast clock), demo data only
+	$(BIN)/collector demo
 
 test: install  ## the full test suite
 	$(BIN)/python -m pytest -q

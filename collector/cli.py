@@ -19,7 +19,8 @@ from pathlib import Path
 import click
 
 from collector import clock, config as config_mod
-from collector.errors import CollectorError
+from collector.cliutil import CONTEXT_SETTINGS, Group, version_option
+from collector.errors import CollectorError, DatabaseError, SinkNotRunning
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CONF = ROOT / "supervisord.conf"
@@ -45,7 +46,7 @@ def supervisor_env(cfg: config_mod.Config) -> dict[str, str]:
     return dict(os.environ, COLLECTOR_CONFIG=source, **{DATA_ENV: str(data)})
 
 
-class _Group(click.Group):
+class _Group(Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
@@ -54,7 +55,8 @@ class _Group(click.Group):
             ctx.exit(exc.exit_code)
 
 
-@click.group(cls=_Group)
+@click.group(cls=_Group, context_settings=CONTEXT_SETTINGS)
+@version_option
 @config_option
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None) -> None:
@@ -70,14 +72,60 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="print the stable JSON document instead of the table")
 @click.pass_context
 def status(ctx: click.Context, config_path: str | None, as_json: bool) -> None:
-    """Markets, snapshots, gaps, phase runs, disk and supervisord programs, read-only and fast.
+    """Health verdict, then markets, snapshots, gaps, phase runs, disk and supervisord programs.
 
-    Example: collector status --json | jq .gaps
+    The first line is OK, DEGRADED: <problems> or DOWN: <problems>; the exit code is 0, 1 or 2
+    accordingly (--json carries the same under "verdict"). Read-only and fast.
+
+    Example: collector status --json | jq .verdict
     """
     from collector import status as status_mod
 
     st = status_mod.gather(load(ctx, config_path))
     click.echo(json.dumps(st, indent=2, sort_keys=True) if as_json else status_mod.render(st))
+    ctx.exit(st["verdict"]["exit_code"])
+
+
+@main.command()
+@click.option("--stop", is_flag=True, help="stop the demo (supervisord and every program)")
+@click.option("--speed", type=click.FloatRange(min=1), default=120.0, show_default=True,
+              help="simulated seconds per real second")
+@click.option("--backfill-days", type=click.IntRange(min=0), default=10, show_default=True,
+              help="replay markets resolved in this many simulated days (0: no backfill)")
+@click.option("--root", type=click.Path(exists=True, file_okay=False), default=None, hidden=True,
+              help="a directory with a copy of supervisord.demo.conf and demo/ (tests)")
+def demo(stop: bool, speed: float, backfill_days: int, root: str | None) -> None:
+    """The whole pipeline against the offline simulator with a fast clock, in demo-data/.
+
+    Starts the simulator, the pipeline on the simulator's clock and a short backfill, then
+    prints the commands to try (status, export --format=prompts, archive). Nothing leaves
+    127.0.0.1; the demo has its own database.
+
+    Example: collector demo   (then: collector --config demo-data/config.toml status)
+    """
+    from collector import demo as demo_mod
+
+    where = demo_mod.Demo(Path(root).absolute()) if root else demo_mod.Demo()
+    sys.exit(demo_mod.stop(where) if stop else demo_mod.start(where, speed, backfill_days, click.echo))
+
+
+@main.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="print the checks as a JSON list")
+@click.pass_context
+def doctor(ctx: click.Context, config_path: str | None, as_json: bool) -> None:
+    """Check this installation: config, data dir, disk, supervisord, sink, scheduler, exchanges, wwatcher.
+
+    One line per check (ok / warn / FAIL) with a fix for each problem; exit 1 if any check
+    FAILs. Each exchange gets one cheap GET, so an offline machine is told so in seconds.
+
+    Example: collector doctor
+    """
+    from collector import doctor as doctor_mod
+
+    checks = doctor_mod.run_all(load(ctx, config_path))
+    click.echo(json.dumps(doctor_mod.as_dicts(checks), indent=2) if as_json else doctor_mod.render(checks))
+    ctx.exit(1 if any(c.result == doctor_mod.FAIL for c in checks) else 0)
 
 
 @main.command()
@@ -119,15 +167,15 @@ def ctl(ctx: click.Context, config_path: str | None, conf: str, args: tuple[str,
 def export(ctx: click.Context, args: tuple[str, ...]) -> None:
     """Export resolved markets to Parquet / prompts: every argument goes to `exporter`.
 
-    Example: collector export --prompts --split-date 2026-01-01   (see: collector export --help)
+    Example: collector export --format=prompts --split-date 2026-01-01   (see: collector export --help)
     """
-    from exporter.main import cli as exporter_cli
+    from exporter.main import invoke
 
     group_config = (ctx.obj or {}).get("config_path")
     forwarded = list(args)
     if group_config and "--config" not in forwarded:
         forwarded = ["--config", group_config, *forwarded]
-    exporter_cli.main(args=forwarded, prog_name="collector export")
+    invoke("collector export", forwarded)
 
 
 @main.command()
@@ -136,20 +184,39 @@ def export(ctx: click.Context, args: tuple[str, ...]) -> None:
               help="platform to backfill (repeatable; default: every enabled platform)")
 @click.option("--since", help="first day to replay, YYYY-MM-DD")
 @click.option("--until", help="last day to replay, YYYY-MM-DD")
+@click.option("--json", "as_json", is_flag=True, help="print each platform's summary as one JSON line")
 @click.pass_context
 def backfill(ctx: click.Context, config_path: str | None, platforms: tuple[str, ...],
-             since: str | None, until: str | None) -> None:
+             since: str | None, until: str | None, as_json: bool) -> None:
     """Replay historical prices and resolutions: runs `fetcher --backfill` per platform, in turn.
+
+    Dates are checked and the sink must be running before any fetcher starts (else one error
+    line, exit 2). Progress is a bar on a terminal, log lines otherwise; each platform's summary
+    is printed once on stdout (--json: one JSON line per platform).
 
     Example: collector backfill --platform kalshi --since 2025-01-01
     """
+    from fetchers.backfill import parse_window
+
     cfg = load(ctx, config_path)
+    parse_window(since, until)  # bad dates: one error, exit 2, before any fetcher starts
+    require_sink(cfg)
     chosen = platforms or tuple(p for p in ("polymarket", "kalshi") if cfg.platform(p).enabled)
-    sys.exit(run_backfill(cfg, chosen, since, until))
+    sys.exit(run_backfill(cfg, chosen, since, until, as_json))
+
+
+def require_sink(cfg: config_mod.Config) -> None:
+    """SinkNotRunning (exit 2) at once when no sink listens, instead of after sink_wait_seconds."""
+    from collector.reach import listening
+
+    why = listening(cfg.sink_endpoint)
+    if why:
+        raise SinkNotRunning(f"the sink is not running: {why}; start the collector first "
+                              "(collector run, or collector ctl start sink)")
 
 
 def run_backfill(cfg: config_mod.Config, platforms: tuple[str, ...], since: str | None,
-                 until: str | None) -> int:
+                 until: str | None, as_json: bool = False) -> int:
     """One `fetcher --backfill` process per platform; the worst exit code wins."""
     worst = 0
     for platform in platforms:
@@ -157,6 +224,7 @@ def run_backfill(cfg: config_mod.Config, platforms: tuple[str, ...], since: str 
         if cfg.source_path != "<defaults>":
             cmd[1:1] = ["--config", cfg.source_path]
         cmd += [a for flag, v in (("--since", since), ("--until", until)) if v for a in (flag, v)]
+        cmd += ["--json"] if as_json else []
         click.echo(f"backfill {platform}: {' '.join(cmd[1:])}", err=True)
         worst = max(worst, subprocess.call(cmd))
     return worst
@@ -164,8 +232,9 @@ def run_backfill(cfg: config_mod.Config, platforms: tuple[str, ...], since: str 
 
 @main.command()
 @config_option
+@click.option("--json", "as_json", is_flag=True, help="print the counts as JSON instead of a sentence")
 @click.pass_context
-def archive(ctx: click.Context, config_path: str | None) -> None:
+def archive(ctx: click.Context, config_path: str | None, as_json: bool) -> None:
     """Move live snapshots older than [archive] retention_days into the Parquet archive.
 
     Needs the sink running (it verifies and deletes the archived rows). Safe to rerun at any time;
@@ -173,11 +242,26 @@ def archive(ctx: click.Context, config_path: str | None) -> None:
 
     Example: collector archive
     """
+    from collector import logs
     from exporter import archive as archive_mod
 
     cfg = load(ctx, config_path)
+    if not cfg.db_path.exists():
+        raise DatabaseError(f"{cfg.db_path}: no collector database to archive (start the collector first)")
+    require_sink(cfg)
+    logs.setup("archiver", cfg)
     started = time.monotonic()
-    click.echo(archive_mod.main_log_line(archive_mod.run(cfg), time.monotonic() - started))
+    counts = archive_mod.run(cfg, progress=progress_bar("archiving") if sys.stderr.isatty() else None)
+    took = time.monotonic() - started
+    click.echo(json.dumps(dict(counts, seconds=round(took, 3))) if as_json else archive_mod.main_log_line(counts, took))
+
+
+def progress_bar(label: str):
+    """A click progress bar on stderr over a list of work items (used only when stderr is a terminal)."""
+    def wrap(items: list):
+        with click.progressbar(items, label=label, file=sys.stderr, show_pos=True) as bar:
+            yield from bar
+    return wrap
 
 
 if __name__ == "__main__":

@@ -27,3 +27,15 @@ class SinkUnavailable(CollectorError):
 
 class ApiError(CollectorError):
     """An exchange API answered in a way retrying will not fix (403 HTML, 422, bad shape)."""
+
+
+class UsageError(CollectorError):
+    """A command-line value that cannot work (bad date, unwritable --out, missing --wwatcher file)."""
+
+    exit_code = 2
+
+
+class SinkNotRunning(CollectorError):
+    """Checked before work starts: nothing listens at the sink's endpoint (start the collector first)."""
+
+    exit_code = 2

@@ -17,6 +17,7 @@ import xmlrpc.client
 from pathlib import Path
 
 from collector import clock
+from collector import verdict
 from collector.config import Config
 from collector.errors import DatabaseError
 from collector.wire import MARKET_STATUSES, PHASES
@@ -39,20 +40,21 @@ def gather(cfg: Config) -> dict:
         database: path, exists, size_bytes (file + -wal), wal_bytes, free_disk_bytes,
                   schema_version, source ("live" | "simulator" | null)
         markets: {platform: {total, by_status: {active, closed, resolved, voided},
-                             pending_past_end_date}}
-        snapshots: {total, last_24h, backfill_total,
+                             pending_past_end_date, closed_pending_long}}
+        snapshots: {total, last_24h, backfill_total (replayed history points included),
                     by_platform: {platform: {total, last_24h, backfill_total, cycles,
                                              first_cycle, last_cycle}}}
         phases: {platform: {phase: {last: {job_id, started_at, finished_at, duration_seconds,
                                            ok, grid_time, requests, retries, records, skipped,
                                            errors, message}, runs_24h, failed_24h}}}
-        gaps: {platform: {interval_seconds, first_cycle, expected, present, missing,
+        gaps: {platform: {interval_seconds, first_cycle, expected, present, missing, missing_24h,
                           recent_missing: [ISO, ...]}}
         disk_guard: {active, snapshots_dropped, min_free_disk_mb}
         archive: {partitions, rows, newest_day} (snapshots moved to Parquet) or null
         backfill: {markets_done, points} (replayed histories) or null
         sink_counters: {name: value}
         supervisor: {running, socket, error, programs: {name: {state, description}}}
+        verdict: {state ("OK" | "DEGRADED" | "DOWN"), line, exit_code, problems: [{severity, what, fix}]}
     """
     now = clock.now()
     db_path = cfg.db_path
@@ -82,6 +84,7 @@ def gather(cfg: Config) -> dict:
             raise DatabaseError(f"{db_path}: cannot read: {exc}") from None
         finally:
             db.close()
+    out["verdict"] = verdict.judge(out, cfg)
     return out
 
 
@@ -102,6 +105,7 @@ def _from_db(db: sqlite3.Connection, cfg: Config, now: float, out: dict) -> None
     out["database"]["source"] = row[0] if row else None
     out["markets"] = _markets(db, now)
     out["snapshots"] = _snapshots(db, now)
+    _add_backfill_points(db, out["snapshots"])
     out["phases"] = _phases(db, now)
     out["gaps"] = {p: gaps(db, p, cfg.interval_seconds("snapshot"), now)
                    for p in out["snapshots"]["by_platform"]}
@@ -128,7 +132,7 @@ def _markets(db: sqlite3.Connection, now: float) -> dict:
     for platform, status, n in db.execute(
             "SELECT platform, status, count(*) FROM markets GROUP BY platform, status"):
         entry = markets.setdefault(platform, {"total": 0, "by_status": dict.fromkeys(MARKET_STATUSES, 0),
-                                              "pending_past_end_date": 0})
+                                              "pending_past_end_date": 0, "closed_pending_long": 0})
         entry["total"] += n
         entry["by_status"][status] = entry["by_status"].get(status, 0) + n
     today = clock.iso(now)
@@ -137,6 +141,9 @@ def _markets(db: sqlite3.Connection, now: float) -> dict:
             entry["pending_past_end_date"] += db.execute(
                 "SELECT count(*) FROM markets WHERE platform = ? AND status = ? AND end_date < ?",
                 (platform, status, today)).fetchone()[0]
+        entry["closed_pending_long"] = db.execute(
+            "SELECT count(*) FROM markets WHERE platform = ? AND status = 'closed' AND end_date < ?",
+            (platform, clock.iso(now - verdict.CLOSED_PENDING_DAYS * DAY_S))).fetchone()[0]
     return markets
 
 
@@ -158,6 +165,20 @@ def _snapshots(db: sqlite3.Connection, now: float) -> dict:
             entry["backfill_total"] += total
             snaps["backfill_total"] += total
     return snaps
+
+
+def _add_backfill_points(db: sqlite3.Connection, snaps: dict) -> None:
+    """Replayed history points: the sink counts them per market in backfill_markets, not in
+    snapshot_cycles (one small row per backfilled market, so this stays cheap)."""
+    try:
+        rows = db.execute("SELECT platform, coalesce(sum(points), 0) FROM backfill_markets GROUP BY platform").fetchall()
+    except sqlite3.OperationalError:
+        return  # a database from before the backfill migration
+    for platform, points in rows:
+        entry = snaps["by_platform"].setdefault(platform, {
+            "total": 0, "last_24h": 0, "backfill_total": 0, "cycles": 0, "first_cycle": None, "last_cycle": None})
+        entry["backfill_total"] += points
+        snaps["backfill_total"] += points
 
 
 def _phases(db: sqlite3.Connection, now: float) -> dict:
@@ -191,7 +212,7 @@ def gaps(db: sqlite3.Connection, platform: str, interval: float, now: float) -> 
     first = db.execute("SELECT min(t) FROM snapshot_cycles WHERE platform = ? AND source = 'live'",
                        (platform,)).fetchone()[0]
     result = {"interval_seconds": step, "first_cycle": clock.iso(first), "expected": 0, "present": 0,
-              "missing": 0, "recent_missing": []}
+              "missing": 0, "missing_24h": 0, "recent_missing": []}
     if first is None or first >= current:
         return result
     expected = (current - 1 - first) // step + 1  # slots first, first+step, ... before `current`
@@ -199,6 +220,10 @@ def gaps(db: sqlite3.Connection, platform: str, interval: float, now: float) -> 
         "SELECT t FROM snapshot_cycles WHERE platform = ? AND source = 'live' AND t >= ? AND t < ?",
         (platform, first, current)) if (t - first) % step == 0}
     result.update(expected=expected, present=len(present), missing=expected - len(present))
+    day_start = max(first, first + -(-(current - DAY_S - first) // step) * step)  # first slot in the last 24 h
+    if day_start < current:
+        due_24h = (current - 1 - day_start) // step + 1
+        result["missing_24h"] = due_24h - sum(1 for t in present if t >= day_start)
     if result["missing"] and expected <= MAX_GRID_SLOTS:
         slot = first + (expected - 1) * step
         while slot >= first and len(result["recent_missing"]) < RECENT_GAPS:
@@ -250,8 +275,11 @@ def supervisor_state(data_dir: Path) -> dict:
 
 
 def render(st: dict) -> str:
-    """The compact human table of ``gather``'s dict."""
-    db, lines = st["database"], []
+    """The verdict line, a fix for each problem, then the compact human table of ``gather``'s dict."""
+    db, lines = st["database"], [st["verdict"]["line"]]
+    for p in st["verdict"]["problems"]:
+        lines += [f"  - {p['what']}", f"    fix: {p['fix']}"]
+    lines.append("")
     guard = "  DISK GUARD ON: snapshots are not being stored" if st["disk_guard"]["active"] else ""
     lines.append(f"database   {db['path']}  {_human(db['size_bytes'])} (wal {_human(db['wal_bytes'])}), "
                  f"{_human(db['free_disk_bytes'])} free{guard}")
@@ -280,7 +308,7 @@ def render(st: dict) -> str:
             last = p["last"]
             note = ("" if last["ok"] else "FAILED ") + (last["message"] or "")
             lines.append(f"{platform + ' ' + phase:<22}{last['finished_at']:<22}{last['duration_seconds']:>7.1f}"
-                         f"{last['records']:>9}{last['errors']:>7}{p['runs_24h']:>11}/{p['failed_24h']:<5}  {note[:60]}")
+                         f"{last['records']:>9}{last['errors']:>7}{p['runs_24h']:>11}/{p['failed_24h']:<5}  {note}")
     lines.append("")
     sup = st["supervisor"]
     if sup["running"]:

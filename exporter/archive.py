@@ -1,7 +1,8 @@
 """Moving old live snapshots from SQLite into an immutable, hive-partitioned Parquet archive.
 
     archive/price_snapshots/platform=<p>/date=<YYYY-MM-DD>/part-<sha16>.parquet
-    archive/markets/markets.parquet        # the markets table (metadata + resolutions), rewritten each run
+    archive/markets/markets.parquet        # the markets table (metadata + resolutions), rewritten each run,
+                                           # times and outcomes typed as in the export (markets_schema)
     archive/manifest.json                  # every registered file with its row count and sha256
 
 One writer still holds: this job only reads collector.db (read-only), writes a Parquet file
@@ -104,11 +105,47 @@ def write_partition(db: sqlite3.Connection, root: Path, platform: str, start: in
     )
 
 
+TIME_TEXT = ("end_date", "resolved_at", "created_at", "updated_at", "closed_at")  # ISO 8601 text in SQLite
+TIME_REAL = ("first_seen_at", "observed_at", "status_observed_at")  # unix seconds in SQLite
+BY_DECLARED_TYPE = {"INTEGER": pa.int64(), "REAL": pa.float64(), "TEXT": pa.string()}
+
+
+def markets_schema(db: sqlite3.Connection) -> pa.Schema:
+    """The archive's markets.parquet columns: every column of the markets table, typed as the export
+    types them (times as UTC timestamps, outcomes as a list of labels), so one reader fits both."""
+    from exporter.columns import TS
+
+    fields = []
+    for _, name, declared, *_ in db.execute("PRAGMA table_info(markets)"):
+        if name in TIME_TEXT or name in TIME_REAL:
+            typ = TS
+        elif name == "outcomes":
+            typ = pa.list_(pa.string())
+        else:
+            typ = BY_DECLARED_TYPE.get(declared.upper(), pa.string())
+        fields.append(pa.field(name, typ))
+    return pa.schema(fields)
+
+
+def _markets_column(name: str, values: tuple, typ: pa.DataType) -> pa.Array:
+    from exporter.catalog import _outcomes, iso_to_unix
+
+    if name in TIME_TEXT:
+        return pa.array([iso_to_unix(v) for v in values], pa.int64()).cast(typ)
+    if name in TIME_REAL:
+        return pa.array([None if v is None else int(v) for v in values], pa.int64()).cast(typ)
+    if name == "outcomes":
+        return pa.array([_outcomes(v) if v is not None else None for v in values], typ)
+    return pa.array(values, typ)
+
+
 def write_markets(db: sqlite3.Connection, root: Path) -> None:
     """The markets table (metadata and resolutions), a slowly changing table rewritten whole."""
-    cur = db.execute("SELECT * FROM markets ORDER BY platform, market_id")
-    names = [d[0] for d in cur.description]
-    table = pa.Table.from_pylist([dict(zip(names, r)) for r in cur.fetchall()])
+    schema = markets_schema(db)
+    rows = db.execute(f"SELECT {', '.join(schema.names)} FROM markets ORDER BY platform, market_id").fetchall()
+    columns = list(zip(*rows)) if rows else [()] * len(schema.names)
+    table = pa.Table.from_arrays([_markets_column(f.name, col, f.type) for f, col in zip(schema, columns)],
+                                 schema=schema)
     (root / "markets").mkdir(parents=True, exist_ok=True)
     tmp = root / "markets" / f".tmp-{os.getpid()}.parquet"
     pq.write_table(table, tmp, compression="zstd")
@@ -134,8 +171,11 @@ def registered(cfg: Config, platform: str, file: str) -> bool:
         db.close()
 
 
-def run(cfg: Config, now: float | None = None) -> dict[str, int]:
-    """Archive every whole day older than the retention window; returns counts. Safe to rerun any time."""
+def run(cfg: Config, now: float | None = None, progress=None) -> dict[str, int]:
+    """Archive every whole day older than the retention window; returns counts. Safe to rerun any time.
+
+    ``progress``, if given, wraps the list of (platform, day) partitions to write (a progress bar);
+    without it each partition is a log line."""
     from fetchers.publisher import Publisher, source_for  # the sink's client; imported only when used
 
     if not cfg.db_path.exists():
@@ -153,7 +193,11 @@ def run(cfg: Config, now: float | None = None) -> dict[str, int]:
                     cfg, log)
     sent: list[wire.ArchiveCommit] = []
     try:
-        for platform, start in partitions(db, cutoff):
+        todo = partitions(db, cutoff)
+        log.info("%d partitions older than %s to archive", len(todo), _day(cutoff))
+        for platform, start in (progress(todo) if progress else todo):
+            if not progress:
+                log.info("writing %s %s", platform, _day(start))
             db.execute("BEGIN")  # one consistent read of the partition
             try:
                 commit = write_partition(db, root, platform, start)

@@ -153,9 +153,7 @@ def _run(cfg: Config, opt: Options, con) -> dict:
     with atomic_text(out / "README.md") as fh:
         fh.write(card.dataset_card(manifest))
     write_json(out / "manifest.json", manifest)
-    log(f"exported {counts['markets']} markets ({counts['snapshots']} snapshots)"
-        + (f", {counts['prompts']} prompts" if opt.prompts else "") + f" to {out}")
-    return manifest
+    return manifest  # the caller prints the one summary (exporter/main.py)
 
 
 def _prompts(cfg, chunk, ts, yes, per_market, news, sinks, split_date, counts) -> None:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import calendar
 import importlib
+import json
 import logging
 import resource
 import sqlite3
@@ -45,7 +46,8 @@ import click
 
 from collector import clock, wire
 from collector.config import Config
-from collector.errors import CollectorError, SinkUnavailable
+from collector.cliutil import iso_day
+from collector.errors import CollectorError, SinkUnavailable, UsageError
 from fetchers import runner
 from fetchers.base import PhaseContext, PhaseCounters
 from fetchers.http import HttpClient, Interrupted, RetryBudgetExhausted
@@ -59,18 +61,14 @@ BAR_EVERY_S = 0.25  # progress bar redraw interval on a terminal
 LOG_EVERY_S = 10.0  # progress log line interval otherwise
 
 
-class BadUsage(CollectorError):
-    exit_code = 2
+BadUsage = UsageError  # exit 2: a command-line value that cannot work
 
 
 def parse_day(text: str | None, option: str) -> int | None:
     """'YYYY-MM-DD' (UTC) -> unix seconds of its midnight; None stays None; BadUsage otherwise."""
     if text is None:
         return None
-    try:
-        return calendar.timegm(time.strptime(text, "%Y-%m-%d"))
-    except ValueError:
-        raise BadUsage(f"{option} must be a date as YYYY-MM-DD, got {text!r}") from None
+    return calendar.timegm(time.strptime(iso_day(text, option), "%Y-%m-%d"))
 
 
 def unix(iso_text: str | None) -> int | None:
@@ -263,7 +261,15 @@ def summary_text(t: Tally, seconds: float, skipped: int) -> str:
             f"{t.errors} errors")
 
 
-def run(cfg: Config, platform: str, window: Window, stop: threading.Event, log: logging.Logger) -> int:
+def summary_json(platform: str, t: Tally, seconds: float, skipped: int, interrupted: bool) -> str:
+    """The summary as one JSON line (`--json`): the same numbers as ``summary_text``."""
+    return json.dumps({"platform": platform, "markets": t.markets, "points": t.points, "already_done": t.already,
+                       "not_final": t.not_final, "outside_window": t.outside, "bad_records_skipped": skipped,
+                       "errors": t.errors, "seconds": round(seconds, 3), "interrupted": interrupted})
+
+
+def run(cfg: Config, platform: str, window: Window, stop: threading.Event, log: logging.Logger,
+        as_json: bool = False) -> int:
     """The whole backfill of one platform; returns the exit code (0 ok or stopped, 1 errors)."""
     module = importlib.import_module(MODULES[platform])
     log = logging.getLogger(f"{log.name}.backfill")
@@ -304,7 +310,8 @@ def run(cfg: Config, platform: str, window: Window, stop: threading.Event, log: 
     try:
         driver.finish(STOP_FLUSH_SECONDS if stop.is_set() else None)
         driver.progress.close(driver.tally)
-        text = summary_text(driver.tally, time.monotonic() - t0, counters.skipped)
+        took = time.monotonic() - t0
+        text = summary_text(driver.tally, took, counters.skipped)
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         report = wire.PhaseReport(
             job_id=uuid.uuid4().hex, platform=platform, phase="backfill", started_at=started,
@@ -318,8 +325,12 @@ def run(cfg: Config, platform: str, window: Window, stop: threading.Event, log: 
         http.close()
         if db is not None:
             db.close()
-    log.info("%s; %d requests, %d retries; peak RSS %.0f MB", text, counters.requests, counters.retries, peak_mb)
-    click.echo(text + (" (interrupted)" if message == "interrupted" else ""))
+    # The summary goes to stdout once; the log line (stderr) adds only what the summary lacks.
+    log.info("finished: %d requests, %d retries; peak RSS %.0f MB", counters.requests, counters.retries, peak_mb)
+    if as_json:
+        click.echo(summary_json(platform, driver.tally, took, counters.skipped, message == "interrupted"))
+    else:
+        click.echo(text + (" (interrupted)" if message == "interrupted" else ""))
     if message == "interrupted":
         return 0  # stopped on request: what was acknowledged is marked, a rerun continues
     if message or driver.tally.errors:
@@ -329,19 +340,26 @@ def run(cfg: Config, platform: str, window: Window, stop: threading.Event, log: 
     return 0
 
 
+def parse_window(since: str | None, until: str | None) -> Window:
+    """--since/--until as a Window of whole UTC days (both included); BadUsage (exit 2) otherwise.
+    `collector backfill` calls this too, once, before it starts any fetcher."""
+    lo, hi = parse_day(since, "--since"), parse_day(until, "--until")
+    if hi is not None:
+        hi += DAY_S - 1  # --until names the last day included
+    if lo is not None and hi is not None and lo > hi:
+        raise BadUsage(f"--since {since} is after --until {until}")
+    return Window(lo, hi)
+
+
 def main(cfg: Config, platform: str, since: str | None, until: str | None, stop: threading.Event,
-         log: logging.Logger) -> int:
+         log: logging.Logger, as_json: bool = False) -> int:
     """The CLI edge of ``fetcher --backfill``: validate the window, refuse a mixed database, run."""
     try:
-        lo, hi = parse_day(since, "--since"), parse_day(until, "--until")
-        if hi is not None:
-            hi += DAY_S - 1  # --until names the last day included
-        if lo is not None and hi is not None and lo > hi:
-            raise BadUsage(f"--since {since} is after --until {until}")
+        window = parse_window(since, until)
         if platform not in MODULES:
             raise BadUsage(f"--backfill is for {', '.join(MODULES)}, not {platform}")
         runner.check_source(cfg, source_for(cfg, platform))
-        return run(cfg, platform, Window(lo, hi), stop, log)
+        return run(cfg, platform, window, stop, log, as_json)
     except CollectorError as exc:
         click.echo(f"Error: {exc}", err=True)
         return exc.exit_code

@@ -18,6 +18,7 @@ import uuid
 import click
 
 from collector import clock, config
+from collector.cliutil import CONTEXT_SETTINGS, Command, version_option
 from collector.errors import CollectorError
 from fetchers import platforms, runner
 from fetchers.http import HttpClient
@@ -61,7 +62,8 @@ def run_once(cfg: config.Config, platform: str, phase: str, stop: threading.Even
     return 1
 
 
-@click.command()
+@click.command(cls=Command, context_settings=CONTEXT_SETTINGS)
+@version_option
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="TOML config (else $COLLECTOR_CONFIG, else ~/.config/polymaster-collector/config.toml).")
 @click.option("--platform", required=True, type=click.Choice(list(platforms.PLATFORMS)))
@@ -70,7 +72,8 @@ def run_once(cfg: config.Config, platform: str, phase: str, stop: threading.Even
 @click.option("--backfill", is_flag=True, help="Replay price history between --since and --until.")
 @click.option("--since", default=None, help="Backfill start date (YYYY-MM-DD).")
 @click.option("--until", default=None, help="Backfill end date (YYYY-MM-DD).")
-def main(config_path, platform, once, backfill, since, until):
+@click.option("--json", "as_json", is_flag=True, help="With --backfill: print the summary as one JSON line.")
+def main(config_path, platform, once, backfill, since, until, as_json):
     """Fetch one platform's markets, prices and resolutions and publish them to the sink.
 
     Example: fetcher --config config.toml --platform polymarket --once snapshot
@@ -85,7 +88,7 @@ def main(config_path, platform, once, backfill, since, until):
     if backfill:  # fetchers/backfill.py validates --since/--until (bad date: Error, exit 2)
         from fetchers import backfill as replay
 
-        sys.exit(replay.main(cfg, platform, since, until, install_stop_handlers(), log))
+        sys.exit(replay.main(cfg, platform, since, until, install_stop_handlers(), log, as_json))
     stop = install_stop_handlers()
     try:
         runner.check_source(cfg, source_for(cfg, platform))

@@ -21,6 +21,7 @@ import msgspec
 import zmq
 
 from collector import clock, config as config_mod, process, wire
+from collector.cliutil import CONTEXT_SETTINGS, Command, version_option
 from scheduler.archive_job import ArchiveJob
 from scheduler.board import Board
 
@@ -109,7 +110,8 @@ class Scheduler:
         self.ctx.term()
 
 
-@click.command()
+@click.command(cls=Command, context_settings=CONTEXT_SETTINGS)
+@version_option
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="config TOML file")
 def main(config_path: str | None) -> None:
     """Run the scheduler in the foreground until SIGTERM.

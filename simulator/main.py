@@ -7,12 +7,14 @@ prints `simulator listening on http://127.0.0.1:PORT` once, then serves; exits 0
 
 from __future__ import annotations
 
-import argparse
 import signal
 import sys
 import threading
 
+import click
 import msgspec
+
+from collector.cliutil import CONTEXT_SETTINGS, Command, version_option
 
 from .clock import DEFAULT_START, parse_iso
 from .faults import Faults, FaultSpecError
@@ -22,19 +24,11 @@ from .world import MAX_MARKETS, MIN_MARKETS, World
 SHUTDOWN_POLL_S = 0.5
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="simulator", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--port", type=int, required=True, help="TCP port on 127.0.0.1 (0 = any free port)")
-    ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--markets", type=int, default=1000,
-                    help=f"markets per platform ({MIN_MARKETS}..{MAX_MARKETS})")
-    ap.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second (0 = frozen)")
-    ap.add_argument("--faults", default="", help='e.g. "rate=5,err=0.02,latency=50ms,drop=0.01"')
-    ap.add_argument("--start", default=DEFAULT_START, help="simulated start time, ISO 8601")
-    ap.add_argument("--legacy-cents", action="store_true", help="Kalshi legacy integer-cent fields")
-    ap.add_argument("--truth-out", default=None, help="write truth JSON here at start and at exit")
-    return ap.parse_args(argv)
+def _start_time(_ctx, _param, value: str) -> float:
+    try:
+        return parse_iso(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 time (e.g. 2026-01-01T00:00:00Z)") from None
 
 
 def write_truth(world: World, path: str | None) -> None:
@@ -43,20 +37,47 @@ def write_truth(world: World, path: str | None) -> None:
             fh.write(msgspec.json.encode(world.truth()))
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
+@click.command(cls=Command, context_settings=CONTEXT_SETTINGS)
+@version_option
+@click.option("--port", type=click.IntRange(0, 65535), required=True, help="TCP port on 127.0.0.1 (0 = any free port)")
+@click.option("--seed", type=int, default=7, show_default=True, help="world seed: same seed, same world")
+@click.option("--markets", type=click.IntRange(MIN_MARKETS, MAX_MARKETS), default=1000, show_default=True,
+              help="markets per platform")
+@click.option("--speed", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="simulated seconds per real second (0 = frozen)")
+@click.option("--faults", default="", help='e.g. "rate=5,err=0.02,latency=50ms,drop=0.01"')
+@click.option("--start", default=DEFAULT_START, callback=_start_time, show_default=True,
+              help="simulated start time, ISO 8601")
+@click.option("--legacy-cents", is_flag=True, help="Kalshi legacy integer-cent fields")
+@click.option("--truth-out", default=None, type=click.Path(dir_okay=False),
+              help="write truth JSON here at start and at exit")
+def cli(port, seed, markets, speed, faults, start, legacy_cents, truth_out) -> None:
+    """Serve the simulated Polymarket (Gamma + CLOB) and Kalshi APIs on 127.0.0.1 until SIGTERM/SIGINT.
+
+    Prints `simulator listening on http://127.0.0.1:PORT` once, then serves; exits 0 on SIGTERM.
+
+    Example: simulator --port 0 --seed 7 --markets 5000 --speed 60 --faults "rate=20,err=0.02"
+    """
     try:
-        faults = Faults(args.faults, args.seed)
-        world = World(seed=args.seed, markets=args.markets, start=parse_iso(args.start),
-                      speed=args.speed, legacy_cents=args.legacy_cents)
+        fault_spec = Faults(faults, seed)
+        world = World(seed=seed, markets=markets, start=start, speed=speed, legacy_cents=legacy_cents)
     except (FaultSpecError, ValueError) as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return 2
-    sim, httpd = make_server(world, faults, args.port)
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    serve(world, fault_spec, port, truth_out)
+
+
+def serve(world: World, faults: Faults, port: int, truth_out: str | None) -> None:
+    """Serve in a thread until SIGTERM/SIGINT; a port that cannot be bound is one error line, exit 2."""
+    try:
+        sim, httpd = make_server(world, faults, port)
+    except OSError as exc:
+        click.echo(f"Error: cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}", err=True)
+        sys.exit(2)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    write_truth(world, args.truth_out)
+    write_truth(world, truth_out)
     thread = threading.Thread(target=httpd.serve_forever, name="simulator-http", daemon=True)
     thread.start()
     print(f"simulator listening on http://127.0.0.1:{httpd.server_address[1]}", flush=True)
@@ -64,9 +85,12 @@ def main(argv=None) -> int:
         pass
     httpd.shutdown()
     httpd.server_close()
-    write_truth(world, args.truth_out)
-    return 0
+    write_truth(world, truth_out)
+
+
+def main() -> None:
+    cli.main(prog_name="simulator")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -23,6 +23,7 @@ import msgspec
 import zmq
 
 from collector import clock, config as config_mod, process, wire
+from collector.cliutil import CONTEXT_SETTINGS, Command, version_option
 from sink import schema
 from sink.store import Store
 
@@ -221,7 +222,8 @@ class Sink:
         self.db.close()
 
 
-@click.command()
+@click.command(cls=Command, context_settings=CONTEXT_SETTINGS)
+@version_option
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="config TOML file")
 def main(config_path: str | None) -> None:
     """Run the sink in the foreground until SIGTERM.

@@ -145,8 +145,10 @@ def test_failed_export_keeps_previous_files(world, tmp_path, monkeypatch):
 
 
 def test_missing_wwatcher_still_exports(world, tmp_path):
+    """A configured wwatcher path that is absent is skipped (an explicit --wwatcher is an error:
+    tests/test_cli_errors.py)."""
     d, facts, _ = world
-    r = export(d, tmp_path / "out", "--wwatcher", str(tmp_path / "nope.db"))
+    r = export(d, tmp_path / "out", wwatcher=str(tmp_path / "nope.db"))
     assert r.returncode == 0, r.stderr
     m = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert m["wwatcher"]["status"] == "missing" and "nope.db" in r.stderr
@@ -163,7 +165,7 @@ def test_wrong_schema_and_garbage_wwatcher_still_export(world, tmp_path):
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"this is not a database" * 100)
     for path, status in ((other, "wrong_schema"), (garbage, "wrong_schema")):
-        r = export(d, tmp_path / path.stem, "--wwatcher", str(path))
+        r = export(d, tmp_path / path.stem, wwatcher=str(path))  # configured, not --wwatcher
         assert r.returncode == 0, r.stderr
         m = json.loads((tmp_path / path.stem / "manifest.json").read_text())
         assert m["wwatcher"]["status"] == status, m["wwatcher"]

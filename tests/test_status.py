@@ -7,6 +7,7 @@ filled with plain INSERTs; the config pins the simulated clock so "now" is known
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -50,7 +51,7 @@ def build_db(tmp: Path) -> None:
         ("polymarket", "p1", "active", future), ("polymarket", "p2", "active", future),
         ("polymarket", "p3", "active", past), ("polymarket", "p4", "closed", past),
         ("polymarket", "p5", "resolved", past), ("polymarket", "p6", "resolved", past),
-        ("polymarket", "p7", "voided", past),
+        ("polymarket", "p7", "voided", past), ("polymarket", "p8", "closed", iso(NOW - 10 * 86400)),
         ("kalshi", "k1", "active", future), ("kalshi", "k2", "active", None), ("kalshi", "k3", "resolved", past),
     ]
     db.executemany("INSERT INTO markets (platform, market_id, status, end_date, first_seen_at, observed_at) "
@@ -68,19 +69,23 @@ def build_db(tmp: Path) -> None:
         ("b", "polymarket", "snapshot", SLOT, NOW - 400, NOW - 388.5, 0, 12, 4, 40, 1, 3, "boom"),
         ("c", "polymarket", "discover", None, NOW - 30 * 3600, NOW - 30 * 3600 + 60, 1, 5, 0, 7, 0, 0, ""),
         ("d", "kalshi", "resolve", None, NOW - 100, NOW - 90, 1, 2, 0, 1, 0, 0, ""),
+        ("e", "kalshi", "backfill", None, NOW - 9000, NOW - 8000, 0, 9, 0, 0, 0, 1, "crashed"),  # one-off: no verdict
     ]
     db.executemany("INSERT INTO phase_runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", runs)
     db.executemany("INSERT INTO sink_counters VALUES (?,?)",
                    [("disk_guard_active", 1), ("snapshots_dropped_disk", 42), ("frames_rejected_garbage", 3)])
     db.execute("INSERT INTO meta VALUES ('source', 'live')")
+    # A backfill stores its points per market here, not in snapshot_cycles (issue 14: status said 0).
+    db.execute("INSERT INTO backfill_markets VALUES ('polymarket', 'p5', 81715, 60, 0)")
     db.execute("INSERT INTO archived_partitions VALUES ('kalshi', '2026-01-01', 'f.parquet', 0, 1, 500, 5, 'x', 0)")
     db.close()
 
 
-def collector(*args: str, check=True) -> subprocess.CompletedProcess:
+def collector(*args: str, check=True, code=0) -> subprocess.CompletedProcess:
+    """Run the console script; with check, assert its exit code is `code`."""
     proc = subprocess.run([str(BIN / "collector"), *args], capture_output=True, text=True, timeout=30)
     if check:
-        assert proc.returncode == 0, proc.stderr
+        assert proc.returncode == code, proc.stderr
     return proc
 
 
@@ -91,7 +96,7 @@ def known_db(tmp_path):
 
 
 def test_status_json_on_known_contents(known_db, tmp_path):
-    st = json.loads(collector("--config", str(known_db), "status", "--json").stdout)
+    st = json.loads(collector("--config", str(known_db), "status", "--json", code=2).stdout)
     assert st["version"] == 1
     assert st["database"]["exists"] and st["database"]["source"] == "live"
     assert st["database"]["size_bytes"] == ((tmp_path / "collector.db").stat().st_size
@@ -99,23 +104,24 @@ def test_status_json_on_known_contents(known_db, tmp_path):
     assert st["database"]["free_disk_bytes"] > 0
 
     pm, ks = st["markets"]["polymarket"], st["markets"]["kalshi"]
-    assert pm == {"total": 7, "by_status": {"active": 3, "closed": 1, "resolved": 2, "voided": 1},
-                  "pending_past_end_date": 2}
+    assert pm == {"total": 8, "by_status": {"active": 3, "closed": 2, "resolved": 2, "voided": 1},
+                  "pending_past_end_date": 3, "closed_pending_long": 1}
     assert ks["total"] == 3 and ks["by_status"]["resolved"] == 1 and ks["pending_past_end_date"] == 0
 
     snaps = st["snapshots"]
     assert snaps["by_platform"]["polymarket"]["total"] == 8 * 100 + 40
-    assert snaps["by_platform"]["polymarket"]["backfill_total"] == 100
+    assert snaps["by_platform"]["polymarket"]["backfill_total"] == 100 + 81715
     assert snaps["by_platform"]["kalshi"] == {"total": 27, "last_24h": 20, "backfill_total": 0, "cycles": 3,
                                               "first_cycle": iso(SLOT - 200 * STEP), "last_cycle": iso(SLOT - STEP)}
-    assert (snaps["total"], snaps["last_24h"], snaps["backfill_total"]) == (867, 860, 100)
+    assert (snaps["total"], snaps["last_24h"], snaps["backfill_total"]) == (867, 860, 100 + 81715)
 
     gaps = st["gaps"]["polymarket"]
-    assert (gaps["expected"], gaps["present"], gaps["missing"]) == (10, 8, 2)
+    assert (gaps["expected"], gaps["present"], gaps["missing"], gaps["missing_24h"]) == (10, 8, 2, 2)
     assert gaps["recent_missing"] == [iso(SLOT - 3 * STEP), iso(SLOT - 7 * STEP)]
     assert gaps["interval_seconds"] == STEP
     assert (st["gaps"]["kalshi"]["expected"], st["gaps"]["kalshi"]["missing"]) == (200, 197)
     assert len(st["gaps"]["kalshi"]["recent_missing"]) == 10
+    assert st["gaps"]["kalshi"]["missing_24h"] == 96 - 2  # 96 slots due in 24 h, two present
 
     snap = st["phases"]["polymarket"]["snapshot"]
     assert snap["last"]["job_id"] == "b" and snap["last"]["ok"] is False
@@ -130,20 +136,55 @@ def test_status_json_on_known_contents(known_db, tmp_path):
     assert st["sink_counters"]["frames_rejected_garbage"] == 3
     assert st["supervisor"]["running"] is False and st["supervisor"]["programs"] == {}
     assert st["archive"] == {"partitions": 1, "rows": 500, "newest_day": "2026-01-01"}
-    assert st["backfill"] == {"markets_done": 0, "points": 0}
+    assert st["backfill"] == {"markets_done": 1, "points": 81715}
+
+    v = st["verdict"]
+    assert (v["state"], v["exit_code"]) == ("DOWN", 2)
+    whats = [p["what"] for p in v["problems"]]
+    assert whats[0].startswith("supervisord not running") and v["problems"][0]["severity"] == "DOWN"
+    assert "polymarket snapshot failing (1 of 2 runs in 24h): boom" in whats
+    assert "polymarket discover has not run since " + iso(NOW - 30 * 3600 + 60) + " (due every 300 s)" in whats
+    assert f"polymarket: 2 snapshot cycles missing in the last 24h (newest {iso(SLOT - 3 * STEP)})" in whats
+    assert "kalshi: 94 snapshot cycles missing in the last 24h" in " ".join(whats)
+    assert any(w.startswith("disk guard on: snapshots are not stored (42 dropped") for w in whats)
+    assert "polymarket: 1 markets closed but unresolved more than 7 days after their end date" in whats
+    assert len(whats) == 7 and all(p["fix"] for p in v["problems"])
+    assert v["line"] == "DOWN: " + "; ".join(whats)
 
 
 def test_status_table_says_what_matters(known_db):
-    out = collector("--config", str(known_db), "status").stdout
+    out = collector("--config", str(known_db), "status", code=2).stdout
+    assert out.splitlines()[0].startswith("DOWN: supervisord not running")
+    assert "    fix: start it: collector run" in out
     assert "DISK GUARD ON" in out
+    assert re.search(r"^polymarket +840 +\d+ +81815 ", out, re.M), out  # backfilled points shown
     assert "polymarket snapshot" in out and "FAILED boom" in out
     assert "supervisord not running" in out
     assert f"polymarket missing cycles (newest first): {iso(SLOT - 3 * STEP)}" in out
 
 
+def test_every_phase_failing_is_down_with_the_whole_error(tmp_path):
+    """`make run` without internet: programs RUNNING, every phase failing. Status says why, untruncated."""
+    cfg = write_config(tmp_path)
+    db = schema.connect_writer(str(tmp_path / "collector.db"))
+    schema.migrate(db)
+    error = ("RetryBudgetExhausted: GET https://api.elections.kalshi.com/trade-api/v2/markets?status=open"
+             "&limit=1000: ConnectionError: Failed to resolve 'api.elections.kalshi.com' (Name or service not known)")
+    db.executemany("INSERT INTO phase_runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", [
+        (f"j{i}", "kalshi", phase, None, NOW - 60 - i, NOW - 50 - i, 0, 5, 5, 0, 0, 1, error)
+        for i, phase in enumerate(("discover", "snapshot", "resolve"))])
+    db.close()
+    proc = collector("--config", str(cfg), "status", code=2)
+    first = proc.stdout.splitlines()[0]
+    assert first.startswith("DOWN: supervisord not running")
+    assert "every scheduled phase is failing: nothing is being collected" in first
+    assert f"kalshi snapshot failing (1 of 1 runs in 24h): {error}" in first  # whole, not cut at 60 chars
+    assert f"FAILED {error}" in proc.stdout  # the phase table's note too
+
+
 def test_status_before_the_sink_created_the_database(tmp_path):
     cfg = write_config(tmp_path)
-    st = json.loads(collector("status", "--json", "--config", str(cfg)).stdout)
+    st = json.loads(collector("status", "--json", "--config", str(cfg), code=2).stdout)
     assert st["database"]["exists"] is False and st["markets"] == {} and st["phases"] == {}
 
 
