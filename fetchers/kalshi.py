@@ -17,7 +17,8 @@ Request budget (2 req/s; real scale Oct 2026: ~120k open non-parlay markets in ~
   fetched by ticker.
 * SNAPSHOT: ``GET /markets?status=open&mve_filter=exclude&limit=1000``: ceil(N/1000) requests.
 * RESOLVE: ``GET /markets?status=settled&min_settled_ts=W`` (only new settlements, ~40 pages a
-  day at real scale) and ``GET /markets?tickers=...`` (100 per request, URL < 8 KB) for stored
+  day at real scale), ``GET /markets?status=closed&min_close_ts=W`` (closed, not final: a few
+  pages), each W where the last complete listing began, and ``GET /markets?tickers=...`` (100 per request, URL < 8 KB) for stored
   markets still pending; those the live tier no longer returns (settled before the historical
   cutoff) via ``/historical/markets?tickers=...``, again 100 per request.
 
@@ -38,7 +39,7 @@ from fetchers import kalshi_parse as kp
 from fetchers.base import PhaseContext
 from fetchers.http import ApiRefused
 from fetchers.kalshi_catalog import EVENTS_PAGE, NOT_TRIED, Catalog, ticker_batches
-from fetchers.kalshi_db import Known, known_markets, settled_watermark, updated_watermark
+from fetchers.kalshi_db import Known, known_markets, listing_watermark, updated_watermark
 
 WATERMARK_MARGIN_S = 3600  # incremental windows overlap by an hour: clock skew, CDN caching
 FULL_SWEEP_SECONDS = 6 * 3600
@@ -46,10 +47,17 @@ FULL_SWEEP_NOTE = "full sweep"
 HISTORICAL_LOOKUPS_PER_RUN = 200
 REPAIR_PER_RUN = 5000  # placeholder rows (snapshot before discover) fetched by ticker per run
 CURSOR_REPEAT_RETRIES = 2  # a repeated cursor: ask again (a page served twice), then abort
+# RESOLVE's listings: (name, status filter, lower-bound parameter, report note once read to the end)
+LISTINGS = (("settled", "settled", "min_settled_ts", "settled listing complete"),
+            ("closed", "closed", "min_close_ts", "closed listing complete"))
 
 
 class BadPage(ApiError):
     """A page whose envelope is unusable (no list, no cursor): the sweep cannot go on."""
+
+
+class ListingIncomplete(ApiError):
+    """A RESOLVE listing stopped before its end: the run fails and its window stays put."""
 
 
 _catalog = Catalog()  # module-level on purpose: it must outlive one phase run
@@ -101,7 +109,15 @@ def snapshot(ctx: PhaseContext) -> None:
 
 
 def resolve(ctx: PhaseContext) -> None:
-    """New settlements, then every stored market that is closed or past its end and not final."""
+    """Every settlement and every close since the last complete listing, then stored markets by ticker.
+
+    ``status=settled&min_settled_ts`` labels what became final; ``status=closed&min_close_ts``
+    (closed, determined, disputed, amended) records what stopped trading but is not final, with
+    its real close time, early or not. Each window starts where the last run that read that
+    listing to its end started (fetchers/kalshi_db.listing_watermark), so a cut-short listing
+    is read again next time; the run then reports ok=false. Stored markets that are closed or
+    past their end are still asked for by ticker.
+    """
     if ctx.db is None:
         ctx.counters.notes.append("no database yet: nothing to resolve")
         return
@@ -109,20 +125,30 @@ def resolve(ctx: PhaseContext) -> None:
     _catalog.load(ctx.db)
     known = known_markets(ctx.db)
     seen: set[str] = set()
-    since = settled_watermark(ctx.db)
-    if since is not None:
-        params = {"status": "settled", "min_settled_ts": int(since - WATERMARK_MARGIN_S),
-                  "limit": cfg.page_size}
+    cut_short = []
+    for name, status, bound, note in LISTINGS:
+        since = listing_watermark(ctx.db, note)
+        if since is None or ctx.should_stop():
+            continue
+        params = {"status": status, bound: int(since - WATERMARK_MARGIN_S), "limit": cfg.page_size}
         if not cfg.include_parlays:
             params["mve_filter"] = "exclude"
-        for items in _pages(ctx, "/markets", "markets", params):
+        listing = _pages(ctx, "/markets", "markets", params)
+        for items in listing:
             _offer_all(ctx, items, known, seen)
+        if listing.complete:
+            ctx.counters.notes.append(note)
+        else:
+            cut_short.append(name)
     now = clock.now()
     pending = [t for t, k in known.items() if t not in seen and k.status not in ("resolved", "voided")
                and (k.status == "closed" or (k.end_date is not None and kp.unix(k.end_date) <= now))]
     missing = _by_tickers(ctx, pending, known, seen)
     if missing and not ctx.should_stop():
         _historical(ctx, missing, known, seen)
+    if cut_short and not ctx.should_stop():
+        raise ListingIncomplete(f"{' and '.join(cut_short)} listing stopped before its end; "
+                                "its window stays where it was and the next run reads it again")
 
 
 # --- the pieces ----------------------------------------------------------------------------------
@@ -252,32 +278,43 @@ def _historical(ctx: PhaseContext, tickers: list[str], known: dict, seen: set[st
                         len(lost), lost[:3])
 
 
-def _pages(ctx: PhaseContext, path: str, key: str, params: dict) -> Iterator[list]:
-    """Cursor pagination: ends on ''/null/missing cursor, never on an empty page (kalshi.md §2.3)."""
-    url = ctx.cfg.kalshi.base_url + path
-    params = dict(params)
-    seen_cursors: set[str] = set()
-    repeats = 0  # consecutive answers whose cursor we had already followed
-    while not ctx.should_stop():
-        try:
-            items, cursor = kp.page(ctx.http.get_json(url, params), key)
-        except kp.BadRecord as exc:
-            raise BadPage(f"GET {path}: {exc}") from None
-        yield items
-        if cursor is None:
-            return
-        if cursor in seen_cursors:
-            repeats += 1
-            if repeats > CURSOR_REPEAT_RETRIES:
-                ctx.counters.errors += 1
-                ctx.counters.notes.append(f"{path}: cursor repeated, sweep aborted")
-                ctx.log.error("GET %s: cursor %r repeated %d times; sweep aborted", path, cursor, repeats)
+class _pages:
+    """Cursor pagination: ends on ''/null/missing cursor, never on an empty page (kalshi.md §2.3).
+
+    Iterate it for the pages; ``complete`` is True only when the listing was read to its end
+    (not when SIGTERM stopped it or a stuck cursor aborted it), which is what lets a window move.
+    """
+
+    def __init__(self, ctx: PhaseContext, path: str, key: str, params: dict) -> None:
+        self.ctx, self.path, self.key, self.params = ctx, path, key, dict(params)
+        self.complete = False
+
+    def __iter__(self) -> Iterator[list]:
+        ctx, path, params = self.ctx, self.path, self.params
+        url = ctx.cfg.kalshi.base_url + path
+        seen_cursors: set[str] = set()
+        repeats = 0  # consecutive answers whose cursor we had already followed
+        while not ctx.should_stop():
+            try:
+                items, cursor = kp.page(ctx.http.get_json(url, params), self.key)
+            except kp.BadRecord as exc:
+                raise BadPage(f"GET {path}: {exc}") from None
+            yield items
+            if cursor is None:
+                self.complete = True
                 return
-            params["cursor"] = cursor  # a page served twice: ask for what follows it again
-            continue
-        repeats = 0
-        seen_cursors.add(cursor)
-        params["cursor"] = cursor
+            if cursor in seen_cursors:
+                repeats += 1
+                if repeats > CURSOR_REPEAT_RETRIES:
+                    ctx.counters.errors += 1
+                    ctx.counters.notes.append(f"{path}: cursor repeated, sweep aborted")
+                    ctx.log.error("GET %s: cursor %r repeated %d times; sweep aborted", path, cursor, repeats)
+                    return
+                params["cursor"] = cursor  # a page served twice: ask for what follows it again
+                continue
+            repeats = 0
+            seen_cursors.add(cursor)
+            params["cursor"] = cursor
 
 
 def _label(m: object) -> str:

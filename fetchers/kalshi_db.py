@@ -52,11 +52,19 @@ def updated_watermark(db: sqlite3.Connection | None) -> float | None:
     return min(kp.unix(newest), clock.now()) if newest else None
 
 
-def settled_watermark(db: sqlite3.Connection) -> float | None:
-    """Newest settlement stored, else a day before the first market we stored; None when none is."""
-    newest = db.execute("SELECT max(resolved_at) FROM markets WHERE platform = 'kalshi'"
-                        " AND status IN ('resolved', 'voided')").fetchone()[0]
-    if newest:
-        return min(kp.unix(newest), clock.now())
+def listing_watermark(db: sqlite3.Connection, note: str) -> float | None:
+    """Where a RESOLVE listing window starts: when the newest run that read it to its end started.
+
+    A run notes ``note`` in its report only after its listing ended on an empty cursor, so a
+    listing cut short (SIGTERM, a stuck cursor, retries spent) never moves the window: the next
+    run reads again from where the last complete one began. Never the newest ``resolved_at``
+    stored: listings come in creation order, not settlement order, so a partial read would
+    advance that past settlements it never saw. Before any complete run: a day before the first
+    market we stored; None when none is.
+    """
+    done = db.execute("SELECT max(started_at) FROM phase_runs WHERE platform = 'kalshi'"
+                      " AND phase = 'resolve' AND message LIKE ?", (f"%{note}%",)).fetchone()[0]
+    if done is not None:
+        return min(done, clock.now())
     first = db.execute("SELECT min(first_seen_at) FROM markets WHERE platform = 'kalshi'").fetchone()[0]
     return None if first is None else first - SETTLED_FIRST_LOOKBACK_S
