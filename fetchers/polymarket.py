@@ -14,9 +14,10 @@ fit. So:
   if it does not hold, or there is no tail yet (empty database), DISCOVER sweeps everything.
   The closed history (150k+ markets on the real site) is swept once, ``HISTORY_PAGES_PER_RUN``
   pages per DISCOVER, then followed the same way from its tail.
-* RESOLVE looks up, by Gamma id and with ``closed=true`` (the default hides closed markets),
-  the markets past their end date, closed but not final, or missing from the last complete
-  snapshot sweep, and applies the documented rule (fetchers/polymarket_parse.py). Never early.
+* RESOLVE reads the open catalogue to its end itself (~470 requests per run, every 30 min),
+  then looks up, by Gamma id and with ``closed=true`` (the default hides closed markets), every
+  stored market not final that it did not list, and applies the documented rule
+  (fetchers/polymarket_parse.py). Never early, never dependent on SNAPSHOT or grid time.
 
 Cursors live in ``data_dir/polymarket-state.json`` (collector.db is written only by the sink);
 losing the file costs one full sweep, nothing else.
@@ -30,8 +31,9 @@ from pathlib import Path
 from collector import clock
 from fetchers import polymarket_parse as parse
 from fetchers.base import PhaseContext
+from collector.errors import ApiError
 from fetchers.http import ApiRefused
-from fetchers.polymarket_db import has_history, known_markets, resolve_candidates
+from fetchers.polymarket_db import has_history, known_markets, not_final
 from fetchers.polymarket_pages import Sweep
 
 PAGE_LIMIT = 100  # Gamma's keyset maximum
@@ -185,18 +187,47 @@ def snapshot(ctx: PhaseContext) -> None:
 
 
 def resolve(ctx: PhaseContext) -> None:
-    candidates = resolve_candidates(ctx.db, clock.iso(clock.now()))
-    ids = sorted(candidates, key=lambda g: (len(g), g))
-    found = 0
+    """Every stored market that is no longer in the open catalogue, looked up by id and labelled.
+
+    Gamma has no "recently closed" query, so RESOLVE reads the open catalogue itself, to its
+    end, and compares it with the stored markets that are not final: whatever is missing has
+    closed (early or not) by the time the sweep finished. Only those are asked for, by Gamma
+    id with ``closed=true``, and get the documented verdict: a label when final, ``closed``
+    with ``closedTime`` when not. Nothing depends on a SNAPSHOT having run, or on grid time.
+    An interrupted sweep publishes nothing from the comparison (the phase reports it).
+    """
+    stored = not_final(ctx.db)
+    open_ids: set[str] = set()
+    found: set[str] = set()
+
+    def on_open(markets: list[parse.Market]) -> None:
+        for m in markets:
+            if not m.closed:
+                open_ids.add(m.gamma_id)
+            elif m.gamma_id in stored and m.gamma_id not in found:  # the server ignored closed=false
+                found.add(m.gamma_id)
+                _publish_closed(ctx, m)
+
+    sweep = _sweep_or_restart(ctx, OPEN, None, on_open)
+    if not sweep.complete:
+        raise ApiError(f"open catalogue read only {sweep.pages} pages; closed markets not looked up")
+    if sweep.ascending:
+        State(ctx).set(open_tail=sweep.tail)
+    gone = {g: v for g, v in stored.items() if g not in open_ids and g not in found}
+    ids = sorted(gone, key=lambda g: (len(g), g))
 
     def on_closed(markets: list[parse.Market]) -> None:
-        nonlocal found
         for m in markets:
-            if m.gamma_id in candidates and m.closed:  # only what we asked about, only if closed
-                found += 1
+            if m.gamma_id in gone and m.closed and m.gamma_id not in found:  # only what we asked about
+                found.add(m.gamma_id)
                 _publish_closed(ctx, m)
 
     for start in range(0, len(ids), IDS_PER_LOOKUP):
         chunk = ids[start:start + IDS_PER_LOOKUP]
         _sweep_or_restart(ctx, list(CLOSED) + [("id", g) for g in chunk], None, on_closed)
-    ctx.log.info("resolve: %d candidates, %d closed on gamma", len(ids), found)
+    lost = [gone[g][0] for g in ids if g not in found]
+    if lost:
+        ctx.counters.notes.append(f"{len(lost)} stored markets neither open nor closed on gamma")
+        ctx.log.warning("%d stored markets are neither open nor closed on gamma, e.g. %s", len(lost), lost[:3])
+    ctx.log.info("resolve: %d open, %d stored not final, %d gone from the open catalogue, %d closed on gamma",
+                 len(open_ids), len(stored), len(gone), len(found))

@@ -1,0 +1,80 @@
+"""Polymarket labels are complete: one RESOLVE finds every stored market that closed, early or on
+schedule, by itself — right after a SNAPSHOT in the same grid slot or after days of downtime (issue 15).
+
+The simulator over real HTTP (clock frozen, jumped forward), a real sink, real `fetcher --once`
+processes; every stored market is compared with the simulator's truth at the same instant.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+import pytest
+
+from simulator import server
+from tests.polymarket_helpers import db_markets, fetch, sim_config, start_sink
+
+pytestmark = pytest.mark.timeout(300)
+DAY = 86400
+NOT_FINAL = ("closed", "proposed", "disputed")
+
+
+def iso(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def run(tmp, sim, *phases: str) -> None:
+    cfg = sim_config(tmp, sim, rps=100.0)
+    for phase in phases:
+        r = fetch(cfg, phase)
+        assert r.returncode == 0, f"{phase}: {r.stderr[-2000:]}"
+
+
+def label_gaps(tmp, sim) -> tuple[list, dict]:
+    """Stored markets whose row disagrees with the truth now, and counts of what was checked."""
+    truth = {m["market_id"]: m for m in sim.truth()["polymarket"]}
+    gaps, counts = [], {"final": 0, "closed": 0, "live": 0}
+    for market_id, r in db_markets(tmp).items():
+        m = truth[market_id]
+        if m["status"] == "resolved":
+            counts["final"] += 1
+            want = {"YES": ("resolved", "YES"), "NO": ("resolved", "NO"), "VOID": ("voided", None)}[m["outcome"]]
+            got = (r["status"], r["resolution"])
+            ok = got == want
+        elif m["status"] in NOT_FINAL:
+            counts["closed"] += 1
+            got = (r["status"], r["resolution"], r["closed_at"])
+            ok = got == ("closed", None, iso(m["close_time"]))
+        else:  # open: none early
+            counts["live"] += 1
+            got = (r["status"], r["resolution"])
+            ok = got == ("active", None)
+        if not ok:
+            gaps.append((market_id, m["status"], got))
+    return gaps, counts
+
+
+@pytest.mark.parametrize("same_slot", [True, False], ids=["after-snapshot-same-slot", "after-downtime"])
+def test_one_resolve_records_every_closed_and_final_market(tmp_path, procs, same_slot):
+    with server.start(seed=3, markets=6000, speed=0) as sim:
+        start_sink(procs, tmp_path, sim_config(tmp_path, sim))
+        run(tmp_path, sim, "discover", "snapshot", "resolve")
+        sim.advance(3 * DAY)  # markets close (many early), get proposed, disputed, resolved
+        if same_slot:  # SNAPSHOT at the start of a grid slot, a close, RESOLVE in the same slot
+            soonest = min(m["close_time"] for m in sim.truth()["polymarket"] if m["status"] == "open")
+            slot = soonest // 900 * 900
+            sim.advance(max(0.0, slot + 1 - sim.now()))
+            run(tmp_path, sim, "snapshot")
+            before = {m["market_id"] for m in sim.truth()["polymarket"] if m["status"] == "open"}
+            sim.advance(soonest + 1 - sim.now())
+            assert sim.now() < slot + 900
+            closed_in_slot = before - {m["market_id"] for m in sim.truth()["polymarket"] if m["status"] == "open"}
+            assert closed_in_slot, "no market closed inside the grid slot: the test shows nothing"
+        run(tmp_path, sim, "resolve")
+        gaps, counts = label_gaps(tmp_path, sim)
+    assert not gaps, f"{len(gaps)} stored markets disagree with the truth, e.g. {gaps[:5]}"
+    assert counts["final"] > 30 and counts["closed"] > 5 and counts["live"] > 300, counts
+    db = sqlite3.connect(tmp_path / "collector.db")
+    runs = db.execute("SELECT ok, message FROM phase_runs WHERE platform = 'polymarket' AND phase = 'resolve'").fetchall()
+    assert all(ok for ok, _ in runs), runs
