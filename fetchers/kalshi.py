@@ -40,6 +40,7 @@ from fetchers.base import PhaseContext
 from fetchers.http import ApiRefused
 from fetchers.kalshi_catalog import EVENTS_PAGE, NOT_TRIED, Catalog, ticker_batches
 from fetchers.kalshi_db import Known, known_markets, listing_watermark, updated_watermark
+from fetchers.recheck import GONE, Recheck
 
 WATERMARK_MARGIN_S = 3600  # incremental windows overlap by an hour: clock skew, CDN caching
 FULL_SWEEP_SECONDS = 6 * 3600
@@ -116,7 +117,7 @@ def resolve(ctx: PhaseContext) -> None:
     its real close time, early or not. Each window starts where the last run that read that
     listing to its end started (fetchers/kalshi_db.listing_watermark), so a cut-short listing
     is read again next time; the run then reports ok=false. Stored markets that are closed or
-    past their end are still asked for by ticker.
+    past their end and were in neither listing are asked for by ticker, with back-off.
     """
     if ctx.db is None:
         ctx.counters.notes.append("no database yet: nothing to resolve")
@@ -140,12 +141,7 @@ def resolve(ctx: PhaseContext) -> None:
             ctx.counters.notes.append(note)
         else:
             cut_short.append(name)
-    now = clock.now()
-    pending = [t for t, k in known.items() if t not in seen and k.status not in ("resolved", "voided")
-               and (k.status == "closed" or (k.end_date is not None and kp.unix(k.end_date) <= now))]
-    missing = _by_tickers(ctx, pending, known, seen)
-    if missing and not ctx.should_stop():
-        _historical(ctx, missing, known, seen)
+    _recheck(ctx, known, seen)
     if cut_short and not ctx.should_stop():
         raise ListingIncomplete(f"{' and '.join(cut_short)} listing stopped before its end; "
                                 "its window stays where it was and the next run reads it again")
@@ -237,6 +233,35 @@ def _offer_all(ctx: PhaseContext, items: list, known: dict, seen: set[str]) -> N
         if k is None:
             k = known[ticker] = Known("active", None, None, None, None, None, False)
         k.update(upsert, res)
+
+
+def _recheck(ctx: PhaseContext, known: dict, seen: set[str]) -> None:
+    """Stored markets closed or past their end that no listing returned: by ticker, with back-off.
+
+    The listings already bring every close and settlement, so this is the safety net (markets
+    settled before the historical cutoff, a missed listing): a market that keeps coming back
+    unchanged is asked less and less often, but at least daily (fetchers/recheck.py).
+    """
+    now = clock.now()
+    pending = {t: k.detail or k.status for t, k in known.items()
+               if t not in seen and k.status not in ("resolved", "voided")
+               and (k.status == "closed" or (k.end_date is not None and kp.unix(k.end_date) <= now))}
+    recheck = Recheck(ctx.cfg.data_dir, "kalshi", ctx.cfg.db_path, now)
+    asked = recheck.pick(pending)
+    missing = _by_tickers(ctx, asked, known, seen)
+    if missing and not ctx.should_stop():
+        _historical(ctx, missing, known, seen)
+    for t in asked:
+        k = known[t]
+        if t in seen:
+            recheck.asked(t, None if k.status in ("resolved", "voided") else k.detail or k.status)
+        elif not ctx.should_stop():
+            recheck.asked(t, GONE)
+    recheck.keep_only(pending)
+    recheck.save()
+    if len(asked) < len(pending):
+        ctx.log.info("re-check: %d of %d pending markets asked by ticker, the rest wait (back-off)",
+                     len(asked), len(pending))
 
 
 def _by_tickers(ctx: PhaseContext, tickers: list[str], known: dict, seen: set[str]) -> list[str]:

@@ -28,18 +28,23 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from collector import clock
+from collector import clock, wire
 from fetchers import polymarket_parse as parse
 from fetchers.base import PhaseContext
 from collector.errors import ApiError
 from fetchers.http import ApiRefused
 from fetchers.polymarket_db import has_history, known_markets, not_final
 from fetchers.polymarket_pages import Sweep
+from fetchers.recheck import GONE, Recheck
 
 PAGE_LIMIT = 100  # Gamma's keyset maximum
 IDS_PER_LOOKUP = 100  # Gamma ids per RESOLVE request (the URL stays far below 8 KB)
 HISTORY_PAGES_PER_RUN = 150  # closed-history pages per DISCOVER (~75 s at 2 req/s)
 STATE_FILE = "polymarket-state.json"
+PROGRESSING = frozenset({"uma:proposed", "uma:disputed"})  # UMA moves these on by itself: no back-off
+# A closed market gets its UMA proposal within ~2 days of closing: asked every run until then, and
+# only a market unchanged for longer (no UMA status, legacy ["0","0"], an anomaly) backs off.
+RECHECK_GRACE_S = 3 * 86400
 OPEN = (("limit", PAGE_LIMIT), ("closed", "false"), ("include_tag", "true"))
 CLOSED = (("limit", PAGE_LIMIT), ("closed", "true"), ("include_tag", "true"))
 
@@ -52,7 +57,7 @@ def _parse_rows(rows: list) -> tuple[list[parse.Market], list[tuple[str, str]]]:
     return parse.parse_rows(rows, clock.now())
 
 
-def _publish_closed(ctx: PhaseContext, m: parse.Market) -> None:
+def _publish_closed(ctx: PhaseContext, m: parse.Market) -> wire.Resolution | None:
     """A closed row: its metadata, then its verdict (cross-checked on the CLOB when anomalous)."""
     ctx.publish(m.upsert)
     verdict = parse.resolution(m, m.upsert.observed_at)
@@ -65,6 +70,7 @@ def _publish_closed(ctx: PhaseContext, m: parse.Market) -> None:
             ctx.log.warning("CLOB cross-check of %s refused: %s", m.market_id, exc)
     if verdict is not None:
         ctx.publish(verdict)
+    return verdict
 
 
 class State:
@@ -214,20 +220,31 @@ def resolve(ctx: PhaseContext) -> None:
     if sweep.ascending:
         State(ctx).set(open_tail=sweep.tail)
     gone = {g: v for g, v in stored.items() if g not in open_ids and g not in found}
-    ids = sorted(gone, key=lambda g: (len(g), g))
+    recheck = Recheck(ctx.cfg.data_dir, "polymarket", ctx.cfg.db_path, clock.now(), RECHECK_GRACE_S)
+    ids = recheck.pick({g: (v[2] if v[1] == "closed" else None) for g, v in gone.items()}, PROGRESSING)
+    asked = set(ids)
+    ids.sort(key=lambda g: (len(g), g))
 
     def on_closed(markets: list[parse.Market]) -> None:
         for m in markets:
-            if m.gamma_id in gone and m.closed and m.gamma_id not in found:  # only what we asked about
+            if m.gamma_id in asked and m.closed and m.gamma_id not in found:  # only what we asked about
                 found.add(m.gamma_id)
-                _publish_closed(ctx, m)
+                verdict = _publish_closed(ctx, m)
+                final = verdict is not None and verdict.status in ("resolved", "voided")
+                recheck.asked(m.gamma_id, None if final else (verdict.detail if verdict else GONE))
 
     for start in range(0, len(ids), IDS_PER_LOOKUP):
         chunk = ids[start:start + IDS_PER_LOOKUP]
         _sweep_or_restart(ctx, list(CLOSED) + [("id", g) for g in chunk], None, on_closed)
-    lost = [gone[g][0] for g in ids if g not in found]
+    lost = [g for g in ids if g not in found]
+    for g in lost:
+        recheck.asked(g, GONE)
+    recheck.keep_only(gone)  # back in the open catalogue or final: no schedule
+    recheck.save()
     if lost:
         ctx.counters.notes.append(f"{len(lost)} stored markets neither open nor closed on gamma")
-        ctx.log.warning("%d stored markets are neither open nor closed on gamma, e.g. %s", len(lost), lost[:3])
-    ctx.log.info("resolve: %d open, %d stored not final, %d gone from the open catalogue, %d closed on gamma",
-                 len(open_ids), len(stored), len(gone), len(found))
+        ctx.log.warning("%d stored markets are neither open nor closed on gamma, e.g. %s", len(lost),
+                        [gone[g][0] for g in lost[:3]])
+    ctx.log.info("resolve: %d open, %d stored not final, %d gone from the open catalogue, %d asked, "
+                 "%d waiting (back-off), %d closed on gamma", len(open_ids), len(stored), len(gone),
+                 len(asked), len(gone) - len(asked), len(found))

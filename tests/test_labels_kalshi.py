@@ -7,6 +7,7 @@ processes; every stored market is compared with the simulator's truth at the sam
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import time
@@ -112,3 +113,20 @@ def test_sigterm_during_the_settled_listing_loses_no_settlement(rig_factory):  #
     gaps, counts = label_gaps(rig)
     assert not gaps, f"{len(gaps)} stored markets disagree with the truth, e.g. {gaps[:5]}"
     assert counts["final"] > 20, counts
+
+
+def test_markets_that_keep_coming_back_unchanged_are_asked_less_often(rig_factory):  # noqa: F811
+    rig = rig_factory("rig", markets=20000, page_size=1000)
+    rig.cycle("discover", "snapshot", "resolve")
+    rig.sim.advance(3 * DAY)
+    asked = []
+    for step in (0, 1800, 300):  # RESOLVE after downtime, 30 minutes later, 5 minutes later
+        rig.sim.advance(step)
+        out = rig.fetch("resolve")
+        found = re.search(r"re-check: (\d+) of (\d+) pending markets asked", out)
+        asked.append((int(found[1]), int(found[2])) if found else None)
+        gaps, _ = label_gaps(rig)
+        assert not gaps, f"{len(gaps)} stored markets disagree with the truth, e.g. {gaps[:5]}"
+    assert asked[0] is None and asked[1] is None, asked  # new states: every pending market asked
+    n, pending = asked[2]
+    assert pending > 5 and n < pending, asked  # unchanged for 30 minutes: they wait
