@@ -68,6 +68,8 @@ def _publish_closed(ctx: PhaseContext, m: parse.Market) -> wire.Resolution | Non
             verdict = parse.clob_verdict(ctx.http.get_json(url), m, m.upsert.observed_at) or verdict
         except ApiRefused as exc:
             ctx.log.warning("CLOB cross-check of %s refused: %s", m.market_id, exc)
+        except parse.BadRecord as exc:  # an answer about another market: kept as an anomaly
+            ctx.skip(f"CLOB answer for {m.market_id}", str(exc))
     if verdict is not None:
         ctx.publish(verdict)
     return verdict

@@ -197,9 +197,16 @@ def _won(index: int, labels: list[str], resolved_at: str | None, detail: str, ba
 
 
 def clob_verdict(body, m: Market, observed_at: float) -> wire.Resolution | None:
-    """CLOB GET /markets/{condition_id} cross-check for an anomaly: tokens[].winner, is_50_50_outcome."""
+    """CLOB GET /markets/{condition_id} cross-check for an anomaly: tokens[].winner, is_50_50_outcome.
+
+    None when the CLOB knows no winner; BadRecord when the answer is not about this market (another
+    condition_id, or a winning token outside the market's own clobTokenIds): never a verdict then.
+    """
     if not isinstance(body, dict) or not isinstance(body.get("tokens"), list):
         return None
+    cond = body.get("condition_id")
+    if not isinstance(cond, str) or cond.lower() != m.market_id:
+        raise BadRecord(f"CLOB answered for condition_id {str(cond)[:70]!r}, not {m.market_id}")
     base = dict(platform=PLATFORM, market_id=m.market_id, observed_at=observed_at, closed_at=m.closed_time)
     resolved_at = m.uma_end or m.closed_time
     if body.get("is_50_50_outcome") is True:
@@ -211,6 +218,8 @@ def clob_verdict(body, m: Market, observed_at: float) -> wire.Resolution | None:
         return None
     ours = json.loads(m.upsert.extra.get("clob_token_ids", "[]"))
     won = str(winners[0].get("token_id"))
-    index = ours.index(won) if won in ours else tokens.index(winners[0])  # ids align with outcomes
+    if won not in ours:  # the winning token must be one of this market's own clobTokenIds
+        raise BadRecord(f"CLOB winning token {won[:40]!r} is not one of the market's clobTokenIds")
+    index = ours.index(won)
     labels = m.outcomes or [str(t.get("outcome") or "") for t in tokens]
     return _won(index, labels, resolved_at, "clob:winner", base)

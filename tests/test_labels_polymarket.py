@@ -78,3 +78,28 @@ def test_one_resolve_records_every_closed_and_final_market(tmp_path, procs, same
     db = sqlite3.connect(tmp_path / "collector.db")
     runs = db.execute("SELECT ok, message FROM phase_runs WHERE platform = 'polymarket' AND phase = 'resolve'").fetchall()
     assert all(ok for ok, _ in runs), runs
+
+
+def test_clob_cross_check_accepts_only_the_markets_own_condition_and_tokens():
+    from fetchers import polymarket_parse as parse
+
+    cond = "0x" + "ab" * 32
+    m = parse.parse_market({"id": "7", "conditionId": cond, "closed": True, "umaResolutionStatus": "resolved",
+                            "outcomes": '["Yes", "No"]', "outcomePrices": '["0.6", "0.4"]',
+                            "clobTokenIds": '["111", "222"]', "closedTime": "2026-11-02 10:00:00+00"}, 0.0)
+    assert parse.resolution(m, 0.0).detail == parse.ANOMALY
+
+    def clob(condition_id, winner):
+        return {"condition_id": condition_id, "is_50_50_outcome": False,
+                "tokens": [{"token_id": t, "outcome": o, "winner": t == winner}
+                           for t, o in ((winner if winner not in ("111", "222") else "111", "Yes"), ("222", "No"))]}
+
+    verdict = parse.clob_verdict(clob(cond, "222"), m, 0.0)
+    assert (verdict.status, verdict.resolution, verdict.winning_outcome) == ("resolved", "NO", "No")
+    with pytest.raises(parse.BadRecord, match="condition_id"):  # the answer is about another market
+        parse.clob_verdict(clob("0x" + "cd" * 32, "222"), m, 0.0)
+    with pytest.raises(parse.BadRecord, match="clobTokenIds"):  # a winner that is not one of ours
+        parse.clob_verdict(clob(cond, "999"), m, 0.0)
+    fifty = dict(clob("0x" + "cd" * 32, "222"), is_50_50_outcome=True)
+    with pytest.raises(parse.BadRecord):  # not even a 50-50 from another market
+        parse.clob_verdict(fifty, m, 0.0)
