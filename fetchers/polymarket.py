@@ -58,8 +58,13 @@ def _parse_rows(rows: list) -> tuple[list[parse.Market], list[tuple[str, str]]]:
 
 
 def _publish_closed(ctx: PhaseContext, m: parse.Market) -> wire.Resolution | None:
-    """A closed row: its metadata, then its verdict (cross-checked on the CLOB when anomalous)."""
+    """A closed row: its metadata, then its verdict (cross-checked on the CLOB when anomalous).
+
+    A negRisk placeholder gets its metadata (flagged) and never a verdict.
+    """
     ctx.publish(m.upsert)
+    if m.placeholder:
+        return None
     verdict = parse.resolution(m, m.upsert.observed_at)
     if verdict is not None and verdict.detail == parse.ANOMALY:
         ctx.log.warning("resolution anomaly for %s (prices %s); asking the CLOB", m.market_id, m.prices)
@@ -180,7 +185,7 @@ def snapshot(ctx: PhaseContext) -> None:
             if seen is None or seen[0] != m.updated_at:
                 ctx.publish(m.upsert)
                 counts["upserts"] += 1
-            if not m.closed:  # a closed row here means the server ignored closed=false
+            if not m.closed and not m.placeholder:  # closed here: the server ignored closed=false
                 ctx.publish(parse.snapshot(m, t))
                 counts["snapshots"] += 1
 

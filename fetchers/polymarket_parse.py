@@ -41,6 +41,9 @@ _TOP = {t.lower(): t for t in TOP_LEVEL_TAGS}
 LEGACY_WIN = 0.99  # legacy AMM: the winner's price at least this ...
 LEGACY_LOSE = 0.01  # ... and every other price at most this
 ANOMALY = "anomaly"
+# extra key flagging a negRisk placeholder ("Other" / augmented-group placeholder member): stored,
+# never snapshotted, labelled or exported; filter with json_extract(extra, '$.neg_risk_placeholder')
+PLACEHOLDER_KEY = "neg_risk_placeholder"
 
 
 class Market:
@@ -48,7 +51,7 @@ class Market:
 
     __slots__ = ("market_id", "gamma_id", "closed", "updated_at", "upsert", "yes_price", "best_bid",
                  "best_ask", "volume", "liquidity", "outcomes", "prices", "uma", "legacy",
-                 "uma_end", "closed_time")
+                 "uma_end", "closed_time", "placeholder")
 
 
 def category(row: GammaRow) -> str | None:
@@ -120,6 +123,9 @@ def parse_market(raw, observed_at: float) -> Market:
             value = text(value, key)
             if value:
                 extra[key] = value
+    m.placeholder = bool(extra.get("neg_risk_market_id")) and (_closed(row.negRiskOther) or row.outcomePrices is None)
+    if m.placeholder:
+        extra[PLACEHOLDER_KEY] = "true"
     m.upsert = wire.MarketUpsert(
         platform=PLATFORM, market_id=m.market_id, observed_at=observed_at,
         status="closed" if m.closed else "active",

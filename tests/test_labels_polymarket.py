@@ -7,6 +7,7 @@ processes; every stored market is compared with the simulator's truth at the sam
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 
@@ -34,10 +35,15 @@ def run(tmp, sim, *phases: str) -> None:
 def label_gaps(tmp, sim) -> tuple[list, dict]:
     """Stored markets whose row disagrees with the truth now, and counts of what was checked."""
     truth = {m["market_id"]: m for m in sim.truth()["polymarket"]}
-    gaps, counts = [], {"final": 0, "closed": 0, "live": 0}
+    gaps, counts = [], {"final": 0, "closed": 0, "live": 0, "placeholder": 0}
     for market_id, r in db_markets(tmp).items():
         m = truth[market_id]
-        if m["status"] == "resolved":
+        flagged = json.loads(r["extra"]).get("neg_risk_placeholder") == "true"
+        if m["placeholder"] or flagged:  # negRiskOther: stored flagged, never labelled
+            counts["placeholder"] += 1
+            got = (flagged, r["status"], r["resolution"])
+            ok = flagged and m["placeholder"] and r["status"] in ("active", "closed") and r["resolution"] is None
+        elif m["status"] == "resolved":
             counts["final"] += 1
             want = {"YES": ("resolved", "YES"), "NO": ("resolved", "NO"), "VOID": ("voided", None)}[m["outcome"]]
             got = (r["status"], r["resolution"])
@@ -75,7 +81,11 @@ def test_one_resolve_records_every_closed_and_final_market(tmp_path, procs, same
         gaps, counts = label_gaps(tmp_path, sim)
     assert not gaps, f"{len(gaps)} stored markets disagree with the truth, e.g. {gaps[:5]}"
     assert counts["final"] > 30 and counts["closed"] > 5 and counts["live"] > 300, counts
+    assert counts["placeholder"] > 5, counts
     db = sqlite3.connect(tmp_path / "collector.db")
+    snapped = db.execute("SELECT count(*) FROM snapshot s JOIN markets m ON m.id = s.market"
+                         " WHERE json_extract(m.extra, '$.neg_risk_placeholder') IS NOT NULL").fetchone()[0]
+    assert snapped == 0  # placeholders are never snapshotted with empty prices
     runs = db.execute("SELECT ok, message FROM phase_runs WHERE platform = 'polymarket' AND phase = 'resolve'").fetchall()
     assert all(ok for ok, _ in runs), runs
 
@@ -103,3 +113,18 @@ def test_clob_cross_check_accepts_only_the_markets_own_condition_and_tokens():
     fifty = dict(clob("0x" + "cd" * 32, "222"), is_50_50_outcome=True)
     with pytest.raises(parse.BadRecord):  # not even a 50-50 from another market
         parse.clob_verdict(fifty, m, 0.0)
+
+
+def test_negrisk_placeholders_are_flagged_in_extra():
+    from fetchers import polymarket_parse as parse
+
+    base = {"id": "9", "conditionId": "0x" + "ef" * 32, "outcomes": '["Yes", "No"]', "clobTokenIds": '["1", "2"]',
+            "negRiskMarketID": "0x" + "12" * 32, "outcomePrices": '["0.1", "0.9"]'}
+    member = parse.parse_market(base, 0.0)
+    other = parse.parse_market(dict(base, negRiskOther=True), 0.0)
+    unpriced = parse.parse_market({k: v for k, v in base.items() if k != "outcomePrices"}, 0.0)
+    plain = parse.parse_market({k: v for k, v in base.items() if k not in ("negRiskMarketID", "outcomePrices")}, 0.0)
+    assert not member.placeholder and parse.PLACEHOLDER_KEY not in member.upsert.extra
+    assert other.placeholder and other.upsert.extra[parse.PLACEHOLDER_KEY] == "true"
+    assert unpriced.placeholder  # an augmented group's member without prices (polymarket.md §4.3)
+    assert not plain.placeholder  # a plain market without prices is not a negRisk placeholder
