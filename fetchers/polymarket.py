@@ -162,8 +162,11 @@ def _discover_history(ctx: PhaseContext, known: dict, state: State) -> None:
                 _publish_closed(ctx, m)
 
     sweep = _sweep_or_restart(ctx, CLOSED, start, on_closed, None if done else HISTORY_PAGES_PER_RUN)
-    if sweep.complete:
+    if sweep.complete and sweep.ascending:
         state.set(history_done=True, history_cursor=None, closed_tail=sweep.tail)
+    elif sweep.complete:  # a tail is only a resume point when ids grow: otherwise sweep again
+        state.set(history_done=False, history_cursor=None, closed_tail=None)
+        ctx.counters.notes.append("gamma closed keyset not in id order; history swept again")
     else:
         state.set(history_done=False, history_cursor=sweep.cursor)
         ctx.log.info("closed history: %d pages this run; continuing next DISCOVER", sweep.pages)
