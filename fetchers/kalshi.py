@@ -10,7 +10,9 @@ Request budget (2 req/s; real scale Oct 2026: ~120k open non-parlay markets in ~
   ``GET /series/{t}`` per unseen series, each cached for the process lifetime and re-derived
   from collector.db (markets.extra keeps event_ticker/series_ticker), so never per market per cycle.
 * DISCOVER, incremental (the normal case): ``GET /markets?min_updated_ts=W&mve_filter=exclude``
-  where W is the newest ``updated_at`` already stored minus a margin: a handful of requests, plus
+  where W is when the last DISCOVER that read its listing to the end started, minus a margin
+  (never the newest ``updated_at`` stored: listings come in creation order, so a cut-short
+  listing would move that past updates it never read): a handful of requests, plus
   one ``/events?tickers=`` per 100 unseen events. A full sweep runs when nothing is stored, or
   when the last one (a phase report noting "full sweep") is older than FULL_SWEEP_SECONDS; it
   also refreshes volumes. Markets seen only by SNAPSHOT (placeholder rows without a title) are
@@ -39,12 +41,13 @@ from fetchers import kalshi_parse as kp
 from fetchers.base import PhaseContext
 from fetchers.http import ApiRefused
 from fetchers.kalshi_catalog import EVENTS_PAGE, NOT_TRIED, Catalog, ticker_batches
-from fetchers.kalshi_db import Known, known_markets, listing_watermark, updated_watermark
+from fetchers.kalshi_db import Known, known_markets, listing_watermark
 from fetchers.recheck import GONE, Recheck
 
 WATERMARK_MARGIN_S = 3600  # incremental windows overlap by an hour: clock skew, CDN caching
 FULL_SWEEP_SECONDS = 6 * 3600
-FULL_SWEEP_NOTE = "full sweep"
+FULL_SWEEP_NOTE = "full sweep"  # noted only once every listing of the sweep was read to its end
+UPDATED_NOTE = "updated listing complete"
 HISTORICAL_LOOKUPS_PER_RUN = 200
 REPAIR_PER_RUN = 5000  # placeholder rows (snapshot before discover) fetched by ticker per run
 CURSOR_REPEAT_RETRIES = 2  # a repeated cursor: ask again (a page served twice), then abort
@@ -69,20 +72,28 @@ def discover(ctx: PhaseContext) -> None:
     cfg = ctx.cfg.kalshi
     _catalog.load(ctx.db)
     known = known_markets(ctx.db)
-    watermark = updated_watermark(ctx.db)
-    if watermark is None or _full_sweep_due(ctx.db):
+    # the window starts where the last DISCOVER that read its listing(s) to the end started
+    marks = [w for note in (UPDATED_NOTE, FULL_SWEEP_NOTE)
+             if (w := listing_watermark(ctx.db, note, "discover", None)) is not None]
+    if not marks or _full_sweep_due(ctx.db):
         return _full_sweep(ctx, known)
-    params = {"min_updated_ts": int(watermark - WATERMARK_MARGIN_S), "limit": cfg.page_size}
+    params = {"min_updated_ts": int(max(marks) - WATERMARK_MARGIN_S), "limit": cfg.page_size}
     if not cfg.include_parlays:
         params["mve_filter"] = "exclude"
     seen: set[str] = set()
+    listing = _pages(ctx, "/markets", "markets", params)
     try:
-        for items in _pages(ctx, "/markets", "markets", params):
+        for items in listing:
             _offer_all(ctx, items, known, seen)
     except ApiRefused as exc:  # filter combination refused (kalshi.md §12): the sweep still works
         ctx.log.warning("incremental discover refused (%s); full sweep instead", exc)
         return _full_sweep(ctx, known)
+    if listing.complete:
+        ctx.counters.notes.append(UPDATED_NOTE)
     _repair(ctx, known, seen)
+    if not listing.complete and not ctx.should_stop():
+        raise ListingIncomplete("updated listing stopped before its end; "
+                                "its window stays where it was and the next run reads it again")
 
 
 def snapshot(ctx: PhaseContext) -> None:
@@ -153,20 +164,29 @@ def resolve(ctx: PhaseContext) -> None:
 def _full_sweep(ctx: PhaseContext, known: dict) -> None:
     cfg = ctx.cfg.kalshi
     seen: set[str] = set()
-    ctx.counters.notes.append(FULL_SWEEP_NOTE)
+    complete = True
     for status in ("open", "unopened"):  # open: trading; unopened: created, not yet open
         if cfg.include_parlays:  # /events leaves parlays out; /markets has them
-            for items in _pages(ctx, "/markets", "markets", {"status": status, "limit": cfg.page_size}):
+            listing = _pages(ctx, "/markets", "markets", {"status": status, "limit": cfg.page_size})
+            for items in listing:
                 _offer_all(ctx, items, known, seen)
+            complete = complete and listing.complete
         else:
-            _event_sweep(ctx, status, known, seen)
+            complete = _event_sweep(ctx, status, known, seen) and complete
+    if complete:
+        ctx.counters.notes.append(FULL_SWEEP_NOTE)
     _repair(ctx, known, seen)
+    if not complete and not ctx.should_stop():
+        raise ListingIncomplete("full sweep stopped before its end; the next DISCOVER sweeps again")
 
 
-def _event_sweep(ctx: PhaseContext, status: str, known: dict, seen: set[str]) -> None:
-    """Events of one status with their nested markets: event, series and markets in one request."""
+def _event_sweep(ctx: PhaseContext, status: str, known: dict, seen: set[str]) -> bool:
+    """Events of one status with their nested markets: event, series and markets in one request.
+
+    Returns whether the listing was read to its end."""
     params = {"status": status, "with_nested_markets": "true", "limit": min(EVENTS_PAGE, ctx.cfg.kalshi.page_size)}
-    for events in _pages(ctx, "/events", "events", params):
+    listing = _pages(ctx, "/events", "events", params)
+    for events in listing:
         markets = []
         for e in events:
             try:
@@ -179,6 +199,7 @@ def _event_sweep(ctx: PhaseContext, status: str, known: dict, seen: set[str]) ->
                 continue
             markets.extend(nested)
         _offer_all(ctx, markets, known, seen)
+    return listing.complete
 
 
 def _full_sweep_due(db: sqlite3.Connection | None) -> bool:

@@ -14,6 +14,7 @@ Spec grammar (comma-separated `key=value`, all optional, off by default):
     settled_stuck=N  Kalshi only: the next N requests for page 2 or later of a settled listing
                    (status=settled, with a cursor) answer with their own cursor, so the listing
                    cannot go past page 1 until N is spent (a listing interrupted on page 2)
+    updated_stuck=N  the same for a listing by min_updated_ts (the incremental DISCOVER)
 Every draw comes from one seeded RNG, one draw per request, so a retry is an independent draw and
 never fails forever. Faults only touch response copies, never the world.
 """
@@ -47,7 +48,7 @@ class Faults:
         self.rate = 0.0
         self.latency_s = 0.0
         self.p = {k: 0.0 for k in PROB_KEYS}
-        self.settled_stuck = 0
+        self.stuck = {"settled": 0, "updated": 0}  # listing kind -> stuck answers left
         for item in filter(None, (x.strip() for x in (spec or "").split(","))):
             key, _, val = item.partition("=")
             key = key.strip()
@@ -56,9 +57,9 @@ class Faults:
                     self.rate = float(val)
                 elif key == "latency":
                     self.latency_s = _duration(val)
-                elif key == "settled_stuck":
-                    self.settled_stuck = int(val)
-                    if self.settled_stuck < 0:
+                elif key in ("settled_stuck", "updated_stuck"):
+                    self.stuck[key.split("_")[0]] = int(val)
+                    if int(val) < 0:
                         raise ValueError(val)
                 elif key in self.p:
                     self.p[key] = float(val)
@@ -77,7 +78,7 @@ class Faults:
 
     @property
     def enabled(self) -> bool:
-        return bool(self.rate or self.latency_s or self.settled_stuck or any(self.p.values()))
+        return bool(self.rate or self.latency_s or any(self.stuck.values()) or any(self.p.values()))
 
     def count(self, kind: str) -> None:
         with self.lock:
@@ -96,13 +97,13 @@ class Faults:
                 return False
         return True
 
-    def stick_settled(self) -> bool:
-        """Spend one `settled_stuck` answer, if any are left."""
+    def stick(self, kind: str) -> bool:
+        """Spend one `<kind>_stuck` answer, if any are left."""
         with self.lock:
-            if self.settled_stuck <= 0:
+            if self.stuck.get(kind, 0) <= 0:
                 return False
-            self.settled_stuck -= 1
-            self.injected["settled_stuck"] += 1
+            self.stuck[kind] -= 1
+            self.injected[f"{kind}_stuck"] += 1
             return True
 
     def draw(self) -> dict:

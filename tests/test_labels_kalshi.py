@@ -77,7 +77,7 @@ def test_settled_listing_stuck_on_page_2_fails_the_run_and_the_next_one_catches_
     rig = rig_factory("rig", markets=20000, page_size=200)
     rig.cycle("discover", "snapshot", "resolve")
     rig.sim.advance(DAY)
-    rig.sim.sim.faults.settled_stuck = 3 + 1  # more than the fetcher's repeated-cursor retries
+    rig.sim.sim.faults.stuck["settled"] = 3 + 1  # more than the fetcher's repeated-cursor retries
     assert "settled listing stopped before its end" in fetch_failing(rig, "resolve")
     ok, message = reports(rig)[-1]
     assert not ok and "settled listing" in message, message
@@ -130,3 +130,18 @@ def test_markets_that_keep_coming_back_unchanged_are_asked_less_often(rig_factor
     assert asked[0] is None and asked[1] is None, asked  # new states: every pending market asked
     n, pending = asked[2]
     assert pending > 5 and n < pending, asked  # unchanged for 30 minutes: they wait
+
+
+def test_incremental_discover_stuck_on_page_2_keeps_its_window(rig_factory):  # noqa: F811
+    rig = rig_factory("rig", markets=60000, page_size=200)
+    rig.cycle("discover")  # the full sweep
+    rig.sim.advance(5.8 * 3600)  # (a full sweep is due after 6 h) markets close, settle, get updated; the next DISCOVER is incremental
+    rig.sim.sim.faults.stuck["updated"] = 3 + 1
+    assert "updated listing stopped before its end" in fetch_failing(rig, "discover")
+    rig.sim.advance(300)
+    rig.fetch("discover")
+    gaps, counts = label_gaps(rig)
+    assert not gaps, f"{len(gaps)} stored markets disagree with the truth, e.g. {gaps[:5]}"
+    assert counts["final"] + counts["closed"] > 10, counts
+    runs = rig.query("SELECT ok, message FROM phase_runs WHERE phase = 'discover' ORDER BY started_at")
+    assert [ok for ok, _ in runs] == [1, 0, 1] and "updated listing complete" in runs[-1][1], runs
