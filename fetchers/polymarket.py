@@ -213,6 +213,9 @@ def resolve(ctx: PhaseContext) -> None:
     An interrupted sweep publishes nothing from the comparison (the phase reports it).
     """
     stored = not_final(ctx.db)
+    if not stored:  # nothing tracked that could close: spare the open sweep
+        ctx.counters.notes.append("no stored market pending")
+        return
     open_ids: set[str] = set()
     found: set[str] = set()
 
