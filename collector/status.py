@@ -14,6 +14,7 @@ import shutil
 import socket
 import sqlite3
 import xmlrpc.client
+from datetime import datetime
 from pathlib import Path
 
 from collector import clock
@@ -104,6 +105,7 @@ def _from_db(db: sqlite3.Connection, cfg: Config, now: float, out: dict) -> None
     row = db.execute("SELECT value FROM meta WHERE key = 'source'").fetchone()
     out["database"]["source"] = row[0] if row else None
     out["markets"] = _markets(db, now)
+    out["closed_pending"] = closed_pending(db, now)
     out["snapshots"] = _snapshots(db, now)
     _add_backfill_points(db, out["snapshots"])
     out["phases"] = _phases(db, now)
@@ -145,6 +147,35 @@ def _markets(db: sqlite3.Connection, now: float) -> dict:
             "SELECT count(*) FROM markets WHERE platform = ? AND status = 'closed' AND end_date < ?",
             (platform, clock.iso(now - verdict.CLOSED_PENDING_DAYS * DAY_S))).fetchone()[0]
     return markets
+
+
+def closed_pending(db: sqlite3.Connection, now: float) -> dict:
+    """Per platform: markets closed but not final yet, and how long ago the oldest one closed.
+
+    The age is from ``closed_at`` (when trading really stopped); a large one means a label is
+    stuck and RESOLVE's re-check (fetchers/recheck.py) keeps asking about it.
+    """
+    out = {}
+    for platform, n, oldest in db.execute(
+            "SELECT platform, count(*), min(closed_at) FROM markets WHERE status = 'closed' GROUP BY platform"):
+        age = None
+        if oldest:
+            try:
+                age = round(now - datetime.fromisoformat(oldest.replace("Z", "+00:00")).timestamp())
+            except ValueError:
+                pass
+        out[platform] = {"count": n, "oldest_age_seconds": age}
+    return out
+
+
+def closed_pending_lines(pending: dict | None) -> list[str]:
+    """One status line per platform with closed-pending markets."""
+    lines = []
+    for platform, p in sorted((pending or {}).items()):
+        age = p["oldest_age_seconds"]
+        lines.append(f"closed, not final: {platform} {p['count']} markets, oldest closed "
+                     f"{'?' if age is None else f'{age / 3600:.1f} h'} ago")
+    return lines
 
 
 def _snapshots(db: sqlite3.Connection, now: float) -> dict:
@@ -291,6 +322,7 @@ def render(st: dict) -> str:
         b = m["by_status"]
         lines.append(f"{platform:<12}{m['total']:>9}{b.get('active', 0):>9}{b.get('closed', 0):>9}"
                      f"{b.get('resolved', 0):>9}{b.get('voided', 0):>9}{m['pending_past_end_date']:>9}")
+    lines += closed_pending_lines(st.get("closed_pending"))
     lines.append("")
     snaps = st["snapshots"]
     lines.append(f"{'snapshots':<12}{'total':>12}{'last 24h':>12}{'backfill':>12}{'cycles':>8}{'missing':>9}  last cycle")

@@ -10,14 +10,17 @@ Request budget (2 req/s; real scale Oct 2026: ~120k open non-parlay markets in ~
   ``GET /series/{t}`` per unseen series, each cached for the process lifetime and re-derived
   from collector.db (markets.extra keeps event_ticker/series_ticker), so never per market per cycle.
 * DISCOVER, incremental (the normal case): ``GET /markets?min_updated_ts=W&mve_filter=exclude``
-  where W is the newest ``updated_at`` already stored minus a margin: a handful of requests, plus
+  where W is when the last DISCOVER that read its listing to the end started, minus a margin
+  (never the newest ``updated_at`` stored: listings come in creation order, so a cut-short
+  listing would move that past updates it never read): a handful of requests, plus
   one ``/events?tickers=`` per 100 unseen events. A full sweep runs when nothing is stored, or
   when the last one (a phase report noting "full sweep") is older than FULL_SWEEP_SECONDS; it
   also refreshes volumes. Markets seen only by SNAPSHOT (placeholder rows without a title) are
   fetched by ticker.
 * SNAPSHOT: ``GET /markets?status=open&mve_filter=exclude&limit=1000``: ceil(N/1000) requests.
 * RESOLVE: ``GET /markets?status=settled&min_settled_ts=W`` (only new settlements, ~40 pages a
-  day at real scale) and ``GET /markets?tickers=...`` (100 per request, URL < 8 KB) for stored
+  day at real scale), ``GET /markets?status=closed&min_close_ts=W`` (closed, not final: a few
+  pages), each W where the last complete listing began, and ``GET /markets?tickers=...`` (100 per request, URL < 8 KB) for stored
   markets still pending; those the live tier no longer returns (settled before the historical
   cutoff) via ``/historical/markets?tickers=...``, again 100 per request.
 
@@ -38,18 +41,27 @@ from fetchers import kalshi_parse as kp
 from fetchers.base import PhaseContext
 from fetchers.http import ApiRefused
 from fetchers.kalshi_catalog import EVENTS_PAGE, NOT_TRIED, Catalog, ticker_batches
-from fetchers.kalshi_db import Known, known_markets, settled_watermark, updated_watermark
+from fetchers.kalshi_db import Known, known_markets, listing_watermark
+from fetchers.recheck import GONE, Recheck
 
 WATERMARK_MARGIN_S = 3600  # incremental windows overlap by an hour: clock skew, CDN caching
 FULL_SWEEP_SECONDS = 6 * 3600
-FULL_SWEEP_NOTE = "full sweep"
+FULL_SWEEP_NOTE = "full sweep"  # noted only once every listing of the sweep was read to its end
+UPDATED_NOTE = "updated listing complete"
 HISTORICAL_LOOKUPS_PER_RUN = 200
 REPAIR_PER_RUN = 5000  # placeholder rows (snapshot before discover) fetched by ticker per run
 CURSOR_REPEAT_RETRIES = 2  # a repeated cursor: ask again (a page served twice), then abort
+# RESOLVE's listings: (name, status filter, lower-bound parameter, report note once read to the end)
+LISTINGS = (("settled", "settled", "min_settled_ts", "settled listing complete"),
+            ("closed", "closed", "min_close_ts", "closed listing complete"))
 
 
 class BadPage(ApiError):
     """A page whose envelope is unusable (no list, no cursor): the sweep cannot go on."""
+
+
+class ListingIncomplete(ApiError):
+    """A RESOLVE listing stopped before its end: the run fails and its window stays put."""
 
 
 _catalog = Catalog()  # module-level on purpose: it must outlive one phase run
@@ -60,20 +72,28 @@ def discover(ctx: PhaseContext) -> None:
     cfg = ctx.cfg.kalshi
     _catalog.load(ctx.db)
     known = known_markets(ctx.db)
-    watermark = updated_watermark(ctx.db)
-    if watermark is None or _full_sweep_due(ctx.db):
+    # the window starts where the last DISCOVER that read its listing(s) to the end started
+    marks = [w for note in (UPDATED_NOTE, FULL_SWEEP_NOTE)
+             if (w := listing_watermark(ctx.db, note, "discover", None)) is not None]
+    if not marks or _full_sweep_due(ctx.db):
         return _full_sweep(ctx, known)
-    params = {"min_updated_ts": int(watermark - WATERMARK_MARGIN_S), "limit": cfg.page_size}
+    params = {"min_updated_ts": int(max(marks) - WATERMARK_MARGIN_S), "limit": cfg.page_size}
     if not cfg.include_parlays:
         params["mve_filter"] = "exclude"
     seen: set[str] = set()
+    listing = _pages(ctx, "/markets", "markets", params)
     try:
-        for items in _pages(ctx, "/markets", "markets", params):
+        for items in listing:
             _offer_all(ctx, items, known, seen)
     except ApiRefused as exc:  # filter combination refused (kalshi.md §12): the sweep still works
         ctx.log.warning("incremental discover refused (%s); full sweep instead", exc)
         return _full_sweep(ctx, known)
+    if listing.complete:
+        ctx.counters.notes.append(UPDATED_NOTE)
     _repair(ctx, known, seen)
+    if not listing.complete and not ctx.should_stop():
+        raise ListingIncomplete("updated listing stopped before its end; "
+                                "its window stays where it was and the next run reads it again")
 
 
 def snapshot(ctx: PhaseContext) -> None:
@@ -101,7 +121,15 @@ def snapshot(ctx: PhaseContext) -> None:
 
 
 def resolve(ctx: PhaseContext) -> None:
-    """New settlements, then every stored market that is closed or past its end and not final."""
+    """Every settlement and every close since the last complete listing, then stored markets by ticker.
+
+    ``status=settled&min_settled_ts`` labels what became final; ``status=closed&min_close_ts``
+    (closed, determined, disputed, amended) records what stopped trading but is not final, with
+    its real close time, early or not. Each window starts where the last run that read that
+    listing to its end started (fetchers/kalshi_db.listing_watermark), so a cut-short listing
+    is read again next time; the run then reports ok=false. Stored markets that are closed or
+    past their end and were in neither listing are asked for by ticker, with back-off.
+    """
     if ctx.db is None:
         ctx.counters.notes.append("no database yet: nothing to resolve")
         return
@@ -109,20 +137,25 @@ def resolve(ctx: PhaseContext) -> None:
     _catalog.load(ctx.db)
     known = known_markets(ctx.db)
     seen: set[str] = set()
-    since = settled_watermark(ctx.db)
-    if since is not None:
-        params = {"status": "settled", "min_settled_ts": int(since - WATERMARK_MARGIN_S),
-                  "limit": cfg.page_size}
+    cut_short = []
+    for name, status, bound, note in LISTINGS:
+        since = listing_watermark(ctx.db, note)
+        if since is None or ctx.should_stop():
+            continue
+        params = {"status": status, bound: int(since - WATERMARK_MARGIN_S), "limit": cfg.page_size}
         if not cfg.include_parlays:
             params["mve_filter"] = "exclude"
-        for items in _pages(ctx, "/markets", "markets", params):
+        listing = _pages(ctx, "/markets", "markets", params)
+        for items in listing:
             _offer_all(ctx, items, known, seen)
-    now = clock.now()
-    pending = [t for t, k in known.items() if t not in seen and k.status not in ("resolved", "voided")
-               and (k.status == "closed" or (k.end_date is not None and kp.unix(k.end_date) <= now))]
-    missing = _by_tickers(ctx, pending, known, seen)
-    if missing and not ctx.should_stop():
-        _historical(ctx, missing, known, seen)
+        if listing.complete:
+            ctx.counters.notes.append(note)
+        else:
+            cut_short.append(name)
+    _recheck(ctx, known, seen)
+    if cut_short and not ctx.should_stop():
+        raise ListingIncomplete(f"{' and '.join(cut_short)} listing stopped before its end; "
+                                "its window stays where it was and the next run reads it again")
 
 
 # --- the pieces ----------------------------------------------------------------------------------
@@ -131,20 +164,29 @@ def resolve(ctx: PhaseContext) -> None:
 def _full_sweep(ctx: PhaseContext, known: dict) -> None:
     cfg = ctx.cfg.kalshi
     seen: set[str] = set()
-    ctx.counters.notes.append(FULL_SWEEP_NOTE)
+    complete = True
     for status in ("open", "unopened"):  # open: trading; unopened: created, not yet open
         if cfg.include_parlays:  # /events leaves parlays out; /markets has them
-            for items in _pages(ctx, "/markets", "markets", {"status": status, "limit": cfg.page_size}):
+            listing = _pages(ctx, "/markets", "markets", {"status": status, "limit": cfg.page_size})
+            for items in listing:
                 _offer_all(ctx, items, known, seen)
+            complete = complete and listing.complete
         else:
-            _event_sweep(ctx, status, known, seen)
+            complete = _event_sweep(ctx, status, known, seen) and complete
+    if complete:
+        ctx.counters.notes.append(FULL_SWEEP_NOTE)
     _repair(ctx, known, seen)
+    if not complete and not ctx.should_stop():
+        raise ListingIncomplete("full sweep stopped before its end; the next DISCOVER sweeps again")
 
 
-def _event_sweep(ctx: PhaseContext, status: str, known: dict, seen: set[str]) -> None:
-    """Events of one status with their nested markets: event, series and markets in one request."""
+def _event_sweep(ctx: PhaseContext, status: str, known: dict, seen: set[str]) -> bool:
+    """Events of one status with their nested markets: event, series and markets in one request.
+
+    Returns whether the listing was read to its end."""
     params = {"status": status, "with_nested_markets": "true", "limit": min(EVENTS_PAGE, ctx.cfg.kalshi.page_size)}
-    for events in _pages(ctx, "/events", "events", params):
+    listing = _pages(ctx, "/events", "events", params)
+    for events in listing:
         markets = []
         for e in events:
             try:
@@ -157,6 +199,7 @@ def _event_sweep(ctx: PhaseContext, status: str, known: dict, seen: set[str]) ->
                 continue
             markets.extend(nested)
         _offer_all(ctx, markets, known, seen)
+    return listing.complete
 
 
 def _full_sweep_due(db: sqlite3.Connection | None) -> bool:
@@ -213,6 +256,35 @@ def _offer_all(ctx: PhaseContext, items: list, known: dict, seen: set[str]) -> N
         k.update(upsert, res)
 
 
+def _recheck(ctx: PhaseContext, known: dict, seen: set[str]) -> None:
+    """Stored markets closed or past their end that no listing returned: by ticker, with back-off.
+
+    The listings already bring every close and settlement, so this is the safety net (markets
+    settled before the historical cutoff, a missed listing): a market that keeps coming back
+    unchanged is asked less and less often, but at least daily (fetchers/recheck.py).
+    """
+    now = clock.now()
+    pending = {t: k.detail or k.status for t, k in known.items()
+               if t not in seen and k.status not in ("resolved", "voided")
+               and (k.status == "closed" or (k.end_date is not None and kp.unix(k.end_date) <= now))}
+    recheck = Recheck(ctx.cfg.data_dir, "kalshi", ctx.cfg.db_path, now)
+    asked = recheck.pick(pending)
+    missing = _by_tickers(ctx, asked, known, seen)
+    if missing and not ctx.should_stop():
+        _historical(ctx, missing, known, seen)
+    for t in asked:
+        k = known[t]
+        if t in seen:
+            recheck.asked(t, None if k.status in ("resolved", "voided") else k.detail or k.status)
+        elif not ctx.should_stop():
+            recheck.asked(t, GONE)
+    recheck.keep_only(pending)
+    recheck.save()
+    if len(asked) < len(pending):
+        ctx.log.info("re-check: %d of %d pending markets asked by ticker, the rest wait (back-off)",
+                     len(asked), len(pending))
+
+
 def _by_tickers(ctx: PhaseContext, tickers: list[str], known: dict, seen: set[str]) -> list[str]:
     """Fetch markets by ticker in URL-bounded batches; returns the tickers the live API did not return."""
     missing: list[str] = []
@@ -252,32 +324,43 @@ def _historical(ctx: PhaseContext, tickers: list[str], known: dict, seen: set[st
                         len(lost), lost[:3])
 
 
-def _pages(ctx: PhaseContext, path: str, key: str, params: dict) -> Iterator[list]:
-    """Cursor pagination: ends on ''/null/missing cursor, never on an empty page (kalshi.md §2.3)."""
-    url = ctx.cfg.kalshi.base_url + path
-    params = dict(params)
-    seen_cursors: set[str] = set()
-    repeats = 0  # consecutive answers whose cursor we had already followed
-    while not ctx.should_stop():
-        try:
-            items, cursor = kp.page(ctx.http.get_json(url, params), key)
-        except kp.BadRecord as exc:
-            raise BadPage(f"GET {path}: {exc}") from None
-        yield items
-        if cursor is None:
-            return
-        if cursor in seen_cursors:
-            repeats += 1
-            if repeats > CURSOR_REPEAT_RETRIES:
-                ctx.counters.errors += 1
-                ctx.counters.notes.append(f"{path}: cursor repeated, sweep aborted")
-                ctx.log.error("GET %s: cursor %r repeated %d times; sweep aborted", path, cursor, repeats)
+class _pages:
+    """Cursor pagination: ends on ''/null/missing cursor, never on an empty page (kalshi.md §2.3).
+
+    Iterate it for the pages; ``complete`` is True only when the listing was read to its end
+    (not when SIGTERM stopped it or a stuck cursor aborted it), which is what lets a window move.
+    """
+
+    def __init__(self, ctx: PhaseContext, path: str, key: str, params: dict) -> None:
+        self.ctx, self.path, self.key, self.params = ctx, path, key, dict(params)
+        self.complete = False
+
+    def __iter__(self) -> Iterator[list]:
+        ctx, path, params = self.ctx, self.path, self.params
+        url = ctx.cfg.kalshi.base_url + path
+        seen_cursors: set[str] = set()
+        repeats = 0  # consecutive answers whose cursor we had already followed
+        while not ctx.should_stop():
+            try:
+                items, cursor = kp.page(ctx.http.get_json(url, params), self.key)
+            except kp.BadRecord as exc:
+                raise BadPage(f"GET {path}: {exc}") from None
+            yield items
+            if cursor is None:
+                self.complete = True
                 return
-            params["cursor"] = cursor  # a page served twice: ask for what follows it again
-            continue
-        repeats = 0
-        seen_cursors.add(cursor)
-        params["cursor"] = cursor
+            if cursor in seen_cursors:
+                repeats += 1
+                if repeats > CURSOR_REPEAT_RETRIES:
+                    ctx.counters.errors += 1
+                    ctx.counters.notes.append(f"{path}: cursor repeated, sweep aborted")
+                    ctx.log.error("GET %s: cursor %r repeated %d times; sweep aborted", path, cursor, repeats)
+                    return
+                params["cursor"] = cursor  # a page served twice: ask for what follows it again
+                continue
+            repeats = 0
+            seen_cursors.add(cursor)
+            params["cursor"] = cursor
 
 
 def _label(m: object) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 
 from collector import clock
-from fetchers import kalshi_parse as kp
 
 SETTLED_FIRST_LOOKBACK_S = 86400  # first RESOLVE: settlements since a day before our first market
 
@@ -44,19 +43,25 @@ def known_markets(db: sqlite3.Connection | None) -> dict[str, Known]:
     return {r[0]: Known(*r[1:]) for r in rows}
 
 
-def updated_watermark(db: sqlite3.Connection | None) -> float | None:
-    """Newest platform updated_time stored: the incremental DISCOVER starts there (minus a margin)."""
+def listing_watermark(db: sqlite3.Connection | None, note: str, phase: str = "resolve",
+                      first_lookback_s: float | None = SETTLED_FIRST_LOOKBACK_S) -> float | None:
+    """Where a RESOLVE listing window starts: when the newest run that read it to its end started.
+
+    A run notes ``note`` in its report only after its listing ended on an empty cursor, so a
+    listing cut short (SIGTERM, a stuck cursor, retries spent) never moves the window: the next
+    run reads again from where the last complete one began. Never the newest ``resolved_at``
+    stored: listings come in creation order, not settlement order, so a partial read would
+    advance that past settlements it never saw. Before any complete run: a day before the first
+    market we stored (``first_lookback_s`` None: None, e.g. DISCOVER then sweeps everything);
+    None when no market is stored.
+    """
     if db is None:
         return None
-    newest = db.execute("SELECT max(updated_at) FROM markets WHERE platform = 'kalshi'").fetchone()[0]
-    return min(kp.unix(newest), clock.now()) if newest else None
-
-
-def settled_watermark(db: sqlite3.Connection) -> float | None:
-    """Newest settlement stored, else a day before the first market we stored; None when none is."""
-    newest = db.execute("SELECT max(resolved_at) FROM markets WHERE platform = 'kalshi'"
-                        " AND status IN ('resolved', 'voided')").fetchone()[0]
-    if newest:
-        return min(kp.unix(newest), clock.now())
+    done = db.execute("SELECT max(started_at) FROM phase_runs WHERE platform = 'kalshi'"
+                      " AND phase = ? AND message LIKE ?", (phase, f"%{note}%")).fetchone()[0]
+    if done is not None:
+        return min(done, clock.now())
+    if first_lookback_s is None:
+        return None
     first = db.execute("SELECT min(first_seen_at) FROM markets WHERE platform = 'kalshi'").fetchone()[0]
-    return None if first is None else first - SETTLED_FIRST_LOOKBACK_S
+    return None if first is None else first - first_lookback_s

@@ -53,6 +53,9 @@ def run(ctx: PhaseContext, driver: Driver) -> None:
 
 
 def _one(ctx: PhaseContext, driver: Driver, m: parse.Market) -> None:
+    if m.placeholder:  # a negRisk placeholder is never labelled (polymarket_parse.PLACEHOLDER_KEY)
+        driver.count("ignored")
+        return
     verdict = _verdict(ctx, m)
     if verdict is None or verdict.status not in FINAL:
         driver.count("not_final")

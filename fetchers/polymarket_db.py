@@ -29,39 +29,23 @@ def has_history(db: sqlite3.Connection | None) -> bool:
     return row is not None
 
 
-def last_full_snapshot(db: sqlite3.Connection) -> int | None:
-    """Grid time of the newest snapshot run that completed (ok), or None."""
-    row = db.execute("SELECT max(grid_time) FROM phase_runs WHERE platform = ? AND phase = 'snapshot' AND ok = 1",
-                     (PLATFORM,)).fetchone()
-    return row[0] if row else None
+def not_final(db: sqlite3.Connection | None) -> dict[str, tuple[str, str, str | None]]:
+    """Gamma id -> (market_id, status, resolution_detail) of every stored market not yet final.
 
-
-def resolve_candidates(db: sqlite3.Connection | None, now_iso: str) -> dict[str, str]:
-    """Gamma id -> market_id of markets not final that may have closed.
-
-    Those are: already closed (pending a final verdict), past their end date, or active but
-    missing from the last complete snapshot sweep (the open catalogue no longer lists them).
+    negRisk placeholders (``extra.neg_risk_placeholder``) are left out: they are never labelled.
     """
     if db is None:
         return {}
-    seen: set[str] | None = None
-    t = last_full_snapshot(db)
-    if t is not None:
-        seen = {r[0] for r in db.execute(
-            "SELECT m.market_id FROM snapshot s JOIN markets m ON m.id = s.market "
-            "WHERE s.t = ? AND m.platform = ?", (t, PLATFORM))}
-    out: dict[str, str] = {}
-    rows = db.execute("SELECT market_id, status, end_date, extra FROM markets "
+    out: dict[str, tuple[str, str, str | None]] = {}
+    rows = db.execute("SELECT market_id, status, resolution_detail, extra FROM markets "
                       "WHERE platform = ? AND status IN ('active', 'closed')", (PLATFORM,))
-    for market_id, status, end_date, extra in rows:
-        due = status == "closed" or (end_date is not None and end_date < now_iso) or (
-            seen is not None and market_id not in seen)
-        if not due:
-            continue
+    for market_id, status, detail, extra in rows:
         try:
-            gid = json.loads(extra or "{}").get("gamma_id")
+            ids = json.loads(extra or "{}")
+            gid = ids.get("gamma_id")
+            placeholder = ids.get("neg_risk_placeholder")
         except (ValueError, AttributeError):
-            gid = None
-        if gid:
-            out[str(gid)] = market_id
+            gid = placeholder = None
+        if gid and not placeholder:
+            out[str(gid)] = (market_id, status, detail)
     return out

@@ -41,6 +41,9 @@ _TOP = {t.lower(): t for t in TOP_LEVEL_TAGS}
 LEGACY_WIN = 0.99  # legacy AMM: the winner's price at least this ...
 LEGACY_LOSE = 0.01  # ... and every other price at most this
 ANOMALY = "anomaly"
+# extra key flagging a negRisk placeholder ("Other" / augmented-group placeholder member): stored,
+# never snapshotted, labelled or exported; filter with json_extract(extra, '$.neg_risk_placeholder')
+PLACEHOLDER_KEY = "neg_risk_placeholder"
 
 
 class Market:
@@ -48,7 +51,7 @@ class Market:
 
     __slots__ = ("market_id", "gamma_id", "closed", "updated_at", "upsert", "yes_price", "best_bid",
                  "best_ask", "volume", "liquidity", "outcomes", "prices", "uma", "legacy",
-                 "uma_end", "closed_time")
+                 "uma_end", "closed_time", "placeholder")
 
 
 def category(row: GammaRow) -> str | None:
@@ -120,6 +123,9 @@ def parse_market(raw, observed_at: float) -> Market:
             value = text(value, key)
             if value:
                 extra[key] = value
+    m.placeholder = bool(extra.get("neg_risk_market_id")) and (_closed(row.negRiskOther) or row.outcomePrices is None)
+    if m.placeholder:
+        extra[PLACEHOLDER_KEY] = "true"
     m.upsert = wire.MarketUpsert(
         platform=PLATFORM, market_id=m.market_id, observed_at=observed_at,
         status="closed" if m.closed else "active",
@@ -197,9 +203,16 @@ def _won(index: int, labels: list[str], resolved_at: str | None, detail: str, ba
 
 
 def clob_verdict(body, m: Market, observed_at: float) -> wire.Resolution | None:
-    """CLOB GET /markets/{condition_id} cross-check for an anomaly: tokens[].winner, is_50_50_outcome."""
+    """CLOB GET /markets/{condition_id} cross-check for an anomaly: tokens[].winner, is_50_50_outcome.
+
+    None when the CLOB knows no winner; BadRecord when the answer is not about this market (another
+    condition_id, or a winning token outside the market's own clobTokenIds): never a verdict then.
+    """
     if not isinstance(body, dict) or not isinstance(body.get("tokens"), list):
         return None
+    cond = body.get("condition_id")
+    if not isinstance(cond, str) or cond.lower() != m.market_id:
+        raise BadRecord(f"CLOB answered for condition_id {str(cond)[:70]!r}, not {m.market_id}")
     base = dict(platform=PLATFORM, market_id=m.market_id, observed_at=observed_at, closed_at=m.closed_time)
     resolved_at = m.uma_end or m.closed_time
     if body.get("is_50_50_outcome") is True:
@@ -211,6 +224,8 @@ def clob_verdict(body, m: Market, observed_at: float) -> wire.Resolution | None:
         return None
     ours = json.loads(m.upsert.extra.get("clob_token_ids", "[]"))
     won = str(winners[0].get("token_id"))
-    index = ours.index(won) if won in ours else tokens.index(winners[0])  # ids align with outcomes
+    if won not in ours:  # the winning token must be one of this market's own clobTokenIds
+        raise BadRecord(f"CLOB winning token {won[:40]!r} is not one of the market's clobTokenIds")
+    index = ours.index(won)
     labels = m.outcomes or [str(t.get("outcome") or "") for t in tokens]
     return _won(index, labels, resolved_at, "clob:winner", base)

@@ -58,6 +58,7 @@ class GammaRow(msgspec.Struct):
     umaResolutionStatus: Any = None
     marketMakerAddress: Any = None
     negRiskMarketID: Any = None
+    negRiskOther: Any = None
     groupItemTitle: Any = None
     questionID: Any = None
     tags: list[_TagRef] | None = None

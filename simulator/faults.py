@@ -11,6 +11,10 @@ Spec grammar (comma-separated `key=value`, all optional, off by default):
     dup_page=P     on a cursor request, answer with the request's own cursor as the next cursor
                    (the sweep does not advance once)
     cf403=P        Cloudflare-style 403 HTML page
+    settled_stuck=N  Kalshi only: the next N requests for page 2 or later of a settled listing
+                   (status=settled, with a cursor) answer with their own cursor, so the listing
+                   cannot go past page 1 until N is spent (a listing interrupted on page 2)
+    updated_stuck=N  the same for a listing by min_updated_ts (the incremental DISCOVER)
 Every draw comes from one seeded RNG, one draw per request, so a retry is an independent draw and
 never fails forever. Faults only touch response copies, never the world.
 """
@@ -44,6 +48,7 @@ class Faults:
         self.rate = 0.0
         self.latency_s = 0.0
         self.p = {k: 0.0 for k in PROB_KEYS}
+        self.stuck = {"settled": 0, "updated": 0}  # listing kind -> stuck answers left
         for item in filter(None, (x.strip() for x in (spec or "").split(","))):
             key, _, val = item.partition("=")
             key = key.strip()
@@ -52,6 +57,10 @@ class Faults:
                     self.rate = float(val)
                 elif key == "latency":
                     self.latency_s = _duration(val)
+                elif key in ("settled_stuck", "updated_stuck"):
+                    self.stuck[key.split("_")[0]] = int(val)
+                    if int(val) < 0:
+                        raise ValueError(val)
                 elif key in self.p:
                     self.p[key] = float(val)
                     if not 0 <= self.p[key] <= 1:
@@ -69,7 +78,7 @@ class Faults:
 
     @property
     def enabled(self) -> bool:
-        return bool(self.rate or self.latency_s or any(self.p.values()))
+        return bool(self.rate or self.latency_s or any(self.stuck.values()) or any(self.p.values()))
 
     def count(self, kind: str) -> None:
         with self.lock:
@@ -87,6 +96,15 @@ class Faults:
                 self.tokens -= 1
                 return False
         return True
+
+    def stick(self, kind: str) -> bool:
+        """Spend one `<kind>_stuck` answer, if any are left."""
+        with self.lock:
+            if self.stuck.get(kind, 0) <= 0:
+                return False
+            self.stuck[kind] -= 1
+            self.injected[f"{kind}_stuck"] += 1
+            return True
 
     def draw(self) -> dict:
         """One independent set of draws for one request."""

@@ -91,7 +91,7 @@ def static_fields(cat: PolyCatalog, m: PMMarket) -> dict:
               "ready": False, "funded": False, "acceptingOrdersTimestamp": rfc3339(ev.open),
               "cyom": False, "pagerDutyNotificationEnabled": False, "approved": True,
               "automaticallyActive": True, "clearBookOnStart": True, "manualActivation": False,
-              "negRiskOther": False, "pendingDeployment": False, "deploying": False,
+              "negRiskOther": m.placeholder, "pendingDeployment": False, "deploying": False,
               "deployingTimestamp": rfc3339(ev.open - 45, True), "rfqEnabled": False,
               "feesEnabled": True, "requiresTranslation": False, "feeType": "politics_fees",
               "feeSchedule": FEE_SCHEDULE, "version": "v1", "fee": "20000000000000000",

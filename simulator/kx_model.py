@@ -5,7 +5,8 @@ series drawn from a pool (MVE parlay events to the KXMVE… series). Tickers emb
 base 36 so a ticker decodes back to its index without a global dictionary.
 
 Lifecycle: initialized (created) -> active (open_time) [-> inactive while paused -> active]
-        -> closed (close_time, rewritten earlier on an early close) -> determined (result set)
+        -> closed (close_time, rewritten earlier on an early close; most closes are early)
+        -> determined (result set; minutes to hours, for SLOW_DETERMINATION_SHARE one to five days)
         [-> disputed -> amended] -> finalized (settlement_ts = final_at).
 A disputed market is first determined with the wrong result in half the cases; the amendment puts
 the true one. Only `finalized` is final.
@@ -28,6 +29,9 @@ FUTURE_S = 20 * DAY_S
 SCALAR_SHARE = 0.007
 DISPUTE_SHARE = 0.03
 PAUSE_SHARE = 0.02
+# Many markets wait days for a result: one status=closed page held 610 `closed` + 390 `determined`
+# (kalshi.md §2.4), so a closed-but-not-final state lasting days must be common here too.
+SLOW_DETERMINATION_SHARE = 0.3
 CUTOFF_LAG_S = 60 * DAY_S      # historical cutoff = midnight UTC of (now - 60 days)
 
 
@@ -187,8 +191,10 @@ class KalshiCatalog:
         if not m.mve and u01(s, 222, i) < PAUSE_SHARE:
             a = m.open + 0.4 * (m.close - m.open)
             m.pause = (float(int(a)), float(int(a + 0.05 * (m.close - m.open))))
-        delay = 360 * math.exp(1.3 * _normal(s, 223, i))
-        m.determined = float(int(m.close + min(max(delay, 60), 19 * HOUR_S)))
+        delay = min(max(360 * math.exp(1.3 * _normal(s, 223, i)), 60), 19 * HOUR_S)
+        if u01(s, 240, i) < SLOW_DETERMINATION_SHARE:
+            delay = between(DAY_S, 5 * DAY_S, s, 241, i)
+        m.determined = float(int(m.close + delay))
         m.timer = pick([60, 300, 1800, 3600], s, 224, i)
         # result
         if ev.etype == MULTI and ev.mutex:

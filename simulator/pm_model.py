@@ -9,6 +9,8 @@ Lifecycle (times are unix seconds, all fixed at generation; only `now` moves):
     created -> open (startDate) -> close (<= endDate; early for some) -> proposed
             -> [disputed -> proposed again] -> resolved (final_at)
 Legacy AMM markets (the first 3 % of indices, 2021-22) resolve at close with no UMA fields.
+Augmented negRisk groups end with an "Other" placeholder member (`negRiskOther: true`), as on
+the real site (polymarket.md §4.3); it never wins.
 """
 
 from __future__ import annotations
@@ -34,17 +36,19 @@ EVENT_ID_BASE = 20_000
 FIFTY_SHARE = 0.02                           # 50-50 resolutions among eligible markets
 DISPUTE_SHARE = 0.04
 LIVENESS_S = 2 * HOUR_S                      # UMA challenge window
+AUGMENTED_SHARE = 0.3                        # negRisk groups that are augmented: their last member
+                                             # is the "Other" placeholder (negRiskOther)
 
 
 class PMEvent:
     __slots__ = ("e", "first", "size", "etype", "created", "open", "end", "close", "game_start",
-                 "gid", "title", "slug", "tag_group", "neg_id", "winner", "teams")
+                 "gid", "title", "slug", "tag_group", "neg_id", "winner", "teams", "augmented")
 
 
 class PMMarket:
     __slots__ = ("i", "ev", "pos", "gid", "cond", "qid", "tokens", "outcomes", "question", "slug",
                  "group_title", "threshold", "prop", "disp", "reprop", "final", "win_idx", "path",
-                 "uma_empty", "tick", "sports_type", "line", "legacy", "static")
+                 "uma_empty", "tick", "sports_type", "line", "legacy", "static", "placeholder")
 
 
 class PolyCatalog:
@@ -176,7 +180,7 @@ class PolyCatalog:
         ev.size = nxt - ev.first
         ev.gid = EVENT_ID_BASE + 2 * e + uint(s, 5, e) % 2
         ev.created, ev.open, ev.end, ev.close, ev.game_start = self._timing(e)
-        ev.teams, ev.neg_id, ev.winner = None, None, -1
+        ev.teams, ev.neg_id, ev.winner, ev.augmented = None, None, -1, False
         t = ev.etype
         if t == UPDOWN:
             ev.title = f"{pick(names.ASSETS, s, 9, e)} Up or Down #{e}"
@@ -190,7 +194,8 @@ class PolyCatalog:
         elif t == NEGRISK:
             ev.title = f"Who will win the {pick(names.CONTESTS, s, 9, e)} #{e}?"
             ev.neg_id = hex64("neg", s, e)[:-2] + "00"
-            ev.winner = uint(s, 14, e) % ev.size
+            ev.augmented = uint(s, 16, e) % 1000 < AUGMENTED_SHARE * 1000
+            ev.winner = uint(s, 14, e) % (ev.size - 1 if ev.augmented else ev.size)  # never the placeholder
             ev.tag_group = pick(["politics", "economy", "world"], s, 15, e)
         else:
             ev.title = f"Will {pick(names.SUBJECTS, s, 9, e)} (#{e})?"
@@ -219,8 +224,9 @@ class PolyCatalog:
         m.qid = hex64("qid", s, i)
         t = ev.etype
         fifty_ok = t in (SINGLE, SPORTS)
+        m.placeholder = ev.augmented and m.pos == ev.size - 1
         if t == NEGRISK:
-            name = names.PEOPLE[(uint(s, 20, e) + m.pos) % len(names.PEOPLE)]
+            name = "Other" if m.placeholder else names.PEOPLE[(uint(s, 20, e) + m.pos) % len(names.PEOPLE)]
             m.outcomes, m.group_title, m.threshold = ("Yes", "No"), name, str(m.pos)
             m.question = f"Will {name} win the {ev.title[17:-1]}?"
             m.qid = ev.neg_id[:-2] + "%02x" % m.pos

@@ -180,6 +180,10 @@ class Handler(BaseHTTPRequestHandler):
             if draws.get("dup_page") and reply.cursor_field and reply.req_cursor:
                 reply.body[reply.cursor_field] = reply.req_cursor
                 faults.count("dup_page")
+            if platform == "kalshi" and reply.cursor_field and reply.req_cursor and (
+                    (req.q("status") == "settled" and faults.stick("settled"))
+                    or (req.q("min_updated_ts") and faults.stick("updated"))):
+                reply.body[reply.cursor_field] = reply.req_cursor
         data = msgspec.json.encode(reply.body, order="sorted" if reply.sort_keys else None)
         if draws and draws.get("truncate"):
             faults.count("truncate")

@@ -77,6 +77,7 @@ class World:
             "token_ids": list(m.tokens), "event_id": str(ev.gid), "event_ticker": ev.slug,
             "series_ticker": None, "title": m.question, "outcomes": list(m.outcomes),
             "is_mve": False, "kind": TYPE_NAMES[ev.etype], "neg_risk_market_id": ev.neg_id,
+            "placeholder": m.placeholder,  # negRiskOther: stored flagged, never labelled
             "created_time": ev.created, "open_time": ev.open, "scheduled_end": ev.end,
             "close_time": ev.close, "final_at": m.final, "status": status,
             "outcome": outcome if final else None,
