@@ -41,7 +41,8 @@ def gather(cfg: Config) -> dict:
         database: path, exists, size_bytes (file + -wal), wal_bytes, free_disk_bytes,
                   schema_version, source ("live" | "simulator" | null)
         markets: {platform: {total, by_status: {active, closed, resolved, voided},
-                             pending_past_end_date, closed_pending_long}}
+                             pending_past_end_date}}
+        closed_pending: {platform: {count, oldest_age_seconds, stuck}} (closed, not final yet)
         snapshots: {total, last_24h, backfill_total (replayed history points included),
                     by_platform: {platform: {total, last_24h, backfill_total, cycles,
                                              first_cycle, last_cycle}}}
@@ -134,7 +135,7 @@ def _markets(db: sqlite3.Connection, now: float) -> dict:
     for platform, status, n in db.execute(
             "SELECT platform, status, count(*) FROM markets GROUP BY platform, status"):
         entry = markets.setdefault(platform, {"total": 0, "by_status": dict.fromkeys(MARKET_STATUSES, 0),
-                                              "pending_past_end_date": 0, "closed_pending_long": 0})
+                                              "pending_past_end_date": 0})
         entry["total"] += n
         entry["by_status"][status] = entry["by_status"].get(status, 0) + n
     today = clock.iso(now)
@@ -143,28 +144,32 @@ def _markets(db: sqlite3.Connection, now: float) -> dict:
             entry["pending_past_end_date"] += db.execute(
                 "SELECT count(*) FROM markets WHERE platform = ? AND status = ? AND end_date < ?",
                 (platform, status, today)).fetchone()[0]
-        entry["closed_pending_long"] = db.execute(
-            "SELECT count(*) FROM markets WHERE platform = ? AND status = 'closed' AND end_date < ?",
-            (platform, clock.iso(now - verdict.CLOSED_PENDING_DAYS * DAY_S))).fetchone()[0]
     return markets
 
 
 def closed_pending(db: sqlite3.Connection, now: float) -> dict:
-    """Per platform: markets closed but not final yet, and how long ago the oldest one closed.
+    """Per platform: markets closed but not final yet, how long ago the oldest one closed, and how
+    many closed more than ``verdict.CLOSED_PENDING_DAYS`` ago and have been tracked that long
+    (``stuck``, which degrades the verdict; a market first seen already long closed, as the first
+    DISCOVER's closed-history tail brings, is counted only after we have watched it for as long).
 
-    The age is from ``closed_at`` (when trading really stopped); a large one means a label is
-    stuck and RESOLVE's re-check (fetchers/recheck.py) keeps asking about it.
+    Ages are from ``closed_at`` (when trading really stopped), else the scheduled end; a large one
+    means a label is stuck and RESOLVE's re-check (fetchers/recheck.py) keeps asking about it.
     """
     out = {}
-    for platform, n, oldest in db.execute(
-            "SELECT platform, count(*), min(closed_at) FROM markets WHERE status = 'closed' GROUP BY platform"):
+    long_ago = clock.iso(now - verdict.CLOSED_PENDING_DAYS * DAY_S)
+    for platform, n, oldest, stuck in db.execute(
+            "SELECT platform, count(*), min(coalesce(closed_at, end_date)),"
+            " sum(coalesce(closed_at, end_date) < ? AND first_seen_at < ?) FROM markets"
+            " WHERE status = 'closed' GROUP BY platform",
+            (long_ago, now - verdict.CLOSED_PENDING_DAYS * DAY_S)):
         age = None
         if oldest:
             try:
                 age = round(now - datetime.fromisoformat(oldest.replace("Z", "+00:00")).timestamp())
             except ValueError:
                 pass
-        out[platform] = {"count": n, "oldest_age_seconds": age}
+        out[platform] = {"count": n, "oldest_age_seconds": age, "stuck": stuck or 0}
     return out
 
 

@@ -23,7 +23,7 @@ FETCHER_PLATFORMS = ("polymarket", "kalshi", "news")
 BAD_PROGRAM_STATES = ("FATAL", "BACKOFF", "EXITED", "UNKNOWN")  # wrong whether expected or not
 SCHEDULED_PHASES = ("discover", "snapshot", "resolve", "news")  # what the scheduler runs on a cadence
 STALE_PHASE_INTERVALS = 3  # a phase whose last run is older than this many intervals is not running
-CLOSED_PENDING_DAYS = 7  # status.py counts closed markets unresolved this long after their end date
+CLOSED_PENDING_DAYS = 7  # status.py counts markets closed (not final) for longer than this as stuck
 
 
 def problem(severity: str, what: str, fix: str) -> dict:
@@ -111,11 +111,11 @@ def check_disk(st: dict, cfg: Config) -> list[dict]:
 
 
 def check_closed_pending(st: dict, cfg: Config) -> list[dict]:
-    """Markets closed but unresolved long after their end date: RESOLVE is not finding outcomes."""
-    return [problem(DEGRADED, f"{platform}: {m['closed_pending_long']} markets closed but unresolved more "
-                              f"than {CLOSED_PENDING_DAYS} days after their end date",
+    """Markets closed but not final long after trading stopped: RESOLVE is not finding outcomes."""
+    return [problem(DEGRADED, f"{platform}: {m['stuck']} markets closed but not final more "
+                              f"than {CLOSED_PENDING_DAYS} days after trading stopped",
                     f"see fetcher-{platform}.log for the resolve phase")
-            for platform, m in sorted(st["markets"].items()) if m.get("closed_pending_long")]
+            for platform, m in sorted(st.get("closed_pending", {}).items()) if m.get("stuck")]
 
 
 CHECKS: list[Callable[[dict, Config], list[dict]]] = [

@@ -23,11 +23,12 @@ def test_status_counts_closed_pending_markets_and_the_oldest_age(tmp_path):
     db.commit()
     db.close()
     cfg = str(write_config(tmp_path))
-    st = json.loads(collector("--config", cfg, "status", "--json").stdout)
+    st = json.loads(collector("--config", cfg, "status", "--json", code=2).stdout)  # DOWN: no supervisord
     pending = st["closed_pending"]
     assert pending["polymarket"]["count"] == 2 and pending["kalshi"]["count"] == 1
     assert abs(pending["polymarket"]["oldest_age_seconds"] - 3 * 3600) < 120
     assert abs(pending["kalshi"]["oldest_age_seconds"] - 2 * 86400) < 120
-    text = collector("--config", cfg, "status").stdout
+    assert pending["polymarket"]["stuck"] == pending["kalshi"]["stuck"] == 0  # none closed over 7 days ago
+    text = collector("--config", cfg, "status", code=2).stdout
     assert "closed, not final: kalshi 1 markets, oldest closed 48.0 h ago" in text
     assert "closed, not final: polymarket 2 markets, oldest closed 3.0 h ago" in text

@@ -105,7 +105,8 @@ def test_status_json_on_known_contents(known_db, tmp_path):
 
     pm, ks = st["markets"]["polymarket"], st["markets"]["kalshi"]
     assert pm == {"total": 8, "by_status": {"active": 3, "closed": 2, "resolved": 2, "voided": 1},
-                  "pending_past_end_date": 3, "closed_pending_long": 1}
+                  "pending_past_end_date": 3}
+    assert st["closed_pending"]["polymarket"] == {"count": 2, "oldest_age_seconds": 10 * 86400, "stuck": 1}
     assert ks["total"] == 3 and ks["by_status"]["resolved"] == 1 and ks["pending_past_end_date"] == 0
 
     snaps = st["snapshots"]
@@ -147,7 +148,7 @@ def test_status_json_on_known_contents(known_db, tmp_path):
     assert f"polymarket: 2 snapshot cycles missing in the last 24h (newest {iso(SLOT - 3 * STEP)})" in whats
     assert "kalshi: 94 snapshot cycles missing in the last 24h" in " ".join(whats)
     assert any(w.startswith("disk guard on: snapshots are not stored (42 dropped") for w in whats)
-    assert "polymarket: 1 markets closed but unresolved more than 7 days after their end date" in whats
+    assert "polymarket: 1 markets closed but not final more than 7 days after trading stopped" in whats
     assert len(whats) == 7 and all(p["fix"] for p in v["problems"])
     assert v["line"] == "DOWN: " + "; ".join(whats)
 
