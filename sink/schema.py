@@ -23,6 +23,7 @@ from collector.errors import DatabaseError
 
 APPLICATION_ID = 0x504D4331  # "PMC1": marks a file as ours; anything else is refused
 PRICE_SCALE = 1_000_000  # stored price integer = round(probability * PRICE_SCALE)
+WRITER_BUSY_S = 2.0  # the sink's wait for a write lock before a commit counts as failed
 
 
 # Each migration is one SQL script run inside one transaction (see migrate()).
@@ -185,8 +186,10 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 def connect_writer(path: str) -> sqlite3.Connection:
     """The sink's connection: WAL, synchronous=NORMAL, explicit transactions."""
-    db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
-    db.execute("PRAGMA busy_timeout = 30000")
+    # Short: the sink is the only writer, so "busy" means something is wrong (another process
+    # holds a write lock); a failed commit backs off and retries, and the loop stays responsive.
+    db = sqlite3.connect(path, isolation_level=None, timeout=WRITER_BUSY_S)
+    db.execute(f"PRAGMA busy_timeout = {int(WRITER_BUSY_S * 1000)}")
     check_ours(db, path)
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = NORMAL")

@@ -39,9 +39,9 @@ def fill(cfg_path):
     for platform in ("polymarket", "kalshi"):
         for i in range(12):
             mid = f"{platform[0]}-{i}"
-            pub.publish(wire.MarketUpsert(platform=platform, market_id=mid, observed_at=1.0, title=f"Will {mid} happen?",
+            pub.publish(wire.MarketUpsert(platform=platform, market_id=mid, observed_at=T0 + 1.0, title=f"Will {mid} happen?",
                                           outcomes=["Yes", "No"], created_at="2026-09-01T00:00:00Z"))
-            pub.publish(wire.Resolution(platform=platform, market_id=mid, observed_at=2.0, status="resolved",
+            pub.publish(wire.Resolution(platform=platform, market_id=mid, observed_at=T0 + 2.0, status="resolved",
                                         resolution="YES" if i % 3 else "NO", winning_outcome="Yes" if i % 3 else "No",
                                         resolved_at=_iso(T0 + DAYS * DAY + i), closed_at=_iso(T0 + DAYS * DAY)))
             for t in range(T0, T0 + DAYS * DAY, STEP):
