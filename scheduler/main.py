@@ -19,10 +19,9 @@ import time
 import click
 import zmq
 
-from collector import bounds, clock, config as config_mod, process, wire
+from collector import bounds, clock, config as config_mod, process, validate, wire
 from scheduler.archive_job import ArchiveJob
 from scheduler.board import Board
-from sink import validate
 
 log = logging.getLogger("scheduler")
 

@@ -23,8 +23,8 @@ import click
 import msgspec
 import zmq
 
-from collector import clock, config as config_mod, failpoints, process, wire
-from sink import health, schema, validate
+from collector import clock, config as config_mod, failpoints, process, validate, wire
+from sink import health, schema
 from sink.store import Store
 
 log = logging.getLogger("sink")

@@ -8,7 +8,7 @@ import json
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from collector import wire
+from collector import validate, wire
 from fetchers import polymarket_parse as parse, polymarket_rows as rows_mod
 from tests.conftest import SHARED
 
@@ -176,3 +176,19 @@ def test_fuzzed_pages_take_the_fetchers_path(rows):
     assert got is not None and got[1] == "abc"
     good, bad = parse.parse_rows(got[0], T0)
     assert len(good) + len(bad) == len(rows)
+
+
+def test_absurd_values_skip_only_their_row_and_name_it():
+    good = load("gamma_market_active_binary.json")
+    cond = good["conditionId"]
+
+    def row(n, **changes):
+        return dict(good, id=str(n), conditionId=cond[:-2] + f"{n:02x}", **changes)
+
+    rows = [row(1), row(2, volumeNum=1e19), row(3, bestBid=99.0, bestAsk=99.5), row(4, question="x" * 1001),
+            row(5, description="d" * 20_001), row(6, liquidityNum=-1), row(7, endDate="2200-01-01T00:00:00Z")]
+    good_rows, bad = parse.parse_rows(rows, T0)
+    assert [m.gamma_id for m in good_rows] == ["1"]
+    assert [what for what, _ in bad] == [f"gamma market id={str(n)!r}" for n in range(2, 8)]
+    for m in good_rows:
+        assert validate.problem(m.upsert) is None and validate.problem(parse.snapshot(m, int(T0))) is None

@@ -1,7 +1,9 @@
-"""The sink's check of every wire record before its transaction (bounds: collector/bounds.py).
+"""Every wire record checked against collector/bounds.py: one rule for parsers, sink and scheduler.
 
-A record that breaks a bound is dropped on its own, counted (``records_rejected``) and logged
-naming its market; the rest of its batch is stored and the batch is acknowledged with
+Parsers call ``problem`` on each record they build and skip a failing one (a counter and a log
+line naming the market; the rest of the page goes on). The sink calls it again before its
+transaction, because a sender can be buggy, old or hostile: a record that breaks a bound is
+dropped on its own, counted (``records_rejected``) and logged naming its market; the rest of its batch is stored and the batch is acknowledged with
 ``Ack.rejected`` so the sender drops it (see collector/wire.py). Snapshot columns are checked
 column-wise with C-speed min/max first; only a column holding a bad value pays a per-row pass.
 """
