@@ -191,6 +191,7 @@ def connect_writer(path: str) -> sqlite3.Connection:
     db = sqlite3.connect(path, isolation_level=None, timeout=WRITER_BUSY_S)
     db.execute(f"PRAGMA busy_timeout = {int(WRITER_BUSY_S * 1000)}")
     check_ours(db, path)
+    check_writable(db, path)
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = NORMAL")
     db.execute("PRAGMA foreign_keys = OFF")
@@ -205,6 +206,20 @@ def connect_reader(path: str) -> sqlite3.Connection:
     db.execute("PRAGMA busy_timeout = 10000")
     db.execute("PRAGMA query_only = 1")
     return db
+
+
+def check_writable(db: sqlite3.Connection, path: str) -> None:
+    """Refuse at start a database SQLite opened read-only (read-only mount, immutable file).
+
+    SQLite falls back to read-only silently; the sink would then show RUNNING while every commit
+    fails. Rewriting user_version with its own value is a real write that changes nothing.
+    """
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        db.execute(f"PRAGMA user_version = {int(version)}")
+    except sqlite3.OperationalError as exc:
+        raise DatabaseError(f"{path}: cannot write the database ({exc}); the sink needs a writable "
+                            "file and directory") from None
 
 
 def check_ours(db: sqlite3.Connection, path: str) -> None:
