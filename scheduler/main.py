@@ -19,7 +19,7 @@ import time
 import click
 import zmq
 
-from collector import bounds, clock, config as config_mod, process, validate, wire
+from collector import bounds, clock, config as config_mod, paths, process, validate, wire
 from scheduler.archive_job import ArchiveJob
 from scheduler.board import Board
 
@@ -51,9 +51,12 @@ class Scheduler:
 
     def bind(self) -> None:
         endpoint = self.endpoint
-        if endpoint.startswith("ipc://"):
-            os.makedirs(os.path.dirname(endpoint[len("ipc://"):]) or ".", exist_ok=True)
+        ipc = paths.ipc_path(endpoint)
+        if ipc:
+            paths.private_dir(os.path.dirname(ipc) or ".")
         self.sock.bind(endpoint)
+        if ipc:
+            os.chmod(ipc, paths.FILE_MODE)
         tasks = self.board.tasks.values()
         log.info("scheduler listening on %s; tasks: %s", endpoint,
                  ", ".join(f"{t.platform}/{t.phase} every {t.interval:g}s" for t in tasks))

@@ -23,7 +23,7 @@ import click
 import msgspec
 import zmq
 
-from collector import clock, config as config_mod, failpoints, process, validate, wire
+from collector import clock, config as config_mod, failpoints, paths, process, validate, wire
 from sink import health, schema
 from sink.store import Store
 
@@ -55,7 +55,8 @@ class Sink:
         self.cfg = cfg
         self.endpoint = cfg.sink_endpoint
         self.db_path = str(cfg.db_path)
-        os.makedirs(cfg.db_path.parent, exist_ok=True)
+        paths.private_dir(cfg.db_path.parent)
+        paths.private_file(cfg.db_path)  # SQLite gives -wal and -shm the database file's mode
         self.db = schema.connect_writer(self.db_path)
         schema.migrate(self.db)
         self.store = Store(self.db, cfg.archive_dir)
@@ -81,9 +82,12 @@ class Sink:
 
     def bind(self) -> None:
         endpoint = self.endpoint
-        if endpoint.startswith("ipc://"):
-            os.makedirs(os.path.dirname(endpoint[len("ipc://"):]) or ".", exist_ok=True)
+        ipc = paths.ipc_path(endpoint)
+        if ipc:
+            paths.private_dir(os.path.dirname(ipc) or ".")
         self.ingest.bind(endpoint)
+        if ipc:
+            os.chmod(ipc, paths.FILE_MODE)
         log.info("sink listening on %s, writing %s", endpoint, self.db_path)
 
     # --- the loop --------------------------------------------------------------------------------

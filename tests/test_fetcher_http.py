@@ -168,3 +168,73 @@ def test_stop_flag_interrupts_a_backoff(server):
     with pytest.raises(Interrupted):
         c.get_json(server.url + "/x")
     assert time.monotonic() - t0 < 2.0
+
+
+class Drip:
+    """Sends a 10,000-byte JSON body one byte every 50 ms (8+ minutes), like a slowloris server."""
+
+    def __init__(self):
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = b'{"x": "' + b"a" * 9990 + b'"}'
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    for i in range(len(body)):
+                        self.wfile.write(body[i:i + 1])
+                        self.wfile.flush()
+                        time.sleep(0.05)
+                except OSError:
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.http = LocalHttp(Handler)
+        self.url = self.http.url
+
+
+@pytest.fixture
+def drip():
+    d = Drip()
+    yield d
+    d.http.close()
+
+
+def test_a_dripping_body_hits_the_total_deadline(drip):
+    c, n = client(retries=1, read=5.0)
+    c.attempt_deadline = 1.0
+    t0 = time.monotonic()
+    with pytest.raises(RetryBudgetExhausted, match="not complete within 1 s"):
+        c.get_json(drip.url + "/x")
+    assert time.monotonic() - t0 < 5.0 and n.requests == 2
+
+
+def test_stop_ends_a_request_mid_body(drip):
+    stop = threading.Event()
+    c, _ = client(stop=stop.is_set)
+    threading.Timer(0.5, stop.set).start()
+    t0 = time.monotonic()
+    with pytest.raises(Interrupted, match="mid-body"):
+        c.get_json(drip.url + "/x")
+    assert time.monotonic() - t0 < 2.0
+
+
+def test_a_huge_retry_after_gives_up_at_once(server):
+    server.queue.append((429, {"Retry-After": "100000"}, b"", 0))
+    c, n = client(retries=6)
+    t0 = time.monotonic()
+    with pytest.raises(RetryBudgetExhausted, match="asks to wait 100000 s"):
+        c.get_json(server.url + "/x")
+    assert time.monotonic() - t0 < 2.0 and n.requests == 1
+
+
+def test_one_request_stays_within_its_total_budget(server):
+    server.queue += [(503, {"Retry-After": "1"}, b"", 0)] * 5
+    c, n = client(retries=6)
+    c.request_budget = 2.5
+    t0 = time.monotonic()
+    with pytest.raises(RetryBudgetExhausted, match="budget"):
+        c.get_json(server.url + "/x")
+    assert time.monotonic() - t0 < 3.0 and n.requests == 3

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import stat
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import script
+from tests.conftest import script, wait_for
 
 
 def config_with_db(tmp_path: Path, db_path: Path) -> Path:
@@ -74,3 +75,21 @@ def test_read_only_data_dir_is_refused_at_start(tmp_path, immutable):
     immutable(data)
     out = run("sink", config_with_db(tmp_path, data / "collector.db"))
     assert_one_line_exit_2(out, "collector.db")
+
+
+def test_database_and_sockets_are_owner_only_whatever_the_umask(procs, tmp_path):
+    data = tmp_path / "fresh" / "data"
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[general]\ndb_path = "{data / "collector.db"}"\n[sink]\nmin_free_disk_mb = 1\n'
+                   '[polymarket]\nenabled = true\n')
+    sink = procs.start(["sh", "-c", f"umask 000; exec {script('sink')} --config {cfg}"], tmp_path / "sink.log")
+    sched = procs.start(["sh", "-c", f"umask 000; exec {script('scheduler')} --config {cfg}"],
+                        tmp_path / "scheduler.log")
+    wait_for(lambda: (data / "sink.ipc").exists() and (data / "scheduler.ipc").exists(), what="sockets")
+    wait_for(lambda: (data / "collector.db-wal").exists(), what="WAL file")
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in data.iterdir() if not p.name.endswith(".log")}
+    assert modes["collector.db"] == 0o600 and modes["collector.db-wal"] == 0o600
+    assert modes["sink.ipc"] == 0o600 and modes["scheduler.ipc"] == 0o600
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "fresh").stat().st_mode) == 0o700
+    assert sink.stop() == 0 and sched.stop() == 0
