@@ -11,8 +11,16 @@ import os
 import sys
 
 
+_hits: dict[str, int] = {}
+
+
 def hit(name: str) -> None:
-    if os.environ.get("COLLECTOR_FAILPOINT") == name:
+    """Die here if $COLLECTOR_FAILPOINT names this point (on every Nth pass with $COLLECTOR_FAILPOINT_EVERY=N,
+    counted per process life: a restarted process passes N-1 more times first)."""
+    if os.environ.get("COLLECTOR_FAILPOINT") != name:
+        return
+    _hits[name] = _hits.get(name, 0) + 1
+    if _hits[name] % max(1, int(os.environ.get("COLLECTOR_FAILPOINT_EVERY", "1") or 1)) == 0:
         sys.stderr.write(f"failpoint {name}: exiting abruptly\n")
         sys.stderr.flush()
         os._exit(137)

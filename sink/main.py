@@ -48,6 +48,7 @@ class Pending:
     batch: wire.Batch
     rejected: int  # records removed for breaking a bound
     reason: str  # the first removed record's reason
+    acked: bool = False  # only under the test failpoint sink:ack_before_commit
 
 
 class Sink:
@@ -183,6 +184,9 @@ class Sink:
             self.send_ack(identity, wire.Ack(seq=batch.seq, error=error))
             return
         item = self.checked(identity, batch)
+        if failpoints.active("sink:ack_before_commit"):  # a planted bug for the soak checker
+            self.send_ack(identity, wire.Ack(seq=batch.seq, stored=len(item.batch.records)))
+            item.acked = True
         self.pending.append(item)
         self.pending_records += sum(len(r.market_ids) if isinstance(r, wire.SnapshotColumns) else 1
                                     for r in item.batch.records)
@@ -248,7 +252,7 @@ class Sink:
                               item.batch.seq, item.batch.sender[:80], why, self.counters["batches_rejected_store"])
                     self.send_ack(item.identity, wire.Ack(seq=item.batch.seq, rejected=len(item.batch.records)
                                                           + item.rejected, reason=why))
-        for item in done:
+        for item in (i for i in done if not i.acked):
             self.send_ack(item.identity, wire.Ack(seq=item.batch.seq, stored=len(item.batch.records),
                                                   rejected=item.rejected, reason=item.reason))
         self.pending = keep
@@ -270,9 +274,12 @@ class Sink:
     def commit(self, items: list[Pending]) -> Exception | None:
         """Store these batches in one transaction; the exception if it failed (rolled back)."""
         records = [r for item in items for r in item.batch.records]
+        if failpoints.active("sink:drop_rows"):  # a planted bug for the soak checker
+            records = [_drop_fifth(r) if isinstance(r, wire.SnapshotColumns) else r for r in records]
         started = time.monotonic()
         try:
-            failpoints.hit("sink:before_commit")
+            if any(isinstance(r, wire.SnapshotColumns) for r in records):
+                failpoints.hit("sink:before_snapshot_commit")
             self.db.execute("BEGIN IMMEDIATE")
             counts = self.store.apply(records, clock.now(), store_snapshots=not self.disk_guard)
             self.db.execute("COMMIT")
@@ -324,6 +331,14 @@ class Sink:
             self.db.execute("PRAGMA busy_timeout = 0")  # a locked db must not hold up the exit
         finally:
             self.db.close()
+
+
+def _drop_fifth(c: wire.SnapshotColumns) -> wire.SnapshotColumns:
+    """Failpoint sink:drop_rows: every fifth row of the columns silently lost."""
+    keep = [i for i in range(len(c.market_ids)) if i % 5 != 4]
+    pick = lambda col: [col[i] for i in keep]  # noqa: E731
+    return msgspec.structs.replace(c, market_ids=pick(c.market_ids), yes=pick(c.yes), bid=pick(c.bid),
+                                   ask=pick(c.ask), volume=pick(c.volume), liquidity=pick(c.liquidity))
 
 
 @click.command()
