@@ -22,7 +22,7 @@ def test_short_soak_with_one_kill_of_each_program(tmp_path):
     print(soak_check.render(report))
     assert sorted(k["program"] for k in report["chaos_kills"]) == sorted(soak.PROGRAMS)
     assert report["markets_stored"] > 50 and report["resolutions_final"] > 10 and report["snapshots"] > 100
-    assert report["cycles_checked"] >= 20 and report["prices_checked"] > 1000
+    assert report["cycles_checked"] >= 20 and report["prices_checked"] > 500
     assert report["markets_missing"] == 0 and report["markets_duplicated"] == 0
     assert report["resolutions_wrong"] == 0 and report["resolutions_early"] == 0
     assert report["cycle_counter_mismatch"] == 0 and report["gaps_unexplained"] == 0
