@@ -167,6 +167,7 @@ def run(sim_hours: float, speed: float, markets: int, kill_every: float, seed: i
         snapshot=900, discover=300, resolve=1800, recovery_s=(SILENT_S + RESTART_S) * speed,
         restart_s=RESTART_S * speed))
     report["records_rejected"] = sink_counter(work / "collector.db", "records_rejected")
+    report["records_skipped"] = phase_skipped(work / "collector.db")
     report["chaos_kills"] = chaos
     report["peak_rss_mb"] = {k: round(v, 1) for k, v in sorted(peak.items())}
     report["simulator_faults"] = stats.get("faults", {})
@@ -181,6 +182,17 @@ def sink_counter(db_path: Path, name: str) -> int:
     try:
         row = db.execute("SELECT value FROM sink_counters WHERE name = ?", (name,)).fetchone()
         return row[0] if row else 0
+    finally:
+        db.close()
+
+
+def phase_skipped(db_path: Path) -> int:
+    """Exchange records the parsers skipped (out of bounds or malformed), over every phase run."""
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        return db.execute("SELECT coalesce(sum(skipped), 0) FROM phase_runs").fetchone()[0]
     finally:
         db.close()
 

@@ -194,7 +194,8 @@ def render(r: dict) -> str:
     if "peak_rss_mb" in r:
         lines.append("  info peak RSS (MB): " + ", ".join(f"{k} {v}" for k, v in r["peak_rss_mb"].items()))
     if "records_rejected" in r:
-        lines.append(f"  info records rejected by the sink's bounds: {r['records_rejected']}")
+        lines.append(f"  info records rejected by the sink's bounds: {r['records_rejected']}, skipped by the "
+                     f"parsers: {r.get('records_skipped', 0)}")
     if "chaos_kills" in r:
         lines.append(f"  info SIGKILLs: {len(r['chaos_kills'])} ({', '.join(k['program'] for k in r['chaos_kills'])})")
     if r.get("simulator_faults"):
