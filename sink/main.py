@@ -172,11 +172,16 @@ class Sink:
                     self.reject("frames_rejected_unexpected", f"unexpected {type(msg).__name__}")
 
     def accept(self, identity: bytes, batch: wire.Batch) -> None:
-        source = self.store.meta("source")
-        if source is None:
-            self.store.set_meta("source", batch.source)  # autocommit: first sender decides
-            log.info("database source set to %r", batch.source)
-        elif source != batch.source:
+        try:
+            source = self.store.meta("source")
+            if source is None:
+                self.store.set_meta("source", batch.source)  # autocommit: first sender decides
+                log.info("database source set to %r", batch.source)
+        except sqlite3.Error as exc:  # the database fails: not acknowledged, so the sender re-sends
+            self.counters["commit_failures"] += 1
+            log.error("cannot read or set the database source (%s); batch %d left for a re-send", exc, batch.seq)
+            return
+        if source is not None and source != batch.source:
             self.counters["batches_refused_source"] += 1
             error = (f"refusing {batch.source} data: {self.db_path} holds {source} data; "
                      "use a separate db_path for the simulator/demo")
