@@ -115,7 +115,9 @@ class Sink:
             now = time.monotonic()
             due = flush_at is not None and now >= flush_at
             full = self.pending_records >= self.cfg.sink.batch_max_records
-            late = self.stopping and now - self.stopping_since > STOP_MAX_S - schema.WRITER_BUSY_S
+            # while commits fail, no new attempt (a busy wait of WRITER_BUSY_S) past the exit deadline
+            late = (self.failures_in_row and self.stopping
+                    and now - self.stopping_since > STOP_MAX_S - schema.WRITER_BUSY_S)
             if self.pending and now >= retry_at and (due or full or self.stopping) and not late:
                 if self.flush():
                     flush_at = None
