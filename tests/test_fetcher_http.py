@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
@@ -11,7 +12,7 @@ import pytest
 from collector.config import Polymarket
 from fetchers.base import PhaseCounters
 from fetchers.http import USER_AGENT, ApiRefused, HttpClient, Interrupted, RetryBudgetExhausted
-from tests.conftest import LocalHttp, free_port
+from tests.conftest import LocalHttp, free_port, script, wait_for, write_config
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -238,3 +239,21 @@ def test_one_request_stays_within_its_total_budget(server):
     with pytest.raises(RetryBudgetExhausted, match="budget"):
         c.get_json(server.url + "/x")
     assert time.monotonic() - t0 < 3.0 and n.requests == 3
+
+
+def test_sigterm_ends_a_fetcher_phase_mid_body_within_10s(drip, procs, tmp_path):
+    """A real `fetcher --once snapshot` whose exchange drips its body: SIGTERM ends it promptly."""
+    cfg = write_config(tmp_path, sink={"flush_interval_seconds": 0.05, "min_free_disk_mb": 1},
+                       kalshi={"base_url": drip.url + "/trade-api/v2", "read_timeout_seconds": 30.0},
+                       zmq={"sink_wait_seconds": 5.0})
+    procs.start([script("sink"), "--config", str(cfg)], tmp_path / "sink.log")
+    wait_for(lambda: (tmp_path / "sink.ipc").exists(), what="sink socket")
+    fetcher = procs.start([script("fetcher"), "--config", str(cfg), "--platform", "kalshi", "--once", "snapshot"],
+                          tmp_path / "fetcher.log")
+    time.sleep(2.0)  # well inside the dripping body
+    assert fetcher.p.poll() is None
+    t0 = time.monotonic()
+    fetcher.signal(signal.SIGTERM)
+    fetcher.p.wait(15)
+    assert time.monotonic() - t0 < 10.0, fetcher.output()
+    assert "interrupted" in fetcher.output()
