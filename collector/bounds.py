@@ -27,7 +27,6 @@ SOURCES = ("live", "backfill")
 # Market ids: printable, no whitespace or control characters (Polymarket 0x-hex condition ids,
 # Kalshi tickers like KXBTC-25DEC31-T100000, gamma numeric ids all fit).
 _ID = re.compile(r"[!-~]{1,%d}" % ID_MAX)
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def finite(x) -> bool:

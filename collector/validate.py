@@ -20,6 +20,7 @@ from collector.wire import (ArchiveCommit, BackfillMark, MarketUpsert, NewsHeadl
 
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}([T ][0-9:.]+)?(Z|[+-]\d{2}:?\d{2})?")
 _SAFE_FILE = re.compile(r"[A-Za-z0-9_=./-]{1,300}")
+_DAY = re.compile(r"(20\d\d)-\d\d-\d\d")
 
 
 def _bad_iso(s) -> bool:
@@ -77,6 +78,7 @@ def problem(r: Record) -> str | None:
         case ArchiveCommit():
             return b.first([
                 (r.platform not in b.PLATFORMS, f"unknown platform {r.platform[:40]!r}"),
+                (_DAY.fullmatch(r.day) is None, f"day {r.day[:20]!r} is not YYYY-MM-DD"),
                 (b.bad_time(r.t_start) or b.bad_time(r.t_end), "t_start/t_end outside 2000-2100"),
                 (not _safe_relative(r.file), f"file {r.file[:80]!r} is not a plain relative path"),
                 (any(b.bad_size(x) for x in (r.rows, r.markets)), "rows/markets not in [0, 1e15)"),
