@@ -137,7 +137,9 @@ def test_malformed_rows_are_rejected(field, value):
         parse.parse_market(raw, T0)
 
 
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(),
+absurd = st.sampled_from([1e19, 10**20, -1, 99.0, "1e19", "-5", "99", "nan", "x" * 1001, "d" * 20_001,
+                          "2200-01-01T00:00:00Z", "1970-01-01T00:00:00Z"])
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text() | absurd,
                            lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3),
                            max_leaves=8)
 FIELDS = ["id", "conditionId", "question", "outcomes", "outcomePrices", "clobTokenIds", "volume", "volumeNum",
@@ -155,10 +157,11 @@ def test_fuzzed_rows_never_crash(over, base):
         m = parse.parse_market(raw, T0)
     except parse.BadRecord:
         return
-    records = [m.upsert, parse.snapshot(m, 0)]
+    records = [m.upsert, parse.snapshot(m, int(T0))]
     verdict = parse.resolution(m, T0)
     if verdict is not None:
         records.append(verdict)
+    assert [validate.problem(r) for r in records] == [None] * len(records)  # nothing out of bounds
     wire.decode(wire.encode(wire.Batch(sender="t", seq=1, source="live", records=records)))
 
 
