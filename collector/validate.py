@@ -20,6 +20,7 @@ from collector.wire import (ArchiveCommit, BackfillMark, MarketUpsert, NewsHeadl
 
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}([T ][0-9:.]+)?(Z|[+-]\d{2}:?\d{2})?")
 _SAFE_FILE = re.compile(r"[A-Za-z0-9_=./-]{1,300}")
+_PRINTABLE = re.compile(r"[!-~]*")
 _DAY = re.compile(r"(20\d\d)-\d\d-\d\d")
 
 
@@ -107,6 +108,12 @@ def _safe_relative(path: str) -> bool:
             and ".." not in path.split("/"))
 
 
+def _ids_ok(ids: list[str]) -> bool:
+    """Every id 1-ID_MAX printable characters: lengths by map, characters by one regex over all."""
+    lengths = list(map(len, ids))
+    return not ids or (min(lengths) >= 1 and max(lengths) <= b.ID_MAX and _PRINTABLE.fullmatch("".join(ids)) is not None)
+
+
 def _in(col: list, lo: int, hi: float) -> bool:
     """Every non-None value of col is an int in [lo, hi); C-speed when all are."""
     values = [x for x in col if x is not None] if None in col else col
@@ -126,7 +133,7 @@ def clean_columns(c: SnapshotColumns) -> tuple[SnapshotColumns | None, list[str]
         return None, [head] * max(n, 1)
     prices_ok = all(_in(col, 0, b.PRICE_SCALE + 1) for col in cols[:3])
     sizes_ok = all(_in(col, 0, b.SIZE_MAX) for col in cols[3:])
-    if prices_ok and sizes_ok and not any(map(b.bad_id, c.market_ids)):
+    if prices_ok and sizes_ok and _ids_ok(c.market_ids):
         return c, []
     keep, why = [], []
     for i in range(n):
