@@ -8,6 +8,8 @@ CLI edge turns it into exit 2), because a typo'd key silently ignored is a month
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
 import tomllib
 from pathlib import Path
@@ -208,22 +210,70 @@ def _describe(exc: msgspec.ValidationError) -> str:
     return text.replace("$.", "key ").replace("`$`", "the top level")
 
 
+# Every number that must be finite and > 0 (intervals, rates, sizes, timeouts), by key.
+_POSITIVE = (
+    "general.poll_interval_minutes", "general.snapshot_interval_minutes", "general.resolve_interval_minutes",
+    "clock.speed", "zmq.ack_timeout_seconds", "zmq.sink_wait_seconds", "zmq.max_unacked_batches",
+    "sink.batch_max_records", "sink.flush_interval_seconds",
+    "scheduler.job_deadline_minutes", "scheduler.heartbeat_seconds", "scheduler.fetcher_silent_seconds",
+    "polymarket.requests_per_second", "polymarket.connect_timeout_seconds", "polymarket.read_timeout_seconds",
+    "polymarket.page_size", "kalshi.requests_per_second", "kalshi.connect_timeout_seconds",
+    "kalshi.read_timeout_seconds", "kalshi.page_size",
+    "archive.retention_days", "news.requests_per_second", "news.connect_timeout_seconds",
+    "news.read_timeout_seconds", "news.max_results_per_query", "news.interval_minutes",
+)
+# ... and those that must be finite and >= 0.
+_NON_NEGATIVE = ("sink.min_free_disk_mb", "export.random_prompts_per_market", "polymarket.max_retries", "kalshi.max_retries", "news.max_retries",
+                 "news.max_queries_per_run", "clock.real_origin", "clock.sim_origin")
+_LOOPBACK_NAMES = ("localhost",)
+
+
+def _get(cfg: Config, key: str):
+    section, name = key.split(".")
+    return getattr(getattr(cfg, section), name)
+
+
+def endpoint_problem(endpoint: str) -> str | None:
+    """Only ipc:// or tcp:// on a loopback address: the sockets have no authentication."""
+    if endpoint == "":
+        return None  # the ipc:// default in data_dir
+    if endpoint.startswith("ipc://"):
+        return None if len(endpoint) > len("ipc://") else "ipc:// needs a path"
+    if not endpoint.startswith("tcp://"):
+        return "must be ipc://PATH or tcp://127.0.0.1:PORT"
+    host, _, port = endpoint[len("tcp://"):].rpartition(":")
+    host = host.strip("[]")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        return f"bad port {port!r}"
+    if host.lower() in _LOOPBACK_NAMES:
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass
+    return f"host {host!r} is not a loopback address (the sockets have no authentication)"
+
+
 def _validate(cfg: Config, where: str) -> Config:
-    """Checks msgspec's types cannot express: positive intervals and rates."""
-    checks = {
-        "general.poll_interval_minutes": cfg.general.poll_interval_minutes,
-        "general.snapshot_interval_minutes": cfg.general.snapshot_interval_minutes,
-        "general.resolve_interval_minutes": cfg.general.resolve_interval_minutes,
-        "polymarket.requests_per_second": cfg.polymarket.requests_per_second,
-        "kalshi.requests_per_second": cfg.kalshi.requests_per_second,
-        "news.requests_per_second": cfg.news.requests_per_second,
-        "sink.flush_interval_seconds": cfg.sink.flush_interval_seconds,
-        "sink.batch_max_records": cfg.sink.batch_max_records,
-        "clock.speed": cfg.clock.speed,
-    }
-    for key, value in checks.items():
-        if value <= 0:
-            raise ConfigError(f"{where}: key {key} must be > 0, got {value}")
+    """Checks msgspec's types cannot express: finite positive numbers, loopback endpoints, log level."""
+    for key in _POSITIVE:
+        value = _get(cfg, key)
+        if not (math.isfinite(value) and value > 0):
+            raise ConfigError(f"{where}: key {key} must be a finite number > 0, got {value}")
+    for key in _NON_NEGATIVE:
+        value = _get(cfg, key)
+        if not (math.isfinite(value) and value >= 0):
+            raise ConfigError(f"{where}: key {key} must be a finite number >= 0, got {value}")
+    horizons = cfg.export.prompt_horizons_days
+    if not horizons or not all(math.isfinite(h) and h > 0 for h in horizons):
+        raise ConfigError(f"{where}: key export.prompt_horizons_days must be finite numbers > 0, got {horizons}")
+    if not (math.isfinite(cfg.export.fuzzy_threshold) and 0 <= cfg.export.fuzzy_threshold <= 100):
+        raise ConfigError(f"{where}: key export.fuzzy_threshold must be in 0..100, got {cfg.export.fuzzy_threshold}")
+    for key in ("zmq.sink_endpoint", "zmq.scheduler_endpoint"):
+        why = endpoint_problem(_get(cfg, key))
+        if why:
+            raise ConfigError(f"{where}: key {key} = {_get(cfg, key)!r}: {why}")
     if cfg.general.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError(f"{where}: key general.log_level must be DEBUG|INFO|WARNING|ERROR")
     return cfg

@@ -11,8 +11,26 @@ import os
 import sys
 
 
+_hits: dict[str, int] = {}
+
+
 def hit(name: str) -> None:
-    if os.environ.get("COLLECTOR_FAILPOINT") == name:
+    """Die here if $COLLECTOR_FAILPOINT names this point (on every Nth pass with $COLLECTOR_FAILPOINT_EVERY=N,
+    counted per process life: a restarted process passes N-1 more times first)."""
+    if os.environ.get("COLLECTOR_FAILPOINT") != name:
+        return
+    _hits[name] = _hits.get(name, 0) + 1
+    if _hits[name] % max(1, int(os.environ.get("COLLECTOR_FAILPOINT_EVERY", "1") or 1)) == 0:
         sys.stderr.write(f"failpoint {name}: exiting abruptly\n")
         sys.stderr.flush()
         os._exit(137)
+
+
+def active(name: str) -> bool:
+    """A behaviour failpoint (not a crash): the code takes its planted wrong path when this is True.
+
+    Names in use: ``sink:ack_before_commit``, ``sink:drop_rows``, ``fetcher:skip_cycle`` (the soak
+    checker must catch each; tests/test_soak_checker.py). ``$COLLECTOR_FAILPOINTS`` holds a
+    comma-separated list, so a crash point and behaviour points never share one variable.
+    """
+    return name in os.environ.get("COLLECTOR_FAILPOINTS", "").split(",")

@@ -8,6 +8,7 @@ exits 2 naming the endpoint, and SIGTERM/SIGINT ask the process to stop (it flus
 from __future__ import annotations
 
 import signal
+import sqlite3
 import sys
 from typing import Callable, Protocol
 
@@ -31,7 +32,7 @@ class Service(Protocol):
 
 
 def run_foreground(name: str, config_path: str | None, make: Callable[[config_mod.Config], Service]) -> None:
-    service = None
+    service = cfg = None
     try:
         cfg = config_mod.load(config_path)
         clock.configure(cfg)
@@ -43,6 +44,12 @@ def run_foreground(name: str, config_path: str | None, make: Callable[[config_mo
         sys.exit(exc.exit_code)
     except zmq.ZMQError as exc:
         click.echo(f"Error: cannot bind {service.endpoint if service else '?'}: {exc}", err=True)
+        sys.exit(2)
+    except OSError as exc:  # unwritable data dir or socket directory
+        click.echo(f"Error: {name} cannot start: {exc.filename or ''}: {exc.strerror or exc}", err=True)
+        sys.exit(2)
+    except sqlite3.Error as exc:  # the database file cannot be opened or created
+        click.echo(f"Error: {name} cannot start: {cfg.db_path}: {exc}", err=True)
         sys.exit(2)
 
     def on_signal(signum, _frame):

@@ -13,6 +13,16 @@ Two conversations use it:
 Rules (msgspec schema evolution): new fields go last with defaults, a field's type never changes,
 unknown fields are ignored so an old reader skips what a new writer adds. ``v`` is the protocol
 version; a frame with another major version is rejected and counted, never guessed at.
+
+Bad input is answered, never retried forever. The sink checks every record against
+collector/bounds.py before its transaction; a record out of bounds is dropped, counted and logged,
+the rest of its batch is stored, and the batch's Ack says ``rejected=N`` with a ``reason``. A batch
+frame that does not decode at all (NaN where an int belongs, a 2**70 integer, a wrong type) is
+answered ``Ack(seq, rejected=-1, reason=...)`` when its ``seq`` can still be read (``batch_seq``).
+Either way the sender treats the Ack like any other: the batch is done, it is not sent again.
+Only ``Ack.error`` (a whole database refused, e.g. simulator data into a live db) stops a sender.
+Every socket refuses frames above MAX_FRAME_BYTES (ZMQ_MAXMSGSIZE): no sender can make a
+process allocate more than that for one message.
 """
 
 from __future__ import annotations
@@ -21,9 +31,10 @@ from typing import Union
 
 import msgspec
 
-PROTOCOL_VERSION = 1
+from collector.bounds import PLATFORMS, SIZE_MAX  # noqa: F401  (PLATFORMS: re-exported for senders)
 
-PLATFORMS = ("polymarket", "kalshi")
+PROTOCOL_VERSION = 1
+MAX_FRAME_BYTES = 64 * 1024 * 1024  # ZMQ_MAXMSGSIZE on every socket; a batch is ~100 KB-5 MB
 PHASES = ("discover", "snapshot", "resolve", "backfill", "news", "archive")
 MARKET_STATUSES = ("active", "closed", "resolved", "voided")
 
@@ -193,7 +204,8 @@ def _scaled(p: float | None) -> int | None:
 
 
 def _whole(x: float | None) -> int | None:
-    if x is None or x != x or x in (float("inf"), float("-inf")):
+    """Whole units, or None when unknown or outside [0, SIZE_MAX) (parsers skip such records first)."""
+    if x is None or not 0 <= x < SIZE_MAX:  # also False for NaN
         return None
     return round(x)
 
@@ -238,12 +250,18 @@ class Batch(msgspec.Struct, tag="batch", kw_only=True):
 
 
 class Ack(msgspec.Struct, tag="ack", kw_only=True):
-    """sink -> fetcher, after commit. ``error`` set means the batch was refused and never will be stored."""
+    """sink -> fetcher, after commit. ``error`` set means the batch was refused and never will be stored.
+
+    ``rejected``: records of this batch dropped for breaking a bound (-1: the whole frame was
+    unreadable); ``reason`` says why (the first one). The sender drops the batch either way.
+    """
 
     seq: int
     stored: int = 0
     error: str = ""
     v: int = PROTOCOL_VERSION
+    rejected: int = 0
+    reason: str = ""
 
 
 class Job(msgspec.Struct, tag="job", kw_only=True):
@@ -296,3 +314,18 @@ def decode(frame: bytes) -> Message:
     if msg.v != PROTOCOL_VERSION:
         raise WrongVersion(f"protocol version {msg.v}, expected {PROTOCOL_VERSION}")
     return msg
+
+
+class _BatchHead(msgspec.Struct, tag="batch"):
+    seq: int
+
+
+_head_decoder = msgspec.msgpack.Decoder(_BatchHead)
+
+
+def batch_seq(frame: bytes) -> int | None:
+    """The seq of a Batch frame whose records do not decode, so the sink can answer it; else None."""
+    try:
+        return _head_decoder.decode(frame).seq
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+        return None

@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from collector import clock, failpoints, wire
+from collector import bounds, clock, failpoints, wire
 from collector.config import Config
 from collector.errors import CollectorError
 from sink.archive import file_sha256
@@ -73,7 +73,14 @@ def partitions(db: sqlite3.Connection, before: int) -> list[tuple[str, int]]:
 
 
 def write_partition(db: sqlite3.Connection, root: Path, platform: str, start: int) -> wire.ArchiveCommit | None:
-    """Write one (platform, day) file atomically; returns the commit that asks the sink to delete its rows."""
+    """Write one (platform, day) file atomically; returns the commit that asks the sink to delete its rows.
+
+    The path is built only from registered names (collector/bounds.py PLATFORMS, a UTC date): a
+    platform string from an old or tampered database never becomes a directory.
+    """
+    if platform not in bounds.PLATFORMS:
+        log.error("not archiving snapshots of unknown platform %r (not a registered name)", platform[:80])
+        return None
     rows = db.execute(_ROWS, (start, start + DAY, platform)).fetchall()
     if not rows:
         return None

@@ -6,7 +6,15 @@ Why each piece exists:
   sliding window and Cloudflare answers a burst with 429 or a 403 HTML page.
 * **One requests.Session** with a real User-Agent: Cloudflare has answered 403 HTML to library
   default agents, and connection reuse keeps a 500-page sweep cheap.
-* **Explicit timeout=(connect, read)** on every call: no wait is unbounded.
+* **Explicit timeout=(connect, read)** on every call, and a **total deadline per attempt**
+  (``ATTEMPT_DEADLINE_SECONDS``: connect, headers and the whole body): a body that drips one byte
+  a second no longer holds a cycle for minutes, since the read timeout only bounds each read. The
+  body is read as it arrives, so the stop flag is checked between reads (SIGTERM mid-body ends
+  the phase within a second while bytes flow; a server silent mid-body holds it at most the
+  read timeout).
+* **One request, all retries included, gives up after ``REQUEST_BUDGET_SECONDS``**, and a
+  Retry-After longer than ``RETRY_AFTER_CAP_SECONDS`` is not waited for at all: the request
+  fails now and the next run catches up.
 * **Exponential backoff with full jitter** on 429, 5xx, timeouts, connection errors and bodies
   that are truncated or not JSON, honouring ``Retry-After`` (header) or ``retry_after_seconds``
   (CLOB error body). The budget is ``max_retries`` per request; then ``RetryBudgetExhausted``,
@@ -32,6 +40,7 @@ from typing import Any, Callable
 
 import msgspec
 import requests
+import urllib3
 
 from collector.errors import ApiError
 from fetchers.base import PhaseCounters
@@ -39,7 +48,10 @@ from fetchers.base import PhaseCounters
 USER_AGENT = "polymaster-collector/0.1 (+https://github.com/neur0map/polymaster)"
 BACKOFF_BASE_SECONDS = 0.5  # first retry waits up to this long (full jitter: uniform 0..x)
 BACKOFF_CAP_SECONDS = 30.0  # no single backoff sleep is longer than this
-RETRY_AFTER_CAP_SECONDS = 120.0  # a server asking for a longer pause gets this much
+RETRY_AFTER_CAP_SECONDS = 120.0  # a server asking for a longer pause: give up on this request now
+ATTEMPT_DEADLINE_SECONDS = 60.0  # one attempt: connect + headers + whole body
+REQUEST_BUDGET_SECONDS = 300.0  # one request, every attempt and wait included
+BODY_CHUNK_BYTES = 1 << 16
 FORBIDDEN_PAUSE_SECONDS = 60.0  # the one pause before retrying a 403 (Cloudflare WAF)
 SLEEP_SLICE_SECONDS = 0.1  # how often a sleep checks the stop flag
 BODY_EXCERPT_CHARS = 300  # how much of an error body goes into the exception message
@@ -118,6 +130,8 @@ class HttpClient:
         self.bucket = TokenBucket(float(cfg_section.requests_per_second))
         self.forbidden_pause = FORBIDDEN_PAUSE_SECONDS
         self.backoff_cap = BACKOFF_CAP_SECONDS
+        self.attempt_deadline = ATTEMPT_DEADLINE_SECONDS
+        self.request_budget = REQUEST_BUDGET_SECONDS
         self.session = session or requests.Session()
         self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
 
@@ -155,6 +169,7 @@ class HttpClient:
     def _request(self, method: str, url: str, decoder: msgspec.json.Decoder | None = None, **kwargs: Any) -> Any:
         attempt = 0
         forbidden_retried = False
+        started = time.monotonic()
         while True:
             self.sleep(self.bucket.delay())
             self._count("requests")
@@ -174,16 +189,23 @@ class HttpClient:
                 raise RetryBudgetExhausted(
                     f"{method} {url}: gave up after {attempt + 1} attempts, last: {reason}"
                 )
+            if retry_after is not None and retry_after > RETRY_AFTER_CAP_SECONDS:
+                raise RetryBudgetExhausted(f"{method} {url}: {reason} asks to wait {retry_after:.0f} s "
+                                           f"(> {RETRY_AFTER_CAP_SECONDS:.0f} s); giving up until the next run")
             wait = self._backoff(attempt, retry_after)
+            if time.monotonic() - started + wait > self.request_budget:
+                raise RetryBudgetExhausted(f"{method} {url}: over the {self.request_budget:.0f} s budget "
+                                           f"after {attempt + 1} attempts, last: {reason}")
             attempt += 1
             self._count("retries")
             self.log.info("%s %s: %s; retry %d/%d in %.2f s", method, url, reason, attempt, self.max_retries, wait)
             self.sleep(wait)
 
     def _attempt(self, method: str, url: str, decoder: msgspec.json.Decoder | None, **kwargs: Any) -> Any:
+        deadline = time.monotonic() + self.attempt_deadline
         try:
-            resp = self.session.request(method, url, timeout=self.timeout, **kwargs)
-            content = resp.content  # may raise on a connection cut mid-body
+            resp = self.session.request(method, url, timeout=self.timeout, stream=True, **kwargs)
+            content = self._body(resp, deadline)  # may raise on a connection cut mid-body
         except requests.Timeout as exc:
             raise _Retryable(f"timeout ({type(exc).__name__})") from None
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
@@ -205,6 +227,27 @@ class HttpClient:
             return msgspec.json.decode(content)
         except msgspec.DecodeError:
             raise _Retryable(f"truncated or non-JSON body ({len(content)} bytes)") from None
+
+    def _body(self, resp: requests.Response, deadline: float) -> bytes:
+        """The whole body, read as it arrives; _Retryable past the deadline, Interrupted on stop."""
+        chunks = []
+        try:
+            while True:
+                if time.monotonic() > deadline:
+                    raise _Retryable(f"body not complete within {self.attempt_deadline:.0f} s")
+                if self.should_stop():
+                    raise Interrupted(f"{self.platform}: stop requested mid-body")
+                try:
+                    chunk = resp.raw.read1(BODY_CHUNK_BYTES, decode_content=True)
+                except urllib3.exceptions.ReadTimeoutError as exc:
+                    raise requests.exceptions.ReadTimeout(str(exc)) from None
+                except (urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError) as exc:
+                    raise requests.exceptions.ChunkedEncodingError(str(exc)) from None
+                if not chunk:
+                    return b"".join(chunks)
+                chunks.append(chunk)
+        finally:
+            resp.close()
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         jitter = random.uniform(0.0, min(self.backoff_cap, BACKOFF_BASE_SECONDS * (2 ** attempt)))

@@ -35,6 +35,7 @@ import calendar
 import math
 import re
 
+from collector import validate
 from collector.wire import MarketUpsert, PriceSnapshot, Resolution
 
 PLATFORM = "kalshi"
@@ -56,6 +57,14 @@ _EXTRA_NUMBERS = ("floor_strike", "cap_strike")
 
 class BadRecord(ValueError):
     """A record that does not have the documented shape; skip it, keep the rest of the page."""
+
+
+def checked(record):
+    """The record if it is within collector/bounds.py (prices, sizes, times, text lengths), else BadRecord."""
+    why = validate.problem(record)
+    if why:
+        raise BadRecord(why)
+    return record
 
 
 # --- numbers ---------------------------------------------------------------------------------
@@ -187,7 +196,7 @@ def quote(m: dict) -> tuple[float | None, float | None, float | None]:
 def price_snapshot(m: dict, t: int) -> PriceSnapshot:
     market_id = ticker_of(m)
     yes, bid, ask = quote(m)
-    return PriceSnapshot(PLATFORM, market_id, t, yes, bid, ask, k_count(m, "volume"), None)
+    return checked(PriceSnapshot(PLATFORM, market_id, t, yes, bid, ask, k_count(m, "volume"), None))
 
 
 def market_upsert(m: dict, observed_at: float, series_ticker: str | None = None,
@@ -214,16 +223,22 @@ def market_upsert(m: dict, observed_at: float, series_ticker: str | None = None,
         extra["series_ticker"] = series_ticker
     end_date = iso(m.get("close_time"), "close_time") or iso(m.get("expected_expiration_time"),
                                                               "expected_expiration_time")
-    return MarketUpsert(
+    return checked(MarketUpsert(
         platform=PLATFORM, market_id=market_id, observed_at=observed_at, status=status,
         title=_text(m, "title") or None, description=description, category=category,
         outcomes=OUTCOMES, volume=k_count(m, "volume"), liquidity=None, end_date=end_date,
         created_at=iso(m.get("created_time"), "created_time"),
         updated_at=iso(m.get("updated_time"), "updated_time"), extra=extra,
-    )
+    ))
 
 
 def resolution(m: dict, observed_at: float) -> Resolution | None:
+    """``_resolution`` within collector/bounds.py (BadRecord otherwise)."""
+    r = _resolution(m, observed_at)
+    return checked(r) if r is not None else None
+
+
+def _resolution(m: dict, observed_at: float) -> Resolution | None:
     """Resolution state of a market that is past trading; None while it is still live.
 
     ``detail`` says what was seen ('kalshi:finalized', 'kalshi:determined', 'kalshi:scalar',

@@ -30,7 +30,7 @@ import math
 
 import msgspec
 
-from collector import wire
+from collector import bounds, validate, wire
 from fetchers.polymarket_rows import BadRecord, GammaRow, _EventRef, as_row, iso, num, str_list, text
 
 PLATFORM = "polymarket"
@@ -135,6 +135,12 @@ def parse_market(raw, observed_at: float) -> Market:
         end_date=iso(row.endDate, "endDate"), created_at=iso(row.createdAt, "createdAt"),
         updated_at=m.updated_at, extra=extra,
     )
+    # every bound of collector/bounds.py, on the metadata and on the prices a snapshot would carry
+    why = validate.problem(m.upsert) or validate.problem(snapshot(m, bounds.TIME_MIN)) or next(
+        (f"{name} {v!r} outside 2000-2100" for name, v in (("closedTime", m.closed_time), ("umaEndDate", m.uma_end))
+         if v and not "2000" <= v[:4] < "2100"), None)  # the dates a Resolution carries
+    if why:
+        raise BadRecord(why)
     return m
 
 

@@ -77,13 +77,14 @@ class Publisher:
         self.sock.setsockopt(zmq.SNDHWM, self.max_unacked * 2)  # room for resends of the window
         self.sock.setsockopt(zmq.RCVHWM, 0)  # acks are tiny; never drop one
         self.sock.setsockopt(zmq.SNDTIMEO, 0)
+        self.sock.setsockopt(zmq.MAXMSGSIZE, wire.MAX_FRAME_BYTES)
         self.sock.connect(endpoint)
         self.pending: list[wire.Record] = []
         self.pending_since = 0.0
         self.seq = 0
         self.unacked: dict[int, tuple[bytes, float, int]] = {}  # seq -> (frame, sent_at, records)
         self.last_ack = time.monotonic()
-        self.stats = {"records": 0, "batches": 0, "resent": 0, "acked": 0}
+        self.stats = {"records": 0, "batches": 0, "resent": 0, "acked": 0, "rejected": 0, "unencodable": 0}
 
     # --- public API ----------------------------------------------------------------------
 
@@ -133,14 +134,34 @@ class Publisher:
     # --- internals -----------------------------------------------------------------------
 
     def _send_pending(self) -> None:
+        """Send the partial batch; ``pending`` is empty afterwards whatever happens."""
         if not self.pending:
             return
+        records, self.pending = self.pending, []
+        try:
+            frame = self._encode(wire.columnize(records))
+        except (OverflowError, TypeError, ValueError, msgspec.EncodeError):
+            frame = self._encode(self._encodable(records))  # rare: find the record(s) at fault
         self.seq += 1
-        batch = wire.Batch(sender=self.sender, seq=self.seq, source=self.source, records=wire.columnize(self.pending))
-        frame = wire.encode(batch)
-        self._send(self.seq, frame, len(self.pending))
+        self._send(self.seq, frame, len(records))
         self.stats["batches"] += 1
-        self.pending = []
+
+    def _encode(self, records: list[wire.Record]) -> bytes:
+        return wire.encode(wire.Batch(sender=self.sender, seq=self.seq + 1, source=self.source,
+                                      records=wire.columnize(records) if records else []))
+
+    def _encodable(self, records: list[wire.Record]) -> list[wire.Record]:
+        """The records msgpack can carry; each one it cannot (an int beyond 64 bits) is logged and dropped."""
+        good = []
+        for r in records:
+            try:
+                wire.encode(wire.Batch(sender=self.sender, seq=0, source=self.source, records=wire.columnize([r])))
+                good.append(r)
+            except (OverflowError, TypeError, ValueError, msgspec.EncodeError) as exc:
+                self.stats["unencodable"] += 1
+                self.log.error("dropped a record that cannot be encoded (%s/%s): %s",
+                               getattr(r, "platform", "?"), getattr(r, "market_id", "?"), exc)
+        return good
 
     def _send(self, seq: int, frame: bytes, n: int) -> None:
         try:
@@ -160,6 +181,10 @@ class Publisher:
             return
         if msg.error:
             raise SinkRefused(f"the sink at {self.endpoint} refused batch {msg.seq}: {msg.error}")
+        if msg.rejected:
+            self.stats["rejected"] += max(msg.rejected, 1)
+            self.log.warning("the sink rejected %s of batch %d: %s; dropping it",
+                             "all" if msg.rejected < 0 else f"{msg.rejected} record(s)", msg.seq, msg.reason)
         if self.unacked.pop(msg.seq, None) is not None:
             self.stats["acked"] += 1
         self.last_ack = time.monotonic()

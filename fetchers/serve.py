@@ -108,6 +108,7 @@ def serve(cfg: Config, platform: str, stop: threading.Event, log) -> int:
     sock = zmq.Context.instance().socket(zmq.DEALER)
     sock.setsockopt(zmq.IDENTITY, ident.encode())
     sock.setsockopt(zmq.SNDHWM, SCHEDULER_HWM)
+    sock.setsockopt(zmq.MAXMSGSIZE, wire.MAX_FRAME_BYTES)
     sock.connect(cfg.scheduler_endpoint)
     worker = Worker(cfg, platform, ident, stop, log)
     worker.start()

@@ -21,7 +21,7 @@ from collections import deque
 from collector import clock, wire
 from collector.config import Config
 from scheduler import plan
-from scheduler.fleet import Fetcher, Fleet
+from scheduler.fleet import Fetcher, Fleet, name_of
 from scheduler.history import History, Run
 
 log = logging.getLogger("scheduler")
@@ -67,7 +67,7 @@ class Board:
                 self.release(task, f"not done by its deadline {clock.iso(task.job.deadline)}")
 
     def held_by(self, identity: bytes) -> list[plan.Task]:
-        return [t for t in self.tasks.values() if t.job is not None and t.job.fetcher == identity.decode()]
+        return [t for t in self.tasks.values() if t.job is not None and t.job.fetcher == name_of(identity)]
 
     def on_heartbeat(self, identity: bytes, hb: wire.Heartbeat, mono: float, now: float) -> None:
         # A job already reported done can still show in a heartbeat sent just before the fetcher
@@ -151,7 +151,7 @@ class Board:
     def due_jobs(self, now: float, mono: float) -> list[tuple[Fetcher, wire.Job]]:
         """Jobs to send now, at most one per platform, each to an idle fetcher of its platform."""
         out = []
-        holding = {t.job.fetcher.encode() for t in self.tasks.values() if t.job is not None}
+        holding = {t.job.fetcher for t in self.tasks.values() if t.job is not None}
         for platform in self.platforms:
             task = plan.pick(self.tasks, platform, now)
             if task is None:
@@ -172,7 +172,7 @@ class Board:
                 missed = int((clock.grid_floor(now, task.interval) - task.last_slot)
                              // max(1, round(task.interval))) - 1
             job = plan.issue(task, now, self.token, f.name, self.cfg.scheduler.job_deadline_minutes, mono)
-            holding.add(f.identity)
+            holding.add(f.name)
             out.append((f, wire.Job(job_id=job.job_id, platform=task.platform, phase=task.phase,
                                     grid_time=job.grid_time, deadline=job.deadline)))
             tlog(task.platform, task.phase).info(

@@ -17,6 +17,12 @@ log = logging.getLogger("scheduler.fleet")
 FORGET_AFTER_SILENT = 10  # a down fetcher is forgotten after this many silent periods
 
 
+def name_of(identity: bytes) -> str:
+    """A routing identity as text for logs and job records. Identities are opaque bytes (any peer
+    may pick any, even invalid UTF-8), so this never raises; ours are ASCII and map to themselves."""
+    return identity.decode("utf-8", "backslashreplace")
+
+
 @dataclass
 class Fetcher:
     identity: bytes
@@ -27,7 +33,7 @@ class Fetcher:
 
     @property
     def name(self) -> str:
-        return self.identity.decode(errors="replace")
+        return name_of(self.identity)
 
 
 class Fleet:
@@ -71,10 +77,10 @@ class Fleet:
             f.down = True
             logging.getLogger(f"scheduler.{f.platform}").error("fetcher %s disconnected", f.name)
 
-    def idle(self, platform: str, holding: set[bytes]) -> Fetcher | None:
+    def idle(self, platform: str, holding: set[str]) -> Fetcher | None:
         """The most recently heard live, idle fetcher of the platform not holding a job of ours."""
         ready = [f for f in self.fetchers.values()
-                 if f.platform == platform and not f.down and not f.busy and f.identity not in holding]
+                 if f.platform == platform and not f.down and not f.busy and f.name not in holding]
         return max(ready, key=lambda f: f.last_heard, default=None)
 
     def live(self, platform: str) -> bool:

@@ -17,10 +17,9 @@ import os
 import time
 
 import click
-import msgspec
 import zmq
 
-from collector import clock, config as config_mod, process, wire
+from collector import bounds, clock, config as config_mod, paths, process, validate, wire
 from collector.cliutil import CONTEXT_SETTINGS, Command, version_option
 from scheduler.archive_job import ArchiveJob
 from scheduler.board import Board
@@ -45,6 +44,7 @@ class Scheduler:
         self.sock.setsockopt(zmq.ROUTER_MANDATORY, 1)  # a send to a vanished fetcher fails loudly
         self.sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
         self.sock.setsockopt(zmq.SNDHWM, SNDHWM)
+        self.sock.setsockopt(zmq.MAXMSGSIZE, wire.MAX_FRAME_BYTES)  # bigger frames: peer disconnected
 
     def request_stop(self, why: str) -> None:
         log.info("received %s: stopping", why)
@@ -52,9 +52,12 @@ class Scheduler:
 
     def bind(self) -> None:
         endpoint = self.endpoint
-        if endpoint.startswith("ipc://"):
-            os.makedirs(os.path.dirname(endpoint[len("ipc://"):]) or ".", exist_ok=True)
+        ipc = paths.ipc_path(endpoint)
+        if ipc:
+            paths.private_dir(os.path.dirname(ipc) or ".")
         self.sock.bind(endpoint)
+        if ipc:
+            os.chmod(ipc, paths.FILE_MODE)
         tasks = self.board.tasks.values()
         log.info("scheduler listening on %s; tasks: %s", endpoint,
                  ", ".join(f"{t.platform}/{t.phase} every {t.interval:g}s" for t in tasks))
@@ -92,22 +95,43 @@ class Scheduler:
             identity, frame = parts
             try:
                 msg = wire.decode(frame)
-            except (msgspec.DecodeError, msgspec.ValidationError, wire.WrongVersion) as exc:
-                log.warning("unreadable frame from %r (%d bytes): %s", identity, len(frame), exc)
+            except Exception as exc:  # garbage or a decoder surprise: never a crash
+                log.warning("unreadable frame from %r (%d bytes): %s", identity[:80], len(frame), str(exc)[:300])
                 continue
-            match msg:
-                case wire.Heartbeat():
-                    self.board.on_heartbeat(identity, msg, mono, now)
-                case wire.JobDone():
-                    self.board.on_done(msg.report, identity)
-                case _:
-                    log.warning("unexpected %s from %r", type(msg).__name__, identity)
+            why = out_of_bounds(msg)
+            if why:
+                log.warning("rejected %s from %r: %s", type(msg).__name__, identity[:80], why)
+                continue
+            try:
+                match msg:
+                    case wire.Heartbeat():
+                        self.board.on_heartbeat(identity, msg, mono, now)
+                    case wire.JobDone():
+                        self.board.on_done(msg.report, identity)
+                    case _:
+                        log.warning("unexpected %s from %r", type(msg).__name__, identity[:80])
+            except Exception:  # a bookkeeping bug must not stop scheduling for every platform
+                log.exception("could not handle %s from %r; ignored", type(msg).__name__, identity[:80])
 
     def close(self) -> None:
         self.archive.stop()
         self.board.history.close()
         self.sock.close()
         self.ctx.term()
+
+
+def out_of_bounds(msg: wire.Message) -> str | None:
+    """Why a Heartbeat or JobDone must be ignored (NaN times, unknown platform, huge ids), or None."""
+    match msg:
+        case wire.Heartbeat():
+            return bounds.first([
+                (msg.platform not in bounds.REPORT_PLATFORMS, f"unknown platform {msg.platform[:40]!r}"),
+                (bounds.bad_text(msg.busy_job, bounds.ID_MAX) or bounds.bad_text(msg.sender, bounds.ID_MAX),
+                 "busy_job/sender too long"),
+            ])
+        case wire.JobDone():
+            return validate.problem(msg.report)
+    return None
 
 
 @click.command(cls=Command, context_settings=CONTEXT_SETTINGS)

@@ -23,6 +23,7 @@ from collector.errors import DatabaseError
 
 APPLICATION_ID = 0x504D4331  # "PMC1": marks a file as ours; anything else is refused
 PRICE_SCALE = 1_000_000  # stored price integer = round(probability * PRICE_SCALE)
+WRITER_BUSY_S = 2.0  # the sink's wait for a write lock before a commit counts as failed
 
 
 # Each migration is one SQL script run inside one transaction (see migrate()).
@@ -185,9 +186,12 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 def connect_writer(path: str) -> sqlite3.Connection:
     """The sink's connection: WAL, synchronous=NORMAL, explicit transactions."""
-    db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
-    db.execute("PRAGMA busy_timeout = 30000")
+    # Short: the sink is the only writer, so "busy" means something is wrong (another process
+    # holds a write lock); a failed commit backs off and retries, and the loop stays responsive.
+    db = sqlite3.connect(path, isolation_level=None, timeout=WRITER_BUSY_S)
+    db.execute(f"PRAGMA busy_timeout = {int(WRITER_BUSY_S * 1000)}")
     check_ours(db, path)
+    check_writable(db, path)
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = NORMAL")
     db.execute("PRAGMA foreign_keys = OFF")
@@ -202,6 +206,20 @@ def connect_reader(path: str) -> sqlite3.Connection:
     db.execute("PRAGMA busy_timeout = 10000")
     db.execute("PRAGMA query_only = 1")
     return db
+
+
+def check_writable(db: sqlite3.Connection, path: str) -> None:
+    """Refuse at start a database SQLite opened read-only (read-only mount, immutable file).
+
+    SQLite falls back to read-only silently; the sink would then show RUNNING while every commit
+    fails. Rewriting user_version with its own value is a real write that changes nothing.
+    """
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        db.execute(f"PRAGMA user_version = {int(version)}")
+    except sqlite3.OperationalError as exc:
+        raise DatabaseError(f"{path}: cannot write the database ({exc}); the sink needs a writable "
+                            "file and directory") from None
 
 
 def check_ours(db: sqlite3.Connection, path: str) -> None:

@@ -34,8 +34,8 @@ FAULTS = "rate=40,err=0.02,latency=5ms,drop=0.01,truncate=0.005,malformed=0.01,d
 START = "2026-11-01T00:00:00Z"
 
 
-def _get(url: str):
-    with urllib.request.urlopen(url, timeout=30) as r:
+def _get(url: str, timeout: float = 30):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
         return json.loads(r.read())
 
 
@@ -52,7 +52,11 @@ def start_simulator(work: Path, seed: int, markets: int, speed: float, faults: s
     return p, m.group(0)
 
 
-def write_config(work: Path, url: str, speed: float) -> Path:
+SILENT_S = 6.0  # scheduler.fetcher_silent_seconds below (real seconds)
+RESTART_S = 4.0  # supervisord restarts a killed program within this (real seconds, generous)
+
+
+def write_config(work: Path, url: str, speed: float, sink_flush_s: float = 0.5) -> Path:
     clock = _get(url + "/_sim/clock")
     real_origin = time.time()
     cfg = work / "config.toml"
@@ -68,11 +72,11 @@ sim_origin = {clock["now"]}
 ack_timeout_seconds = 3.0
 sink_wait_seconds = 60.0
 [sink]
-flush_interval_seconds = 0.5
+flush_interval_seconds = {sink_flush_s}
 min_free_disk_mb = 50
 [scheduler]
 heartbeat_seconds = 1.0
-fetcher_silent_seconds = 6.0
+fetcher_silent_seconds = {SILENT_S}
 [polymarket]
 base_url = "{url}/clob"
 gamma_url = "{url}/gamma"
@@ -112,10 +116,16 @@ def rss_mb(pid: int) -> float:
 
 
 def run(sim_hours: float, speed: float, markets: int, kill_every: float, seed: int, work: Path,
-        faults: str = FAULTS, kills: list[str] | None = None) -> dict:
-    """Run the soak; returns the checker's report (plus chaos and memory figures)."""
+        faults: str = FAULTS, kills: list[str] | None = None, failpoints: str = "", sink_flush_s: float = 0.5,
+        env_extra: dict | None = None) -> dict:
+    """Run the soak; returns the checker's report (plus chaos and memory figures).
+
+    ``failpoints``: $COLLECTOR_FAILPOINTS for every program (planted faults the checker must catch);
+    ``env_extra``: more environment for every program (e.g. a crash failpoint).
+    """
     sim, url = start_simulator(work, seed, markets, speed, faults)
-    env = dict(os.environ, COLLECTOR_CONFIG=str(write_config(work, url, speed)), COLLECTOR_DATA=str(work))
+    env = dict(os.environ, COLLECTOR_CONFIG=str(write_config(work, url, speed, sink_flush_s)),
+               COLLECTOR_DATA=str(work), COLLECTOR_FAILPOINTS=failpoints, **(env_extra or {}))
     sup = subprocess.Popen([str(BIN / "supervisord"), "-n", "-c", str(REPO / "supervisord.conf")], env=env,
                            stdout=subprocess.DEVNULL, stderr=open(work / "supervisord.out", "w"))
     rng = random.Random(seed)
@@ -143,7 +153,7 @@ def run(sim_hours: float, speed: float, markets: int, kill_every: float, seed: i
                 next_kill = time.monotonic() + step
         end_sim = _get(url + "/_sim/clock")["now"]
         supervisorctl(env, "stop", "all")
-        truth = _get(url + "/_sim/truth?all=1")
+        truth = _get(url + "/_sim/truth?all=1&with_prices=1", timeout=300)  # every 15-min price: slow
         stats = _get(url + "/_sim/stats")
     finally:
         sup.send_signal(signal.SIGTERM)
@@ -154,12 +164,37 @@ def run(sim_hours: float, speed: float, markets: int, kill_every: float, seed: i
         sim.send_signal(signal.SIGTERM)
         sim.wait(30)
     report = soak_check.check(work / "collector.db", truth, chaos, end_sim=end_sim, config=soak_check.Cadence(
-        snapshot=900, discover=300, resolve=1800))
+        snapshot=900, discover=300, resolve=1800, recovery_s=(SILENT_S + RESTART_S) * speed,
+        restart_s=RESTART_S * speed))
+    report["records_rejected"] = sink_counter(work / "collector.db", "records_rejected")
+    report["records_skipped"] = phase_skipped(work / "collector.db")
     report["chaos_kills"] = chaos
     report["peak_rss_mb"] = {k: round(v, 1) for k, v in sorted(peak.items())}
     report["simulator_faults"] = stats.get("faults", {})
     report["simulator_requests"] = stats.get("total_requests", 0)
     return report
+
+
+def sink_counter(db_path: Path, name: str) -> int:
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        row = db.execute("SELECT value FROM sink_counters WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else 0
+    finally:
+        db.close()
+
+
+def phase_skipped(db_path: Path) -> int:
+    """Exchange records the parsers skipped (out of bounds or malformed), over every phase run."""
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        return db.execute("SELECT coalesce(sum(skipped), 0) FROM phase_runs").fetchone()[0]
+    finally:
+        db.close()
 
 
 def main() -> None:

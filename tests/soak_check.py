@@ -1,20 +1,34 @@
 """Compare a collector.db with the simulator's truth after a soak run; a report with hard invariants.
 
-Hard (the run fails on any): markets missing or duplicated, resolutions wrong or stored before the
-market was final, duplicate snapshots, snapshot cycles missing without an explanation (a SIGKILL of
-a program that cycle depended on, or a phase run that failed), PRAGMA integrity_check.
+Hard (the run fails on any):
+* markets missing (live for an hour of the run but never stored), resolutions wrong or stored
+  before the market was final, PRAGMA integrity_check;
+* **per cycle**, for every snapshot grid time t of the run (up to the last complete one, so cycles
+  after the last stored one count too): every market the simulator had open for the whole slot
+  [t, t + cadence) has a row at t, unless a recorded, specific cause explains that exact slot:
+  that platform's fetcher SIGKILLed within the recovery window before or during the slot (the
+  scheduler needs ``recovery_s`` to notice and re-issue), the scheduler SIGKILLed at the slot's
+  start, the slot's snapshot run reported failed, or it reported at least as many skipped
+  records as are missing. A sink kill explains nothing: senders re-send what was not acknowledged;
+* stored prices within ``PRICE_TOLERANCE`` of what the simulator served around the slot;
+* snapshot_cycles row counts equal the rows stored (the counter kept in the same transaction).
 Soft (reported): resolutions still pending although final in the simulator for a while, database
 size per million snapshots.
+
+tests/test_soak.py proves the checker can fail: with failpoints (collector/failpoints.py) making
+the sink acknowledge before committing, drop rows, or a fetcher skip a cycle, it reports FAIL.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 MIN_OVERLAP_S = 3600  # a market live this long during the run must have been discovered
+PRICE_TOLERANCE = 0.05  # |stored yes - simulator's walk| around the slot, in probability
+PRICE_SCALE = 1_000_000
 
 
 @dataclass
@@ -22,10 +36,8 @@ class Cadence:
     snapshot: int
     discover: int
     resolve: int
-
-
-def _unix(iso: str | None) -> float | None:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() if iso else None
+    recovery_s: float = 0.0  # simulated seconds from a fetcher kill until its job is re-issued
+    restart_s: float = 0.0  # simulated seconds supervisord needs to restart a program
 
 
 def check(db_path: Path, truth: dict, chaos: list[dict], end_sim: float, config: Cadence) -> dict:
@@ -36,12 +48,15 @@ def check(db_path: Path, truth: dict, chaos: list[dict], end_sim: float, config:
             "SELECT platform, market_id, status, resolution, winning_outcome, status_observed_at, resolved_at FROM markets")}
         dup_markets = db.execute("SELECT count(*) FROM (SELECT 1 FROM markets GROUP BY platform, market_id"
                                  " HAVING count(*) > 1)").fetchone()[0]
-        dup_snaps = db.execute("SELECT count(*) FROM (SELECT 1 FROM price_snapshots GROUP BY platform, market_id,"
-                               " snapshot_at HAVING count(*) > 1)").fetchone()[0]
         cycles = db.execute("SELECT platform, t, rows FROM snapshot_cycles WHERE source = 'live' ORDER BY t").fetchall()
-        failed = {(p, g): msg for p, g, msg in db.execute(
-            "SELECT platform, grid_time, message FROM phase_runs WHERE phase = 'snapshot' AND ok = 0")}
-        snapshots = sum(r for _, _, r in cycles)
+        rows: dict[tuple[str, int], dict[str, int | None]] = defaultdict(dict)
+        for platform, market_id, t, yes in db.execute(
+                "SELECT m.platform, m.market_id, s.t, s.yes FROM snapshot s JOIN markets m ON m.id = s.market"):
+            rows[(platform, t)][market_id] = yes
+        runs: dict[tuple[str, int], list[tuple[int, int, str]]] = defaultdict(list)
+        for p, g, ok, skipped, msg in db.execute(
+                "SELECT platform, grid_time, ok, skipped, message FROM phase_runs WHERE phase = 'snapshot'"):
+            runs[(p, g)].append((ok, skipped, msg or ""))
         integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
     finally:
         db.close()
@@ -70,22 +85,13 @@ def check(db_path: Path, truth: dict, chaos: list[dict], end_sim: float, config:
             elif outcome and final_at and final_at < end_sim - 3 * config.resolve:
                 pending.append(key)
 
-    gaps = []
-    by_platform: dict[str, set[int]] = {}
-    for platform, t, _ in cycles:
-        by_platform.setdefault(platform, set()).add(t)
-    for platform, ts in by_platform.items():
-        for t in range(min(ts), max(ts) + 1, config.snapshot):
-            if t in ts:
-                continue
-            why = [f"{k['program']} killed" for k in chaos
-                   if k["program"] in ("sink", "scheduler", f"fetcher-{platform}")
-                   and t - 2 * config.snapshot <= k["sim_time"] <= t + 2 * config.snapshot]
-            if (platform, t) in failed:
-                why.append(f"snapshot failed: {failed[(platform, t)][:80]}")
-            gaps.append({"platform": platform, "t": t, "explained_by": why})
+    counted = {(p, t): n for p, t, n in cycles}
+    counter_mismatch = [(k, counted.get(k, 0), len(v)) for k, v in rows.items() if counted.get(k, 0) != len(v)]
+    gaps, price_bad, checked_rows = cycle_gaps(truth, rows, runs, chaos, start_sim, end_sim, config)
     unexplained = [g for g in gaps if not g["explained_by"]]
-    ok = not (missing or wrong or early or dup_markets or dup_snaps or unexplained) and integrity == "ok"
+    ok = not (missing or wrong or early or dup_markets or unexplained or price_bad or counter_mismatch) \
+        and integrity == "ok"
+    snapshots = sum(len(v) for v in rows.values())
     return {
         "ok": ok, "sim_hours": round((end_sim - start_sim) / 3600, 1),
         "markets_stored": len(stored), "markets_missing": len(missing), "markets_duplicated": dup_markets,
@@ -94,11 +100,64 @@ def check(db_path: Path, truth: dict, chaos: list[dict], end_sim: float, config:
         "resolutions_wrong": len(wrong), "wrong_examples": wrong[:5],
         "resolutions_early": len(early), "early_examples": early[:5],
         "resolutions_pending_late": len(pending),
-        "snapshots": snapshots, "snapshot_cycles": sum(len(v) for v in by_platform.values()),
-        "duplicate_snapshots": dup_snaps, "gaps": gaps, "gaps_unexplained": len(unexplained),
+        "snapshots": snapshots, "snapshot_cycles": len(rows),
+        "cycles_checked": len({(g["platform"], g["t"]) for g in gaps}) + len(checked_rows),
+        "rows_expected": sum(checked_rows.values()) + sum(g["missing"] for g in gaps),
+        "cycle_counter_mismatch": len(counter_mismatch), "counter_examples": counter_mismatch[:5],
+        "prices_checked": sum(checked_rows.values()), "prices_out_of_tolerance": len(price_bad),
+        "price_examples": price_bad[:5],
+        "gaps": gaps, "gaps_unexplained": len(unexplained),
         "integrity_check": integrity, "db_bytes": size,
         "db_mb_per_million_snapshots": round(size / 1e6 / max(snapshots / 1e6, 1e-9), 1) if snapshots else None,
     }
+
+
+def cycle_gaps(truth: dict, rows: dict, runs: dict, chaos: list[dict], start_sim: float, end_sim: float,
+               config: Cadence) -> tuple[list[dict], list, dict]:
+    """(cycles with expected markets missing, each with its specific explanations; prices out of
+    tolerance; rows checked per complete cycle)."""
+    step = config.snapshot
+    first = (int(start_sim) // step + 1) * step  # the first whole slot after the run started
+    last = int(end_sim - step) // step * step  # the last slot that had its whole interval
+    gaps, price_bad, checked = [], [], {}
+    for platform in ("polymarket", "kalshi"):
+        markets = [m for m in truth[platform] if not m.get("is_mve")]
+        for t in range(first, last + 1, step):
+            have = rows.get((platform, t), {})
+            expected = [m for m in markets
+                        if max(m.get("open_time") or 0, m.get("created_time") or 0) <= t
+                        and (m.get("close_time") or end_sim + step) >= t + step]
+            absent = [m["market_id"] for m in expected if m["market_id"] not in have]
+            for m in expected:
+                yes = have.get(m["market_id"])
+                if yes is None or not m.get("prices"):
+                    continue
+                near = [p for ts, p in m["prices"] if t - step <= ts <= t + step]
+                if near and not min(near) - PRICE_TOLERANCE <= yes / PRICE_SCALE <= max(near) + PRICE_TOLERANCE:
+                    price_bad.append((platform, m["market_id"], t, yes / PRICE_SCALE, (min(near), max(near))))
+            if not absent:
+                checked[(platform, t)] = len(expected)
+                continue
+            gaps.append({"platform": platform, "t": t, "missing": len(absent), "expected": len(expected),
+                         "examples": absent[:3], "explained_by": explain(platform, t, len(absent), runs, chaos, config)})
+    return gaps, price_bad, checked
+
+
+def explain(platform: str, t: int, n_missing: int, runs: dict, chaos: list[dict], config: Cadence) -> list[str]:
+    """Only causes recorded for this platform and this exact slot [t, t + cadence)."""
+    step, why = config.snapshot, []
+    for k in chaos:
+        at = k["sim_time"]
+        if k["program"] == f"fetcher-{platform}" and t - config.recovery_s <= at < t + step:
+            why.append(f"fetcher-{platform} killed at t{at - t:+.0f}s")
+        if k["program"] == "scheduler" and t - config.restart_s <= at < t + step:
+            why.append(f"scheduler killed at t{at - t:+.0f}s")
+    for ok, skipped, msg in runs.get((platform, t), []):
+        if not ok:
+            why.append(f"snapshot run failed: {msg[:80]}")
+        elif skipped >= n_missing:
+            why.append(f"snapshot run skipped {skipped} bad records")
+    return why
 
 
 def render(r: dict) -> str:
@@ -115,18 +174,28 @@ def render(r: dict) -> str:
         f"  {mark(not r['resolutions_early'])} resolutions stored before final: {r['resolutions_early']}"
         + (f" e.g. {r['early_examples']}" if r["resolutions_early"] else ""),
         f"  info resolutions final in the simulator > 3 resolve intervals ago but still pending: {r['resolutions_pending_late']}",
-        f"  {mark(not r['duplicate_snapshots'])} duplicate snapshots: {r['duplicate_snapshots']} "
-        f"({r['snapshots']} snapshots in {r['snapshot_cycles']} cycles)",
-        f"  {mark(not r['gaps_unexplained'])} snapshot cycles missing: {len(r['gaps'])}, unexplained: {r['gaps_unexplained']}",
+        f"  info {r['snapshots']} snapshots in {r['snapshot_cycles']} cycles; {r['cycles_checked']} complete cycles "
+        f"checked against the simulator ({r['rows_expected']} rows expected)",
+        f"  {mark(not r['cycle_counter_mismatch'])} snapshot_cycles counters differing from rows: "
+        f"{r['cycle_counter_mismatch']}" + (f" e.g. {r['counter_examples']}" if r["cycle_counter_mismatch"] else ""),
+        f"  {mark(not r['prices_out_of_tolerance'])} prices off the simulator by > {PRICE_TOLERANCE}: "
+        f"{r['prices_out_of_tolerance']} of {r['prices_checked']}"
+        + (f" e.g. {r['price_examples']}" if r["prices_out_of_tolerance"] else ""),
+        f"  {mark(not r['gaps_unexplained'])} cycles with expected markets missing: {len(r['gaps'])}, "
+        f"unexplained: {r['gaps_unexplained']}",
     ]
     for g in r["gaps"]:
-        lines.append(f"       {g['platform']} t={g['t']}: {', '.join(g['explained_by']) or 'UNEXPLAINED'}")
+        lines.append(f"       {g['platform']} t={g['t']}: {g['missing']} of {g['expected']} missing "
+                     f"(e.g. {', '.join(g['examples'])}): {'; '.join(g['explained_by']) or 'UNEXPLAINED'}")
     lines.append(f"  {mark(r['integrity_check'] == 'ok')} PRAGMA integrity_check: {r['integrity_check']}")
     if r.get("db_mb_per_million_snapshots") is not None:
         lines.append(f"  info database size: {r['db_bytes'] / 1e6:.1f} MB, "
                      f"{r['db_mb_per_million_snapshots']} MB per million snapshots")
     if "peak_rss_mb" in r:
         lines.append("  info peak RSS (MB): " + ", ".join(f"{k} {v}" for k, v in r["peak_rss_mb"].items()))
+    if "records_rejected" in r:
+        lines.append(f"  info records rejected by the sink's bounds: {r['records_rejected']}, skipped by the "
+                     f"parsers: {r.get('records_skipped', 0)}")
     if "chaos_kills" in r:
         lines.append(f"  info SIGKILLs: {len(r['chaos_kills'])} ({', '.join(k['program'] for k in r['chaos_kills'])})")
     if r.get("simulator_faults"):

@@ -39,9 +39,9 @@ def fill(cfg_path):
     for platform in ("polymarket", "kalshi"):
         for i in range(12):
             mid = f"{platform[0]}-{i}"
-            pub.publish(wire.MarketUpsert(platform=platform, market_id=mid, observed_at=1.0, title=f"Will {mid} happen?",
+            pub.publish(wire.MarketUpsert(platform=platform, market_id=mid, observed_at=T0 + 1.0, title=f"Will {mid} happen?",
                                           outcomes=["Yes", "No"], created_at="2026-09-01T00:00:00Z"))
-            pub.publish(wire.Resolution(platform=platform, market_id=mid, observed_at=2.0, status="resolved",
+            pub.publish(wire.Resolution(platform=platform, market_id=mid, observed_at=T0 + 2.0, status="resolved",
                                         resolution="YES" if i % 3 else "NO", winning_outcome="Yes" if i % 3 else "No",
                                         resolved_at=_iso(T0 + DAYS * DAY + i), closed_at=_iso(T0 + DAYS * DAY)))
             for t in range(T0, T0 + DAYS * DAY, STEP):
@@ -157,3 +157,25 @@ def test_scheduler_runs_the_archive_once_a_day(procs, filled, tmp_path):
     assert hot + cold == total and cold > 0
     time.sleep(5)  # several scheduler ticks later: still one run for today
     assert q(db, "SELECT count(*) FROM phase_runs WHERE phase = 'archive'")[0][0] == 1
+
+
+def test_a_platform_string_never_becomes_a_path(filled, tmp_path):
+    """A tampered or old database naming platform 'x/../../../escape' cannot make the archiver write outside."""
+    cfg, _, _ = filled
+    evil = "x/../../../escape"
+    db = sqlite3.connect(tmp_path / "collector.db", isolation_level=None, timeout=30)
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("INSERT INTO markets (platform, market_id, status, first_seen_at, observed_at) "
+               "VALUES (?, 'm', 'active', 0, 0)", (evil,))
+    market = db.execute("SELECT id FROM markets WHERE platform = ?", (evil,)).fetchone()[0]
+    db.execute("INSERT INTO snapshot (t, market, yes) VALUES (?, ?, 500000)", (T0 + 60, market))
+    db.execute("INSERT INTO snapshot_cycles (platform, source, t, rows) VALUES (?, 'live', ?, 1)", (evil, T0 + 60))
+    db.execute("COMMIT")
+    db.close()
+    r = archive(cfg)
+    assert r.returncode == 0, r.stderr
+    assert not (tmp_path / "escape").exists()
+    assert all(tmp_path / "archive" in p.parents for p in (tmp_path / "archive").rglob("*"))
+    assert "unknown platform" in r.stderr + r.stdout
+    hot, cold = rows_in_both(tmp_path)
+    assert cold > 0

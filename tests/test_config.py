@@ -62,6 +62,20 @@ def test_fractional_intervals(tmp_path):
         ("[nonsense]\na = 1\n", "nonsense"),
         ("[general]\nsnapshot_interval_minutes = 0\n", "snapshot_interval_minutes"),
         ("[general\n", "invalid TOML"),
+        ("[general]\nsnapshot_interval_minutes = nan\n", "snapshot_interval_minutes"),
+        ("[general]\npoll_interval_minutes = inf\n", "poll_interval_minutes"),
+        ("[zmq]\nack_timeout_seconds = -1\n", "ack_timeout_seconds"),
+        ("[zmq]\nmax_unacked_batches = -5\n", "max_unacked_batches"),
+        ("[sink]\nmin_free_disk_mb = -1\n", "min_free_disk_mb"),
+        ("[polymarket]\npage_size = 0\n", "page_size"),
+        ("[kalshi]\nread_timeout_seconds = nan\n", "read_timeout_seconds"),
+        ("[scheduler]\nheartbeat_seconds = 0\n", "heartbeat_seconds"),
+        ("[export]\nprompt_horizons_days = [1.0, -7.0]\n", "prompt_horizons_days"),
+        ("[zmq]\nsink_endpoint = 'tcp://0.0.0.0:5555'\n", "not a loopback"),
+        ("[zmq]\nscheduler_endpoint = 'tcp://10.1.2.3:5555'\n", "not a loopback"),
+        ("[zmq]\nsink_endpoint = 'tcp://*:5555'\n", "not a loopback"),
+        ("[zmq]\nsink_endpoint = 'tcp://127.0.0.1:99999'\n", "bad port"),
+        ("[zmq]\nsink_endpoint = 'udp://127.0.0.1:5555'\n", "ipc://"),
     ],
 )
 def test_bad_config_names_key_and_file(tmp_path, text, needle):
@@ -95,3 +109,11 @@ def test_unreadable_config_path_is_exit_2(tmp_path):
                          text=True, timeout=30, env={**os.environ, "COLLECTOR_CONFIG": str(tmp_path)})
     assert env.returncode == 2
     assert "cannot read config file" in env.stderr and str(tmp_path) in env.stderr
+
+
+@pytest.mark.parametrize("endpoint", ["tcp://127.0.0.1:5555", "tcp://localhost:5555", "tcp://[::1]:5555",
+                                      "ipc:///tmp/x/sink.ipc", ""])
+def test_loopback_and_ipc_endpoints_are_accepted(tmp_path, endpoint):
+    path = tmp_path / "ok.toml"
+    path.write_text(f"[zmq]\nsink_endpoint = '{endpoint}'\n")
+    assert config.load(path).zmq.sink_endpoint == endpoint

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
@@ -11,7 +12,7 @@ import pytest
 from collector.config import Polymarket
 from fetchers.base import PhaseCounters
 from fetchers.http import USER_AGENT, ApiRefused, HttpClient, Interrupted, RetryBudgetExhausted
-from tests.conftest import LocalHttp, free_port
+from tests.conftest import LocalHttp, free_port, script, wait_for, write_config
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -168,3 +169,91 @@ def test_stop_flag_interrupts_a_backoff(server):
     with pytest.raises(Interrupted):
         c.get_json(server.url + "/x")
     assert time.monotonic() - t0 < 2.0
+
+
+class Drip:
+    """Sends a 10,000-byte JSON body one byte every 50 ms (8+ minutes), like a slowloris server."""
+
+    def __init__(self):
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = b'{"x": "' + b"a" * 9990 + b'"}'
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    for i in range(len(body)):
+                        self.wfile.write(body[i:i + 1])
+                        self.wfile.flush()
+                        time.sleep(0.05)
+                except OSError:
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.http = LocalHttp(Handler)
+        self.url = self.http.url
+
+
+@pytest.fixture
+def drip():
+    d = Drip()
+    yield d
+    d.http.close()
+
+
+def test_a_dripping_body_hits_the_total_deadline(drip):
+    c, n = client(retries=1, read=5.0)
+    c.attempt_deadline = 1.0
+    t0 = time.monotonic()
+    with pytest.raises(RetryBudgetExhausted, match="not complete within 1 s"):
+        c.get_json(drip.url + "/x")
+    assert time.monotonic() - t0 < 5.0 and n.requests == 2
+
+
+def test_stop_ends_a_request_mid_body(drip):
+    stop = threading.Event()
+    c, _ = client(stop=stop.is_set)
+    threading.Timer(0.5, stop.set).start()
+    t0 = time.monotonic()
+    with pytest.raises(Interrupted, match="mid-body"):
+        c.get_json(drip.url + "/x")
+    assert time.monotonic() - t0 < 2.0
+
+
+def test_a_huge_retry_after_gives_up_at_once(server):
+    server.queue.append((429, {"Retry-After": "100000"}, b"", 0))
+    c, n = client(retries=6)
+    t0 = time.monotonic()
+    with pytest.raises(RetryBudgetExhausted, match="asks to wait 100000 s"):
+        c.get_json(server.url + "/x")
+    assert time.monotonic() - t0 < 2.0 and n.requests == 1
+
+
+def test_one_request_stays_within_its_total_budget(server):
+    server.queue += [(503, {"Retry-After": "1"}, b"", 0)] * 5
+    c, n = client(retries=6)
+    c.request_budget = 2.5
+    t0 = time.monotonic()
+    with pytest.raises(RetryBudgetExhausted, match="budget"):
+        c.get_json(server.url + "/x")
+    assert time.monotonic() - t0 < 3.0 and n.requests == 3
+
+
+def test_sigterm_ends_a_fetcher_phase_mid_body_within_10s(drip, procs, tmp_path):
+    """A real `fetcher --once snapshot` whose exchange drips its body: SIGTERM ends it promptly."""
+    cfg = write_config(tmp_path, sink={"flush_interval_seconds": 0.05, "min_free_disk_mb": 1},
+                       kalshi={"base_url": drip.url + "/trade-api/v2", "read_timeout_seconds": 30.0},
+                       zmq={"sink_wait_seconds": 5.0})
+    procs.start([script("sink"), "--config", str(cfg)], tmp_path / "sink.log")
+    wait_for(lambda: (tmp_path / "sink.ipc").exists(), what="sink socket")
+    fetcher = procs.start([script("fetcher"), "--config", str(cfg), "--platform", "kalshi", "--once", "snapshot"],
+                          tmp_path / "fetcher.log")
+    time.sleep(2.0)  # well inside the dripping body
+    assert fetcher.p.poll() is None
+    t0 = time.monotonic()
+    fetcher.signal(signal.SIGTERM)
+    fetcher.p.wait(15)
+    assert time.monotonic() - t0 < 10.0, fetcher.output()
+    assert "interrupted" in fetcher.output()

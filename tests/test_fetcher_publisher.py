@@ -102,3 +102,23 @@ def test_source_follows_the_configured_urls():
     local = config.Config(polymarket=config.Polymarket(base_url="http://127.0.0.1:1/clob",
                                                        gamma_url="http://127.0.0.1:1/gamma"))
     assert source_for(local, "polymarket") == "simulator" and source_for(local, "kalshi") == "live"
+
+
+def test_unencodable_and_rejected_records_are_dropped_never_stuck(tmp_path, procs):
+    """A record msgpack cannot carry (an int beyond 64 bits) or the sink rejects never blocks the rest."""
+    path, cfg = make_cfg(tmp_path)
+    start_sink(procs, tmp_path, path)
+    pub = Publisher(cfg.sink_endpoint, "test-sender", "simulator", cfg)
+    try:
+        pub.publish(snap(1))
+        pub.publish(wire.PriceSnapshot("polymarket", "0xhuge", 2**70, 0.5))  # cannot be encoded
+        pub.publish(wire.MarketUpsert(platform="polymarket", market_id="0xnan", observed_at=float("nan")))
+        pub.publish(snap(2))
+        pub.flush_and_wait(timeout=20)
+        assert not pub.pending and not pub.unacked
+        assert pub.stats["unencodable"] == 1 and pub.stats["rejected"] == 1
+        pub.publish(snap(3))  # and it keeps working
+        pub.flush_and_wait(timeout=20)
+    finally:
+        pub.close()
+    assert stored_snapshots(tmp_path) == 3

@@ -16,7 +16,7 @@ import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from collector import wire
+from collector import validate, wire
 from collector.config import Config
 from fetchers import kalshi, kalshi_parse as kp
 from fetchers.base import PhaseContext, PhaseCounters
@@ -41,7 +41,10 @@ CANDLES = [c for f in ("candlesticks.json", "candlesticks_sparse_reconstructed.j
 json_scalar = st.one_of(
     st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=12), st.sampled_from(["", "0.5000", "1.0000", "abc", "2026-05-20T03:59:00Z",
-                                           "0001-01-01T00:00:00Z", "yes", "scalar", "finalized", "nan"]),
+                                           "0001-01-01T00:00:00Z", "yes", "scalar", "finalized", "nan",
+                                           "1e19", "1e20", "-1", "99", "2200-01-01T00:00:00Z", "x" * 1001,
+                                           "y" * 25_000]),
+    st.sampled_from([1e19, 10**20, -1.0, 99.0, 1e308]),
 )
 json_value = st.recursive(json_scalar, lambda inner: st.one_of(st.lists(inner, max_size=3),
                                                                st.dictionaries(st.text(max_size=5), inner, max_size=3)),
@@ -68,8 +71,8 @@ def check_price(p):
 def test_mutated_market_parses_or_is_rejected(idx, muts):
     m = mutate(MARKETS[idx], muts)
     records = []
-    for fn in (lambda: kp.market_upsert(m, 1.0, "S", "C"), lambda: kp.price_snapshot(m, 900),
-               lambda: kp.resolution(m, 1.0)):
+    for fn in (lambda: kp.market_upsert(m, 1_800_000_000.0, "S", "C"), lambda: kp.price_snapshot(m, 1_800_000_900),
+               lambda: kp.resolution(m, 1_800_000_000.0)):
         try:
             r = fn()
         except kp.BadRecord:
@@ -153,8 +156,8 @@ def expected(items, parse):
 
 
 def parse_for_discover(m):
-    kp.resolution(m, 1.0)
-    return kp.market_upsert(m, 1.0).market_id
+    kp.resolution(m, 1_800_000_000.0)
+    return kp.market_upsert(m, 1_800_000_000.0).market_id
 
 
 @settings(max_examples=80, deadline=None)
@@ -162,15 +165,39 @@ def parse_for_discover(m):
                 min_size=1, max_size=8))
 def test_bad_records_are_skipped_and_counted_the_rest_published(spec):
     items = [mutate(dict(MARKETS[idx], ticker=f"T{n}-{idx}"), muts) for n, (idx, muts) in enumerate(spec)]
-    for phase, parse, kind in ((kalshi.snapshot, lambda m: kp.price_snapshot(m, 900).market_id, wire.PriceSnapshot),
+    for phase, parse, kind in ((kalshi.snapshot, lambda m: kp.price_snapshot(m, 1_800_000_900).market_id, wire.PriceSnapshot),
                                (kalshi.discover, parse_for_discover, wire.MarketUpsert)):
         out, counters = [], PhaseCounters()
         ctx = PhaseContext(platform="kalshi", phase=phase.__name__, cfg=Config(), http=Pages(items),
-                           publish=out.append, counters=counters, log=logging.getLogger("fuzz"), grid_time=900)
+                           publish=out.append, counters=counters, log=logging.getLogger("fuzz"), grid_time=1_800_000_900)
         kalshi._catalog = kalshi.Catalog()
         phase(ctx)
         want, skipped = expected(items, parse)
         assert [r.market_id for r in out if isinstance(r, kind)] == want
         assert counters.skipped == skipped
         assert all(isinstance(r, (wire.PriceSnapshot, wire.MarketUpsert, wire.Resolution)) for r in out)
+        assert [validate.problem(r) for r in out] == [None] * len(out)  # nothing out of bounds leaves
         msgspec.msgpack.encode(out)
+
+
+def test_absurd_values_skip_only_their_market_with_a_counter_and_a_log_line(caplog):
+    good = dict(MARKETS[0], ticker="GOOD")
+    items = [good,
+             dict(good, ticker="HUGEVOL", volume_fp="1e19"),
+             dict(good, ticker="BIGBID", yes_bid_dollars="99"),
+             dict(good, ticker="LONGTITLE", title="x" * 1001),
+             dict(good, ticker="LONGRULES", rules_primary="r" * 20_001),
+             dict(good, ticker="Y2200", close_time="2200-01-01T00:00:00Z")]
+    for phase, kind, skipped in ((kalshi.snapshot, wire.PriceSnapshot, {"HUGEVOL", "BIGBID"}),
+                                 (kalshi.discover, wire.MarketUpsert, {"HUGEVOL", "LONGTITLE", "LONGRULES", "Y2200"})):
+        out, counters = [], PhaseCounters()
+        ctx = PhaseContext(platform="kalshi", phase=phase.__name__, cfg=Config(), http=Pages(items),
+                           publish=out.append, counters=counters, log=logging.getLogger("fuzz"),
+                           grid_time=1_800_000_900)
+        kalshi._catalog = kalshi.Catalog()
+        caplog.clear()
+        phase(ctx)
+        stored = {r.market_id for r in out if isinstance(r, kind)}
+        assert stored == {i["ticker"] for i in items} - skipped, phase.__name__
+        assert counters.skipped == len(skipped)
+        assert all(f"skipped market {t}" in caplog.text for t in skipped)

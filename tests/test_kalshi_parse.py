@@ -102,7 +102,7 @@ def test_snapshot_rule_midpoint_last_trade_or_none():
     assert s.best_bid == 0.60 and s.best_ask == 0.67 and s.yes_price == pytest.approx(0.635)
     assert s.volume == pytest.approx(4918.41) and s.liquidity is None
     # both sides empty (bid 0 / ask 1, size 0): the last trade, no bid/ask
-    s = kp.price_snapshot(items[1], 1)
+    s = kp.price_snapshot(items[1], T0)
     assert (s.yes_price, s.best_bid, s.best_ask) == (0.998, None, None)
     # one side only: still the last trade, and only that side is stored
     m = dict(items[0], yes_ask_size_fp="0.00")
@@ -142,7 +142,7 @@ def test_events_nested_gives_series_category_and_both_markets():
     u = kp.market_upsert(live, T0, series, category)
     assert u.extra["series_ticker"] == "KXNFLRETIRE" and u.category == "Sports"
     assert u.end_date == "2027-09-30T03:59:00Z"
-    assert kp.price_snapshot(live, 0).yes_price == pytest.approx(0.565)
+    assert kp.price_snapshot(live, T0).yes_price == pytest.approx(0.565)
 
 
 def test_resolution_rules():
@@ -175,11 +175,11 @@ def test_legacy_cents_and_fixed_point_give_identical_records(idx):
     legacy = to_legacy(current)
     assert "yes_bid_dollars" not in legacy and isinstance(legacy["yes_bid"], int)
     assert kp.market_upsert(current, T0, "S", "C") == kp.market_upsert(legacy, T0, "S", "C")
-    assert kp.price_snapshot(current, 900) == kp.price_snapshot(legacy, 900)
+    assert kp.price_snapshot(current, T0 + 900) == kp.price_snapshot(legacy, T0 + 900)
     assert kp.resolution(current, T0) == kp.resolution(legacy, T0)
     # the transition period carried both forms side by side: same answer again
     both = dict(legacy, **current)
-    assert kp.price_snapshot(both, 900) == kp.price_snapshot(current, 900)
+    assert kp.price_snapshot(both, T0 + 900) == kp.price_snapshot(current, T0 + 900)
 
 
 def test_numbers_by_json_type():

@@ -48,7 +48,7 @@ class Exchange:
         raise AssertionError("no POSTs")
 
 
-def run(phase, exchange, include_parlays=False, grid_time=900):
+def run(phase, exchange, include_parlays=False, grid_time=1_800_000_900):  # a sane time (2000-2100)
     cfg = msgspec.structs.replace(Config(), kalshi=Kalshi(base_url=BASE, include_parlays=include_parlays))
     out, counters = [], PhaseCounters()
     ctx = PhaseContext(platform="kalshi", phase=phase.__name__, cfg=cfg, http=exchange, publish=out.append,
@@ -72,7 +72,7 @@ def test_snapshot_pages_past_empty_pages_until_the_cursor_ends():
     ex = Exchange({"/markets": pages})
     out, counters = run(kalshi.snapshot, ex)
     assert [s.market_id for s in out] == ["A-1", "A-2", "A-3", "A-4"]  # no parlay
-    assert all(isinstance(s, wire.PriceSnapshot) and s.t == 900 for s in out)
+    assert all(isinstance(s, wire.PriceSnapshot) and s.t == 1_800_000_900 for s in out)
     assert [c[1].get("cursor") for c in ex.calls] == [None, "c1", "c2", "c3"]
     assert ex.calls[0][1] == {"status": "open", "limit": 1000, "mve_filter": "exclude"}
     for end in ({"cursor": ""}, {}):  # "" and a missing cursor end the sweep too

@@ -8,7 +8,7 @@ import json
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from collector import wire
+from collector import validate, wire
 from fetchers import polymarket_parse as parse, polymarket_rows as rows_mod
 from tests.conftest import API_EXAMPLES
 
@@ -137,7 +137,9 @@ def test_malformed_rows_are_rejected(field, value):
         parse.parse_market(raw, T0)
 
 
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(),
+absurd = st.sampled_from([1e19, 10**20, -1, 99.0, "1e19", "-5", "99", "nan", "x" * 1001, "d" * 20_001,
+                          "2200-01-01T00:00:00Z", "1970-01-01T00:00:00Z"])
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text() | absurd,
                            lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3),
                            max_leaves=8)
 FIELDS = ["id", "conditionId", "question", "outcomes", "outcomePrices", "clobTokenIds", "volume", "volumeNum",
@@ -155,10 +157,11 @@ def test_fuzzed_rows_never_crash(over, base):
         m = parse.parse_market(raw, T0)
     except parse.BadRecord:
         return
-    records = [m.upsert, parse.snapshot(m, 0)]
+    records = [m.upsert, parse.snapshot(m, int(T0))]
     verdict = parse.resolution(m, T0)
     if verdict is not None:
         records.append(verdict)
+    assert [validate.problem(r) for r in records] == [None] * len(records)  # nothing out of bounds
     wire.decode(wire.encode(wire.Batch(sender="t", seq=1, source="live", records=records)))
 
 
@@ -176,3 +179,19 @@ def test_fuzzed_pages_take_the_fetchers_path(rows):
     assert got is not None and got[1] == "abc"
     good, bad = parse.parse_rows(got[0], T0)
     assert len(good) + len(bad) == len(rows)
+
+
+def test_absurd_values_skip_only_their_row_and_name_it():
+    good = load("gamma_market_active_binary.json")
+    cond = good["conditionId"]
+
+    def row(n, **changes):
+        return dict(good, id=str(n), conditionId=cond[:-2] + f"{n:02x}", **changes)
+
+    rows = [row(1), row(2, volumeNum=1e19), row(3, bestBid=99.0, bestAsk=99.5), row(4, question="x" * 1001),
+            row(5, description="d" * 20_001), row(6, liquidityNum=-1), row(7, endDate="2200-01-01T00:00:00Z")]
+    good_rows, bad = parse.parse_rows(rows, T0)
+    assert [m.gamma_id for m in good_rows] == ["1"]
+    assert [what for what, _ in bad] == [f"gamma market id={str(n)!r}" for n in range(2, 8)]
+    for m in good_rows:
+        assert validate.problem(m.upsert) is None and validate.problem(parse.snapshot(m, int(T0))) is None

@@ -109,9 +109,9 @@ def test_replay_is_idempotent_and_newest_wins(procs, tmp_path):
     s.connect(f"ipc://{tmp_path}/sink.ipc")
     db_path = tmp_path / "collector.db"
     batch = wire.Batch(sender="t", seq=1, source="live", records=[
-        wire.MarketUpsert(platform="kalshi", market_id="K1", observed_at=100.0, title="New title", volume=10.0),
+        wire.MarketUpsert(platform="kalshi", market_id="K1", observed_at=T0 + 100.0, title="New title", volume=10.0),
         wire.PriceSnapshot("kalshi", "K1", T0, 0.25, 0.2, 0.3, 10.0),
-        wire.Resolution(platform="kalshi", market_id="K2", observed_at=100.0, status="resolved",
+        wire.Resolution(platform="kalshi", market_id="K2", observed_at=T0 + 100.0, status="resolved",
                         resolution="NO", resolved_at="2026-11-01T00:00:00Z"),
         wire.NewsHeadline(platform="kalshi", market_id="K1", headline="Big news!", source="x",
                           captured_at="2026-11-01T00:00:00Z"),
@@ -124,9 +124,9 @@ def test_replay_is_idempotent_and_newest_wins(procs, tmp_path):
 
     # an older observation never overwrites a newer one; a resolved market never reopens
     older = wire.Batch(sender="t", seq=2, source="live", records=[
-        wire.MarketUpsert(platform="kalshi", market_id="K1", observed_at=50.0, title="Old title", volume=1.0),
-        wire.MarketUpsert(platform="kalshi", market_id="K2", observed_at=200.0, status="active", title="K2"),
-        wire.Resolution(platform="kalshi", market_id="K2", observed_at=300.0, status="closed"),
+        wire.MarketUpsert(platform="kalshi", market_id="K1", observed_at=T0 + 50.0, title="Old title", volume=1.0),
+        wire.MarketUpsert(platform="kalshi", market_id="K2", observed_at=T0 + 200.0, status="active", title="K2"),
+        wire.Resolution(platform="kalshi", market_id="K2", observed_at=T0 + 300.0, status="closed"),
         wire.PriceSnapshot("kalshi", "K1", T0, 0.99),  # same market and time: first row stays
         wire.NewsHeadline(platform="kalshi", market_id="K1", headline="big news", source="y",
                           captured_at="2026-11-02T00:00:00Z"),
@@ -138,7 +138,7 @@ def test_replay_is_idempotent_and_newest_wins(procs, tmp_path):
     assert query(db_path, "SELECT yes_price FROM price_snapshots") == [(0.25,)]
     assert query(db_path, "SELECT count(*) FROM news_context") == [(1,)]
     newer = wire.Batch(sender="t", seq=3, source="live", records=[
-        wire.MarketUpsert(platform="kalshi", market_id="K1", observed_at=150.0, title="Newest title")])
+        wire.MarketUpsert(platform="kalshi", market_id="K1", observed_at=T0 + 150.0, title="Newest title")])
     send_and_ack(s, newer)
     assert query(db_path, "SELECT title, volume FROM markets WHERE market_id='K1'") == [("Newest title", 10.0)]
     s.close()
@@ -200,7 +200,7 @@ def test_disk_guard_keeps_markets_drops_snapshots(procs, tmp_path):
     s.setsockopt(zmq.LINGER, 0)
     s.connect(f"ipc://{tmp_path}/sink.ipc")
     ack = send_and_ack(s, wire.Batch(sender="t", seq=1, source="live", records=[
-        wire.MarketUpsert(platform="kalshi", market_id="K", observed_at=1.0, title="T"),
+        wire.MarketUpsert(platform="kalshi", market_id="K", observed_at=T0 + 1.0, title="T"),
         wire.PriceSnapshot("kalshi", "K", T0, 0.5)]))
     assert ack.error == ""
     assert sink.stop() == 0
@@ -237,7 +237,7 @@ def test_random_and_mutated_frames_never_stop_the_sink(procs, tmp_path):
     while s.poll(1000):
         accepted += 0 if wire.decode(s.recv()).error else 1
     ack = send_and_ack(s, wire.Batch(sender="t", seq=99, source="live", records=[
-        wire.MarketUpsert(platform="kalshi", market_id="alive", observed_at=1.0)]))
+        wire.MarketUpsert(platform="kalshi", market_id="alive", observed_at=T0 + 1.0)]))
     assert ack.error == ""
     assert sink.stop() == 0
     db_path = tmp_path / "collector.db"

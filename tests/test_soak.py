@@ -1,9 +1,19 @@
 """The short soak: a few simulated hours of the whole pipeline under supervisord against a faulty
-simulator, one SIGKILL of each program, then the checker's hard invariants (see tests/soak.py)."""
+simulator, one SIGKILL of each program, then the checker's hard invariants (see tests/soak.py).
+
+And the checker can fail: each planted fault (collector/failpoints.py) makes it report FAIL for a
+specific reason, while the same run without the fault passes (the mutation score in the README).
+"""
 
 from __future__ import annotations
 
+import pytest
+
 from tests import soak, soak_check
+
+# The sink dies right before every third snapshot commit of each life: batches are pending then,
+# so an acknowledgement sent before the commit is a lost cycle, and one sent after costs nothing.
+CRASH_BEFORE_COMMIT = {"COLLECTOR_FAILPOINT": "sink:before_snapshot_commit", "COLLECTOR_FAILPOINT_EVERY": "3"}
 
 
 def test_short_soak_with_one_kill_of_each_program(tmp_path):
@@ -12,9 +22,24 @@ def test_short_soak_with_one_kill_of_each_program(tmp_path):
     print(soak_check.render(report))
     assert sorted(k["program"] for k in report["chaos_kills"]) == sorted(soak.PROGRAMS)
     assert report["markets_stored"] > 50 and report["resolutions_final"] > 10 and report["snapshots"] > 100
+    assert report["cycles_checked"] >= 20 and report["prices_checked"] > 500
     assert report["markets_missing"] == 0 and report["markets_duplicated"] == 0
     assert report["resolutions_wrong"] == 0 and report["resolutions_early"] == 0
-    assert report["duplicate_snapshots"] == 0 and report["gaps_unexplained"] == 0
+    assert report["cycle_counter_mismatch"] == 0 and report["gaps_unexplained"] == 0
+    assert report["prices_out_of_tolerance"] == 0
     assert report["integrity_check"] == "ok"
     assert sum(report["simulator_faults"].values()) > 0  # the faults really happened
     assert report["ok"]
+
+
+@pytest.mark.parametrize("planted", ["", "sink:ack_before_commit", "sink:drop_rows", "fetcher:skip_cycle"])
+def test_the_checker_catches_each_planted_fault_and_passes_without(tmp_path, planted):
+    report = soak.run(sim_hours=2.5, speed=240, markets=300, kill_every=1, seed=7, work=tmp_path,
+                      kills=["fetcher-kalshi"], failpoints=planted, env_extra=CRASH_BEFORE_COMMIT)
+    print(soak_check.render(report))
+    assert report["cycles_checked"] >= 10
+    if not planted:
+        assert report["ok"], "the checker failed a run without planted faults"
+        return
+    assert not report["ok"], f"planted fault {planted} went unnoticed"
+    assert report["gaps_unexplained"] > 0  # the reason: a cycle missing rows that no recorded cause explains

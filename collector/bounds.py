@@ -1,0 +1,70 @@
+"""What a stored value may be: the one place for every bound on data crossing our edges.
+
+Parsers (fetchers/*_parse.py) skip an exchange record that breaks these bounds; the sink checks
+every wire record again before its transaction (``problem``), because a sender can be buggy,
+old or hostile, and one absurd number (1e19 overflows SQLite's INTEGER, NaN breaks NOT NULL)
+must never stop ingestion for everyone. The README's "Bounds" table states the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+PLATFORMS = ("polymarket", "kalshi")  # market platforms: the only values stored, or used in paths
+REPORT_PLATFORMS = PLATFORMS + ("news", "all")  # PhaseReports also come from news and the archiver
+PRICE_MIN, PRICE_MAX = 0.0, 1.0  # probabilities of the YES side
+PRICE_SCALE = 1_000_000  # wire/storage integer price = round(probability * PRICE_SCALE)
+SIZE_MAX = 1e15  # volumes, liquidity, open interest, counts: finite, >= 0 and below this
+TIME_MIN = 946_684_800  # 2000-01-01T00:00:00Z: timestamps (unix seconds) on or after ...
+TIME_MAX = 4_102_444_800  # 2100-01-01T00:00:00Z: ... and before this
+TITLE_MAX = 1_000  # characters: title, slug, category, outcome label, headline, detail
+TEXT_MAX = 20_000  # characters: description / rules text
+ID_MAX = 200  # characters in a market id, job id or sender name
+EXTRA_MAX = 64  # entries in MarketUpsert.extra / outcomes
+SOURCES = ("live", "backfill")
+
+# Market ids: printable, no whitespace or control characters (Polymarket 0x-hex condition ids,
+# Kalshi tickers like KXBTC-25DEC31-T100000, gamma numeric ids all fit).
+_ID = re.compile(r"[!-~]{1,%d}" % ID_MAX)
+
+
+def finite(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def bad_price(p) -> bool:
+    """None is fine (unknown); anything else must be a finite probability."""
+    return p is not None and not (finite(p) and PRICE_MIN <= p <= PRICE_MAX)
+
+
+def bad_size(x) -> bool:
+    return x is not None and not (finite(x) and 0 <= x < SIZE_MAX)
+
+
+def bad_time(t) -> bool:
+    return t is None or not (finite(t) and TIME_MIN <= t < TIME_MAX)
+
+
+def bad_text(s, limit: int) -> bool:
+    return s is not None and (not isinstance(s, str) or len(s) > limit)
+
+
+def bad_id(s) -> bool:
+    return not isinstance(s, str) or _ID.fullmatch(s) is None
+
+
+def market_problem(platform, market_id) -> str | None:
+    if platform not in PLATFORMS:
+        return f"unknown platform {str(platform)[:40]!r}"
+    if bad_id(market_id):
+        return f"market id {str(market_id)[:40]!r} is not 1-{ID_MAX} printable characters"
+    return None
+
+
+def first(checks: list[tuple[bool, str]]) -> str | None:
+    """The message of the first failed check, or None."""
+    for failed, why in checks:
+        if failed:
+            return why
+    return None

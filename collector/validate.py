@@ -1,0 +1,154 @@
+"""Every wire record checked against collector/bounds.py: one rule for parsers, sink and scheduler.
+
+Parsers call ``problem`` on each record they build and skip a failing one (a counter and a log
+line naming the market; the rest of the page goes on). The sink calls it again before its
+transaction, because a sender can be buggy, old or hostile: a record that breaks a bound is
+dropped on its own, counted (``records_rejected``) and logged naming its market; the rest of its batch is stored and the batch is acknowledged with
+``Ack.rejected`` so the sender drops it (see collector/wire.py). Snapshot columns are checked
+column-wise with C-speed min/max first; only a column holding a bad value pays a per-row pass.
+"""
+
+from __future__ import annotations
+
+import re
+
+import msgspec
+
+from collector import bounds as b
+from collector.wire import (ArchiveCommit, BackfillMark, MarketUpsert, NewsHeadline, PhaseReport,
+                            PriceSnapshot, Record, Resolution, SnapshotColumns)
+
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}([T ][0-9:.]+)?(Z|[+-]\d{2}:?\d{2})?")
+_SAFE_FILE = re.compile(r"[A-Za-z0-9_=./-]{1,300}")
+_PRINTABLE = re.compile(r"[!-~]*")
+_DAY = re.compile(r"(20\d\d)-\d\d-\d\d")
+
+
+def _bad_iso(s) -> bool:
+    return s is not None and (not isinstance(s, str) or _ISO.fullmatch(s) is None
+                              or not "2000" <= s[:4] < "2100")
+
+
+def problem(r: Record) -> str | None:
+    """Why this record must not be stored, or None. SnapshotColumns: see ``clean_columns``."""
+    match r:
+        case MarketUpsert():
+            return b.market_problem(r.platform, r.market_id) or b.first([
+                (b.bad_time(r.observed_at), f"observed_at {r.observed_at!r} outside 2000-2100"),
+                (r.status not in ("active", "closed"), f"status {r.status[:40]!r}"),
+                (b.bad_text(r.title, b.TITLE_MAX), f"title longer than {b.TITLE_MAX} characters"),
+                (b.bad_text(r.description, b.TEXT_MAX), f"description longer than {b.TEXT_MAX} characters"),
+                (b.bad_text(r.slug, b.TITLE_MAX) or b.bad_text(r.category, b.TITLE_MAX), "slug/category too long"),
+                (r.outcomes is not None and (len(r.outcomes) > b.EXTRA_MAX
+                                             or any(b.bad_text(o, b.TITLE_MAX) for o in r.outcomes)),
+                 "outcomes too many or too long"),
+                (b.bad_size(r.volume), f"volume {r.volume!r} not in [0, 1e15)"),
+                (b.bad_size(r.liquidity), f"liquidity {r.liquidity!r} not in [0, 1e15)"),
+                (_bad_iso(r.end_date) or _bad_iso(r.created_at) or _bad_iso(r.updated_at),
+                 "a date is not ISO 8601 in 2000-2100"),
+                (len(r.extra) > b.EXTRA_MAX or any(len(k) > b.ID_MAX or len(v) > b.TITLE_MAX
+                                                   for k, v in r.extra.items()), "extra too large"),
+            ])
+        case PriceSnapshot():
+            return b.market_problem(r.platform, r.market_id) or b.first([
+                (b.bad_time(r.t), f"t {r.t!r} outside 2000-2100"),
+                (any(map(b.bad_price, (r.yes_price, r.best_bid, r.best_ask))), "a price outside [0, 1]"),
+                (b.bad_size(r.volume) or b.bad_size(r.liquidity), "volume/liquidity not in [0, 1e15)"),
+                (r.source not in b.SOURCES, f"source {r.source[:20]!r}"),
+            ])
+        case Resolution():
+            return b.market_problem(r.platform, r.market_id) or b.first([
+                (b.bad_time(r.observed_at), f"observed_at {r.observed_at!r} outside 2000-2100"),
+                (r.status not in ("closed", "resolved", "voided"), f"status {r.status[:40]!r}"),
+                (b.bad_price(r.settlement_value), f"settlement_value {r.settlement_value!r} not in [0, 1]"),
+                (_bad_iso(r.resolved_at) or _bad_iso(r.closed_at), "a date is not ISO 8601 in 2000-2100"),
+                (b.bad_text(r.winning_outcome, b.TITLE_MAX) or b.bad_text(r.detail, b.TITLE_MAX)
+                 or b.bad_text(r.resolution, 3), "a text field too long"),
+            ])
+        case NewsHeadline():
+            return b.market_problem(r.platform, r.market_id) or b.first([
+                (b.bad_text(r.headline, b.TITLE_MAX) or b.bad_text(r.source, b.TITLE_MAX)
+                 or b.bad_text(r.url, b.TITLE_MAX), "headline/source/url too long"),
+                (_bad_iso(r.captured_at) or _bad_iso(r.published_at), "a date is not ISO 8601 in 2000-2100"),
+            ])
+        case BackfillMark():
+            return b.market_problem(r.platform, r.market_id) or b.first([
+                (b.bad_time(r.done_at), f"done_at {r.done_at!r} outside 2000-2100"),
+                (b.bad_size(r.points) or b.bad_size(r.resolution_s), "points/resolution_s not in [0, 1e15)"),
+            ])
+        case ArchiveCommit():
+            return b.first([
+                (r.platform not in b.PLATFORMS, f"unknown platform {r.platform[:40]!r}"),
+                (_DAY.fullmatch(r.day) is None, f"day {r.day[:20]!r} is not YYYY-MM-DD"),
+                (b.bad_time(r.t_start) or b.bad_time(r.t_end), "t_start/t_end outside 2000-2100"),
+                (not _safe_relative(r.file), f"file {r.file[:80]!r} is not a plain relative path"),
+                (any(b.bad_size(x) for x in (r.rows, r.markets)), "rows/markets not in [0, 1e15)"),
+                (any(not (-2**63 <= x < 2**63) for x in (r.sum_t, r.sum_yes, r.sum_bid, r.sum_ask,
+                                                           r.sum_volume, r.sum_liquidity)), "a sum beyond 64 bits"),
+            ])
+        case PhaseReport():
+            return b.first([
+                (r.platform not in b.REPORT_PLATFORMS, f"unknown platform {r.platform[:40]!r}"),
+                (b.bad_id(r.job_id), "job id is not 1-200 printable characters"),
+                (not (b.finite(r.started_at) and b.finite(r.finished_at)
+                      and 0 <= r.started_at < b.TIME_MAX and 0 <= r.finished_at < b.TIME_MAX),
+                 "started_at/finished_at not finite unix seconds"),
+                (r.grid_time is not None and not 0 <= r.grid_time < b.TIME_MAX, "grid_time out of range"),
+                (any(not 0 <= x < b.SIZE_MAX for x in (r.requests, r.retries, r.records, r.skipped, r.errors)),
+                 "a count not in [0, 1e15)"),
+                (b.bad_text(r.message, b.TEXT_MAX) or b.bad_text(r.phase, 40), "phase/message too long"),
+            ])
+        case SnapshotColumns():
+            return None
+    return f"unknown record type {type(r).__name__}"
+
+
+def _safe_relative(path: str) -> bool:
+    return (_SAFE_FILE.fullmatch(path) is not None and not path.startswith("/")
+            and ".." not in path.split("/"))
+
+
+def _ids_ok(ids: list[str]) -> bool:
+    """Every id 1-ID_MAX printable characters: lengths by map, characters by one regex over all."""
+    lengths = list(map(len, ids))
+    return not ids or (min(lengths) >= 1 and max(lengths) <= b.ID_MAX and _PRINTABLE.fullmatch("".join(ids)) is not None)
+
+
+def _in(col: list, lo: int, hi: float) -> bool:
+    """Every non-None value of col is an int in [lo, hi); C-speed when all are."""
+    values = [x for x in col if x is not None] if None in col else col
+    return not values or (lo <= min(values) and max(values) < hi)
+
+
+def clean_columns(c: SnapshotColumns) -> tuple[SnapshotColumns | None, list[str]]:
+    """(the columns with bad rows removed or None if nothing is left, one reason per removed row)."""
+    n = len(c.market_ids)
+    cols = (c.yes, c.bid, c.ask, c.volume, c.liquidity)
+    if any(len(col) != n for col in cols):
+        return None, [f"snapshot columns for {c.platform[:40]!r} have unequal lengths"] * max(n, 1)
+    head = b.first([(c.platform not in b.PLATFORMS, f"unknown platform {c.platform[:40]!r}"),
+                    (b.bad_time(c.t), f"t {c.t!r} outside 2000-2100"),
+                    (c.source not in b.SOURCES, f"source {c.source[:20]!r}")])
+    if head:
+        return None, [head] * max(n, 1)
+    prices_ok = all(_in(col, 0, b.PRICE_SCALE + 1) for col in cols[:3])
+    sizes_ok = all(_in(col, 0, b.SIZE_MAX) for col in cols[3:])
+    if prices_ok and sizes_ok and _ids_ok(c.market_ids):
+        return c, []
+    keep, why = [], []
+    for i in range(n):
+        reason = b.market_problem(c.platform, c.market_ids[i]) or b.first([
+            (any(x is not None and not 0 <= x <= b.PRICE_SCALE for x in (c.yes[i], c.bid[i], c.ask[i])),
+             "a price outside [0, 1]"),
+            (any(x is not None and not 0 <= x < b.SIZE_MAX for x in (c.volume[i], c.liquidity[i])),
+             "volume/liquidity not in [0, 1e15)"),
+        ])
+        if reason:
+            why.append(f"{c.market_ids[i][:80]}: {reason}")
+        else:
+            keep.append(i)
+    if not keep:
+        return None, why
+    pick = lambda col: [col[i] for i in keep]  # noqa: E731
+    return msgspec.structs.replace(c, market_ids=pick(c.market_ids), yes=pick(c.yes), bid=pick(c.bid),
+                                   ask=pick(c.ask), volume=pick(c.volume), liquidity=pick(c.liquidity)), why
