@@ -97,6 +97,10 @@ def _run(cfg: Config, opt: Options, con) -> dict:
     log = opt.log
     cat = catalog.load(con)
     log(f"markets: {len(cat.exported)} resolved YES/NO to export, {cat.voided} voided left out")
+    for reason in cat.unreadable_times:
+        log(f"market left out, timestamp not readable as UTC: {reason}")
+    if cat.no_close_time:
+        log(f"markets left out: {cat.no_close_time} resolved without closed_at or resolved_at (no cutoff)")
     # --- wwatcher --------------------------------------------------------------------------
     if opt.use_wwatcher:
         path, tried = wwatcher.locate(opt.wwatcher_path, opt.wwatcher_explicit)

@@ -115,7 +115,7 @@ def parse_market(raw, observed_at: float) -> Market:
     event = row.events[0] if row.events else _NO_EVENT
     for key, value in (("neg_risk_market_id", row.negRiskMarketID), ("event_id", event.id),
                        ("event_slug", event.slug), ("group_item_title", row.groupItemTitle),
-                       ("question_id", row.questionID), ("market_maker_address", mm)):
+                       ("question_id", row.questionID), ("market_maker_address", mm), ("event_title", event.title)):
         if value:
             value = text(value, key)
             if value:
