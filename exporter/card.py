@@ -12,11 +12,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from exporter import columns
 from exporter.files import sha256
+from exporter.prompt_files import parquet_name
 from exporter.prompts import iso
 
-OWNED = ("markets.parquet", "unmatched_alerts.parquet", "prompts.jsonl", "prompts_train.jsonl", "prompts_test.jsonl")
+OWNED = ("markets.parquet", "unmatched_alerts.parquet", "prompts.jsonl", "prompts_train.jsonl", "prompts_test.jsonl",
+         "prompts.parquet", "prompts_train.parquet", "prompts_test.parquet", "calibration.png")
 
 
 def manifest(*, version, db_path, cat, source, link_counts, stats, counts, cfg, prompt_files, split_date,
@@ -47,9 +51,13 @@ def manifest(*, version, db_path, cat, source, link_counts, stats, counts, cfg, 
         "settings": {"fuzzy_threshold": cfg.export.fuzzy_threshold,
                      "prompt_horizons_days": list(cfg.export.prompt_horizons_days),
                      "random_prompts_per_market": cfg.export.random_prompts_per_market, "split_date": split_date},
-        "files": {p.name: {"sha256": sha256(p), "bytes": p.stat().st_size} for p in files},
+        "files": {p.name: {"sha256": sha256(p), "bytes": p.stat().st_size, **_rows(p)} for p in files},
         "prompt_files": prompt_files,
     }
+
+
+def _rows(path: Path) -> dict:
+    return {"rows": pq.ParquetFile(path).metadata.num_rows} if path.suffix == ".parquet" else {}
 
 
 def remove_stale(out: Path, new_manifest: dict) -> None:
@@ -64,14 +72,32 @@ def remove_stale(out: Path, new_manifest: dict) -> None:
             (out / name).unlink(missing_ok=True)
 
 
+def declared(m: dict) -> dict[str, dict[str, str]]:
+    """config -> split -> file, for the files with rows.
+
+    `datasets` cannot load a split without rows ("corresponds to no data"), so an empty file is
+    written (with its schema) but not declared; the card says which files are empty.
+    """
+    def has_rows(name: str) -> bool:
+        return m["files"].get(name, {}).get("rows", 0) > 0
+
+    out: dict[str, dict[str, str]] = {}
+    for config, name in (("markets", "markets.parquet"), ("unmatched_alerts", "unmatched_alerts.parquet")):
+        if has_rows(name):
+            out[config] = {"train": name}
+    for name in m["prompt_files"]:  # the Parquet twins: a declared schema (JSON readers infer one per file)
+        split = "test" if name == "prompts_test.jsonl" else "train"
+        if has_rows(parquet_name(name)):
+            out.setdefault("prompts", {})[split] = parquet_name(name)
+    return out
+
+
 def _yaml(m: dict) -> str:
-    lines = ["---", "configs:", "- config_name: markets", "  default: true", "  data_files:",
-             "  - split: train", "    path: markets.parquet",
-             "- config_name: unmatched_alerts", "  data_files:", "  - split: train", "    path: unmatched_alerts.parquet"]
-    if m["prompt_files"]:
-        lines += ["- config_name: prompts", "  data_files:"]
-        for name in m["prompt_files"]:
-            split = "train" if name in ("prompts.jsonl", "prompts_train.jsonl") else "test"
+    configs = declared(m)
+    lines = ["---"] + (["configs:"] if configs else [])
+    for config, splits in configs.items():
+        lines += [f"- config_name: {config}"] + (["  default: true"] if config == "markets" else []) + ["  data_files:"]
+        for split, name in splits.items():
             lines += [f"  - split: {split}", f"    path: {name}"]
     lines += ["license: other", "task_categories:", "- time-series-forecasting", "- text-generation", "---", ""]
     return "\n".join(lines)
@@ -82,6 +108,19 @@ def _table(cols) -> str:
     # Parquet's smallest time unit is the millisecond: our whole-second timestamps read back as ms.
     rows += [f"| `{n}` | `{str(t).replace('timestamp[s,', 'timestamp[ms,')}` | {d} |" for n, t, d in cols]
     return "\n".join(rows)
+
+
+_SOURCE_TEXT = {
+    "live": ("Data source: **the live exchanges** (Polymarket Gamma/CLOB and Kalshi public APIs), collected by "
+             "polymaster-collector. Licence: `other`. The market data belongs to the exchanges and is subject to "
+             "their terms of use (Polymarket Terms of Use, Kalshi Member Agreement/Terms); headlines to their "
+             "publishers. Check those terms before redistributing or training a commercial model on it."),
+    "simulator": ("Data source: **the bundled offline simulator** (synthetic markets, prices and resolutions "
+                  "that mimic the exchanges' API shapes). It is not real market data: use it to test pipelines, "
+                  "never to train or evaluate a forecaster. Licence: same as polymaster-collector's code."),
+    "unknown": ("Data source: **unknown** (collector.db does not record whether it holds live or simulator "
+                "data). Treat it as live exchange data, subject to the exchanges' terms of use. Licence: `other`."),
+}
 
 
 def dataset_card(m: dict) -> str:
@@ -105,14 +144,27 @@ Data as of {m["source"]["data_as_of"]}; markets resolved {m["time_range"]["resol
 | restart duplicates not counted | {a.get("duplicates", 0)} |
 | prompts | {c["prompts"]} |
 
+## Source, licence and limitations
+
+{_SOURCE_TEXT.get(m["source"].get("data"), _SOURCE_TEXT["unknown"])}
+
+Limitations: only markets this collector saw are included, from its first run on (plus what a
+backfill replayed); prices are snapshots at the scheduler's cadence, not every trade; voided
+markets are left out, so the label set is biased towards markets that settled cleanly; markets of
+one event are correlated (`event_id`); whale alerts are linked by title where wwatcher stored no
+market id, and linking can miss. Counts of everything left out are in `manifest.json`.
+
 ## Loading
 
 ```python
 from datasets import load_dataset
-markets = load_dataset("parquet", data_files={{"train": "EXPORT_DIR/markets.parquet"}})["train"]
-prompts = load_dataset("json", data_files={{"train": "EXPORT_DIR/{(m["prompt_files"] or ["prompts.jsonl"])[0]}"}})["train"]
-everything = load_dataset("EXPORT_DIR", "markets")  # configs are declared in this card's header
+markets = load_dataset("EXPORT_DIR", "markets", split="train")  # configs are declared in this card's header
+prompts = load_dataset("EXPORT_DIR", "prompts")  # Parquet twins of the JSONL files: UTC times, fixed types
 ```
+
+Declared configs: {", ".join(f"`{c}` ({', '.join(s)})" for c, s in declared(m).items()) or "none"}.
+Files without rows are written with their schema but not declared (`datasets` cannot load an
+empty split): {", ".join(f"`{n}`" for n, f in sorted(m["files"].items()) if f.get("rows") == 0) or "none"}.
 
 ## Definitions
 

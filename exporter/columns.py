@@ -80,5 +80,59 @@ UNMATCHED: list[tuple[str, pa.DataType, str]] = [
 ]
 
 
+MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
+CONTEXT = pa.struct([
+    ("as_of", TS),
+    ("price_history", pa.list_(pa.struct([("t", TS), ("yes_price", pa.float64())]))),
+    ("price_summary", pa.struct([("snapshots", pa.int32()), ("first", pa.float64()), ("last", pa.float64()),
+                                 ("min", pa.float64()), ("max", pa.float64()), ("change_7d", pa.float64())])),
+    ("whale_alerts", pa.list_(pa.struct([
+        ("time", TS), ("stance", pa.string()), ("usd", pa.float64()), ("yes_price", pa.float64()),
+        ("wallet_win_rate", pa.float64()), ("wallet_resolved_markets", pa.int32())]))),
+    ("whale_summary", pa.struct([("whale_count", pa.int32()), ("whale_net_direction", pa.float64()),
+                                 ("whale_avg_win_rate", pa.float64()), ("whale_max_value", pa.float64())])),
+    ("news", pa.list_(pa.struct([("time", TS), ("headline", pa.string()), ("source", pa.string())]))),
+])
+
+PROMPTS: list[tuple[str, pa.DataType, str]] = [
+    ("prompt", pa.list_(MESSAGE), "TRL conversational format: a system and a user message (the user message "
+                                  "renders `context`)."),
+    ("question", pa.string(), "What YES means: the event, the market's own outcome (Kalshi yes_sub_title, "
+                              "Polymarket groupItemTitle / YES outcome label) and the scheduled close."),
+    ("context", CONTEXT, "The structured data the user message renders, every item public strictly before or "
+                         "at as_of (headlines strictly before)."),
+    ("answer", pa.string(), "`YES` or `NO`: the label."),
+    ("as_of", TS, "The prompt's 'today': every context item was observed at or before it."),
+    ("kind", pa.string(), "`horizon` (cutoff minus horizon_days) or `random`."),
+    ("horizon_days", pa.float64(), "Days before the cutoff for `horizon` prompts; null for `random`."),
+    ("market_id", pa.string(), "The market (group-aware splits: never put one market in two splits)."),
+    ("event_id", pa.string(), "Kalshi event ticker; Polymarket negRisk market id, else event id. Markets of one "
+                              "event are correlated: split by event to avoid leakage."),
+    ("platform", pa.string(), "`polymarket` or `kalshi`."),
+    ("category", pa.string(), "The platform's category."),
+    ("title", pa.string(), "The market's own title (ambiguous alone; see question)."),
+    ("resolved_at", TS, "When the result became final (known only after the fact)."),
+    ("closed_at", TS, "When trading actually stopped (known only after the fact)."),
+    ("price_at_as_of", pa.float64(), "yes_price of the last snapshot at or before as_of: the market baseline."),
+    ("split", pa.string(), "`all`, or `train` / `test` in a split file."),
+]
+
+
 def schema(cols: list[tuple[str, pa.DataType, str]]) -> pa.Schema:
     return pa.schema([pa.field(n, t) for n, t, _ in cols])
+
+
+def _times_as_text(t: pa.DataType) -> pa.DataType:
+    """The same type with every timestamp replaced by string (ISO 8601 text, as rows carry it)."""
+    if pa.types.is_timestamp(t):
+        return pa.string()
+    if pa.types.is_list(t):
+        return pa.list_(_times_as_text(t.value_type))
+    if pa.types.is_struct(t):
+        return pa.struct([pa.field(f.name, _times_as_text(f.type)) for f in t])
+    return t
+
+
+def text_time_schema(cols: list[tuple[str, pa.DataType, str]]) -> pa.Schema:
+    """Rows with ISO 8601 strings convert to this, then cast() parses every time as UTC at once."""
+    return pa.schema([pa.field(n, _times_as_text(t)) for n, t, _ in cols])

@@ -20,7 +20,8 @@ import pyarrow as pa
 from collector.config import Config
 from collector.errors import DatabaseError
 from exporter import archive, card, catalog, duck, history, prompts, rows, whales, wwatcher
-from exporter.files import atomic_parquet, atomic_text, jsonl_line, write_json
+from exporter.files import atomic_parquet, atomic_text, write_json
+from exporter.prompt_files import PromptSinks, parquet_name
 from exporter.link import Linker
 from sink.schema import APPLICATION_ID, connect_reader
 
@@ -133,7 +134,7 @@ def _run(cfg: Config, opt: Options, con) -> dict:
     counts = Counter()
     split_date = _split_iso(opt.split_date)
     out = opt.out_dir
-    with atomic_parquet(out / "markets.parquet", rows.MARKETS_SCHEMA) as writer, _PromptSinks(
+    with atomic_parquet(out / "markets.parquet", rows.MARKETS_SCHEMA) as writer, PromptSinks(
             out, prompt_files if opt.prompts else {}) as sinks:
         bar = _progress(opt.progress, len(plan))
         for chunk in history.chunks(con, plan, stats):
@@ -145,14 +146,18 @@ def _run(cfg: Config, opt: Options, con) -> dict:
             if opt.prompts:
                 ts = pc.cast(chunk.table["t"], pa.int64()).to_pylist()
                 _prompts(cfg, chunk, ts, yes, per_market, news, sinks, split_date, counts)
+                sinks.flush()
             bar(1)
         bar(None)
     with atomic_parquet(out / "unmatched_alerts.parquet", rows.UNMATCHED_SCHEMA) as uw:
-        uw.write_table(rows.unmatched_table(alerts, links))
+        unmatched = rows.unmatched_table(alerts, links)
+        if unmatched.num_rows:  # an empty file has zero row groups: see files.atomic_parquet
+            uw.write_table(unmatched)
     manifest = card.manifest(
         version=EXPORTER_VERSION, db_path=opt.db_path, cat=cat, source=source, link_counts=link_counts,
         stats=stats, counts=counts, cfg=cfg, prompt_files=list(prompt_files.values()) if opt.prompts else [],
         split_date=split_date, files=[out / n for n in _produced(opt, prompt_files)])
+    manifest["source"]["data"] = _data_source(con)
     card.remove_stale(out, manifest)
     with atomic_text(out / "README.md") as fh:
         fh.write(card.dataset_card(manifest))
@@ -173,36 +178,22 @@ def _prompts(cfg, chunk, ts, yes, per_market, news, sinks, split_date, counts) -
             if split is None:
                 counts["prompts_dropped_by_split"] += 1
                 continue
-            if split != "all":
-                row["split"] = split
-            sinks.write(split, jsonl_line(row))
+            row["split"] = split
+            sinks.write(split, row)
             counts["prompts"] += 1
             counts[f"prompts_{split}"] += 1
 
 
-class _PromptSinks:
-    """One atomic JSONL file per split, all committed together when the export succeeds."""
-
-    def __init__(self, out: Path, names: dict[str, str]):
-        self.cms = {s: atomic_text(out / n) for s, n in names.items()}
-        self.fhs: dict = {}
-
-    def __enter__(self):
-        self.fhs = {s: cm.__enter__() for s, cm in self.cms.items()}
-        return self
-
-    def write(self, split: str, line: str) -> None:
-        self.fhs[split].write(line)
-
-    def __exit__(self, *exc):
-        for cm in self.cms.values():
-            cm.__exit__(*exc)
-        return False
+def _data_source(con) -> str:
+    """'live' or 'simulator', as the sink recorded from the first batch (collector.db meta), else 'unknown'."""
+    row = con.execute("SELECT value FROM c.meta WHERE key = 'source'").fetchone()
+    return row[0] if row and row[0] in ("live", "simulator") else "unknown"
 
 
 def _produced(opt: Options, prompt_files: dict[str, str]) -> list[str]:
     names = ["markets.parquet", "unmatched_alerts.parquet"]
-    return names + (sorted(prompt_files.values()) if opt.prompts else [])
+    prompt_names = [n for j in prompt_files.values() for n in (j, parquet_name(j))]
+    return names + (sorted(prompt_names) if opt.prompts else [])
 
 
 def _split_iso(date: str | None) -> str | None:

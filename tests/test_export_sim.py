@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -100,3 +101,64 @@ def test_user_message_carries_rules_category_platform_and_close_date(sim_export)
     assert all("Resolution rules: If " in r["prompt"][1]["content"] for r in kalshi)
     poly = [r for r in rows if r["platform"] == "polymarket"]
     assert all("Resolution rules: This market resolves per its rules." in r["prompt"][1]["content"] for r in poly)
+
+
+LOAD_EVERY_CONFIG = """
+import json, os, sys
+os.environ["HF_DATASETS_OFFLINE"] = "1"; os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_HOME"] = sys.argv[2]
+import datasets
+out = sys.argv[1]
+got = {}
+for name in json.loads(sys.argv[3]):
+    ds = datasets.load_dataset(out, name)
+    got[name] = {split: {"rows": d.num_rows, "features": {k: str(v) for k, v in d.features.items()}}
+                 for split, d in ds.items()}
+print(json.dumps(got))
+"""
+
+
+def declared_configs(card: str) -> dict[str, list[str]]:
+    """config name -> data file paths, from the card's YAML header."""
+    header = card.split("---\n")[1]
+    out, name = {}, None
+    for line in header.splitlines():
+        if line.startswith("- config_name: "):
+            name = line.split(": ", 1)[1]
+            out[name] = []
+        elif line.startswith(" ") and "path: " in line and name:
+            out[name].append(line.split("path: ", 1)[1])
+        elif not line.startswith((" ", "-")):
+            name = None
+    return out
+
+
+def test_every_declared_config_loads_with_load_dataset(sim_export, tmp_path):
+    out, rows, _ = sim_export
+    configs = declared_configs((out / "README.md").read_text())
+    card = (out / "README.md").read_text()
+    assert {"markets", "prompts"} <= set(configs)
+    # no wwatcher: the empty file is written with its schema, but not declared (datasets cannot load it)
+    assert pq_rows(out / "unmatched_alerts.parquet") == 0 and "unmatched_alerts" not in configs
+    assert "not declared (`datasets` cannot load an\nempty split): `unmatched_alerts.parquet`" in card
+    assert "Data source: **the bundled offline simulator**" in card and "Limitations:" in card
+    r = subprocess.run([sys.executable, "-c", LOAD_EVERY_CONFIG, str(out), str(tmp_path / "hf"), json.dumps(list(configs))],
+                       capture_output=True, text=True, timeout=240)
+    assert r.returncode == 0, r.stderr[-3000:]
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert set(got) == set(configs)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert got["markets"]["train"]["rows"] == manifest["counts"]["markets"] > 0
+    assert sum(s["rows"] for s in got["prompts"].values()) >= len(rows) > 0
+    features = got["prompts"]["train"]["features"]
+    for col in ("as_of", "resolved_at", "closed_at"):  # times keep UTC
+        assert "tz=UTC" in features[col], features[col]
+    assert "timestamp" in features["context"] and "tz=UTC" in features["context"]
+    # a list column has its element type even where every row's list is empty (news here)
+    assert "'headline': Value('string')" in features["context"], features["context"]
+
+
+def pq_rows(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).metadata.num_rows
