@@ -198,16 +198,21 @@ column. Outcome index 0 is the YES side; `resolution` YES means outcome 0 won. V
 
 ### Prompts
 
-One JSON object per line: `prompt` (TRL conversational format: a system and a user message),
-`question`, `context` (the structured data the user message renders), `answer` (YES/NO),
-`as_of`, `kind` (`horizon` or `random`), `horizon_days`, `market_id`, `platform`, `title`,
-`resolved_at`, `closed_at`, `price_at_as_of` (last snapshot yes_price at or before as_of: the
-market baseline){", `split`" if s["split_date"] else ""}. As-of times: the cutoff minus each of
-{s["prompt_horizons_days"]} days (skipped when before the first snapshot) plus
-{s["random_prompts_per_market"]} uniform time(s) between the first snapshot and the cutoff, seeded by
-the market id. Every context item (price point, summary statistic, whale alert, headline) is
-selected with timestamp <= as_of before anything is computed; as_of < cutoff <= resolved_at.
-Headlines need captured_at (and published_at when known) <= as_of.
+`prompts.parquet` (declared above; the same rows as `prompts.jsonl`, one JSON object per line)
+has these columns:
+
+{_table(columns.PROMPTS)}
+
+`question` says exactly what YES means: the event, the market's own outcome (Kalshi
+yes_sub_title, Polymarket groupItemTitle), the YES outcome label when it is not "Yes", and the
+scheduled close; the user message adds platform, category and resolution rules. As-of times: the
+cutoff minus each of {s["prompt_horizons_days"]} days (skipped when before the first observed price)
+plus {s["random_prompts_per_market"]} uniform time(s) between the first observed price and the
+cutoff, seeded by the market id. Every context item is selected before anything is computed from it:
+prices *observed* (read) at or before as_of (`observed_at`, not the sweep's grid time), whale alerts
+at or before as_of, headlines public strictly before as_of (published_at when known and not after
+captured_at, else captured_at); as_of < cutoff <= resolved_at. Markets whose times cannot be read as
+UTC are left out and counted (`unreadable_timestamps_left_out`), never exported with a moved cutoff.
 """ + (f"""
 Time split at {s["split_date"]}: train = markets resolved before it (all their prompts); test =
 markets resolved on/after it, prompts with as_of on/after it only. No market is in both; test

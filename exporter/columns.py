@@ -10,7 +10,7 @@ import pyarrow as pa
 
 TS = pa.timestamp("s", tz="UTC")
 
-SNAPSHOT = pa.struct([("t", TS), ("yes_price", pa.float64()), ("best_bid", pa.float64()),
+SNAPSHOT = pa.struct([("t", TS), ("observed_at", TS), ("yes_price", pa.float64()), ("best_bid", pa.float64()),
                       ("best_ask", pa.float64()), ("volume", pa.float64()), ("liquidity", pa.float64())])
 WHALE = pa.struct([
     ("alert_id", pa.int64()), ("time", TS), ("time_approx", pa.bool_()), ("action", pa.string()),
@@ -37,11 +37,13 @@ MARKETS: list[tuple[str, pa.DataType, str]] = [
     ("price_at_open", pa.float64(),
      "yes_price of the first stored snapshot (earliest t with a non-null yes_price); null without snapshots."),
     ("price_at_close", pa.float64(),
-     "yes_price of the last snapshot at or before the cutoff = min(closed_at, resolved_at) (never after)."),
+     "yes_price of the last snapshot observed at or before the cutoff = min(closed_at, resolved_at) (never after)."),
     ("price_history", pa.list_(SNAPSHOT),
-     "Every snapshot with t <= cutoff, ascending t; a live snapshot wins over a backfilled one for the same t. "
+     "Every snapshot observed at or before the cutoff (observed_at <= cutoff), ascending t; `t` is the grid time "
+     "the sweep stands for, `observed_at` when the price was actually read (t for backfilled history). "
+     "A live snapshot wins over a backfilled one for the same t. "
      "Prices are YES probabilities 0..1; volume/liquidity as in collector.db (whole units)."),
-    ("snapshots_after_cutoff", pa.int32(), "How many stored snapshots were left out because t > cutoff."),
+    ("snapshots_after_cutoff", pa.int32(), "How many stored snapshots were left out because observed_at > cutoff."),
     ("whale_alerts", pa.list_(WHALE),
      "Linked, de-duplicated wwatcher alerts with time <= cutoff, ascending time. `stance` = side of outcome 0 the trade bets on; "
      "`usd` = money at risk; `yes_price` = trade price as a YES probability; `wallet_win_rate` = the wallet's "

@@ -7,6 +7,7 @@ streamed chunk by chunk, and each chunk becomes one Parquet row group and its pr
 
 from __future__ import annotations
 
+import itertools
 import sys
 import tempfile
 from collections import Counter, defaultdict
@@ -127,7 +128,7 @@ def _run(cfg: Config, opt: Options, con) -> dict:
     # --- snapshots, markets.parquet, prompts ---------------------------------------------------
     stats = _stage_both_stores(con, cat, cfg, opt)
     after = dict(con.execute("SELECT s.market, count(*) FROM snaps s JOIN exported e ON s.market = e.id"
-                             " WHERE s.t > e.cut GROUP BY s.market").fetchall())
+                             " WHERE s.o > e.cut GROUP BY s.market").fetchall())
     plan = history.plan(con, cat.exported)
     split_names = ["train", "test"] if opt.split_date else ["all"]
     prompt_files = {s: ("prompts.jsonl" if s == "all" else f"prompts_{s}.jsonl") for s in split_names}
@@ -144,7 +145,7 @@ def _run(cfg: Config, opt: Options, con) -> dict:
             counts["markets"] += len(chunk.markets)
             counts["snapshots"] += chunk.table.num_rows
             if opt.prompts:
-                ts = pc.cast(chunk.table["t"], pa.int64()).to_pylist()
+                ts = pc.cast(chunk.table["observed_at"], pa.int64()).to_pylist()
                 _prompts(cfg, chunk, ts, yes, per_market, news, sinks, split_date, counts)
                 sinks.flush()
             bar(1)
@@ -171,7 +172,10 @@ def _prompts(cfg, chunk, ts, yes, per_market, news, sinks, split_date, counts) -
     for i, m in enumerate(chunk.markets):
         lo, hi = chunk.offsets[i], chunk.offsets[i + 1]
         pairs = [(t, p) for t, p in zip(ts[lo:hi], yes[lo:hi]) if p is not None]
-        for row in prompts.build(m, [t for t, _ in pairs], [p for _, p in pairs], per_market.get(m.ref, []),
+        # A price is known from when it was read; ordered by grid time, a later row read earlier is
+        # held back until every earlier row is known (running max), so the times ascend and never leak.
+        known = list(itertools.accumulate((t for t, _ in pairs), max))
+        for row in prompts.build(m, known, [p for _, p in pairs], per_market.get(m.ref, []),
                                  news.get(m.ref, []), cfg.export.prompt_horizons_days,
                                  cfg.export.random_prompts_per_market):
             split = prompts.split_of(row["resolved_at"], row["as_of"], split_date)

@@ -157,8 +157,9 @@ def yes_price(bid: float | None, ask: float | None, last: float | None, displaye
 
 
 def snapshot(m: Market, t: int) -> wire.PriceSnapshot:
+    """Stamped with grid time t and with when its page was read (the upsert's observed_at)."""
     return wire.PriceSnapshot(PLATFORM, m.market_id, t, m.yes_price, m.best_bid, m.best_ask,
-                              m.volume, m.liquidity)
+                              m.volume, m.liquidity, observed_at=m.upsert.observed_at)
 
 
 def resolution(m: Market, observed_at: float) -> wire.Resolution | None:

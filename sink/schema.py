@@ -175,10 +175,43 @@ CREATE TABLE archived_partitions (
 ) WITHOUT ROWID;
 """
 
+# When each live price was read: seconds after its grid time t (a sweep of many pages reads over
+# minutes, a late job later still). NULL = read at t (backfill history, rows stored before this).
+# Causal cuts (exports, prompts) use t + lag, never t alone. One small integer: ~2 bytes a row.
+_M004_OBSERVED = """
+ALTER TABLE snapshot ADD COLUMN lag INTEGER;
+DROP VIEW price_snapshots;
+CREATE VIEW price_snapshots AS
+SELECT (s.market << 32) | s.t AS id,
+       m.market_id, m.platform,
+       s.yes / 1e6 AS yes_price,
+       1.0 - s.yes / 1e6 AS no_price,
+       s.volume, s.liquidity,
+       (s.ask - s.bid) / 1e6 AS spread,
+       strftime('%Y-%m-%dT%H:%M:%SZ', s.t, 'unixepoch') AS snapshot_at,
+       s.bid / 1e6 AS best_bid, s.ask / 1e6 AS best_ask,
+       'live' AS source, s.t AS snapshot_ts, s.market AS market_ref,
+       strftime('%Y-%m-%dT%H:%M:%SZ', s.t + coalesce(s.lag, 0), 'unixepoch') AS observed_at
+  FROM snapshot s JOIN markets m ON m.id = s.market
+UNION ALL
+SELECT (b.market << 32) | b.t,
+       m.market_id, m.platform,
+       b.yes / 1e6, 1.0 - b.yes / 1e6,
+       b.volume, b.liquidity,
+       (b.ask - b.bid) / 1e6,
+       strftime('%Y-%m-%dT%H:%M:%SZ', b.t, 'unixepoch'),
+       b.bid / 1e6, b.ask / 1e6,
+       'backfill', b.t, b.market,
+       strftime('%Y-%m-%dT%H:%M:%SZ', b.t, 'unixepoch')
+  FROM snapshot_backfill b JOIN markets m ON m.id = b.market
+ WHERE NOT EXISTS (SELECT 1 FROM snapshot s WHERE s.t = b.t AND s.market = b.market);
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("001_initial", _M001_INITIAL),
     ("002_backfill_checkpoint", _M002_BACKFILL),
     ("003_archive", _M003_ARCHIVE),
+    ("004_snapshot_observed_lag", _M004_OBSERVED),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

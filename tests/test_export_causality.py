@@ -7,11 +7,12 @@ import json
 import sqlite3
 import subprocess
 
+import pyarrow.parquet as pq
 import pytest
 
 from exporter.catalog import Market
 from exporter.prompts import News, build
-from tests.test_exporter_helpers import build_collector_db, exporter_cmd
+from tests.test_exporter_helpers import DAY, STEP, build_collector_db, close_of, exporter_cmd, iso
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -61,3 +62,34 @@ def test_headlines_are_strictly_before_as_of_by_publication_time():
     assert set(seen) == {"captured a second before", "published before, captured after",
                          "published after capture (bad clock)"}
     assert seen["published before, captured after"] == "1970-01-23T02:33:20Z"  # as_of - 1 h: the publication time
+
+
+def test_prices_count_from_when_they_were_read_not_their_grid_time(tmp_path):
+    """A sweep reads for minutes after its grid time t: as_of in [t, t + lag) must not see that price."""
+    facts = build_collector_db(tmp_path / "collector.db")
+    mid = facts["resolved"][1]["market_id"]
+    close = close_of(1)
+    horizon_as_of = close - DAY  # the 1-day horizon prompt's as_of, itself a grid time
+    with sqlite3.connect(tmp_path / "collector.db") as db:
+        db.execute("UPDATE snapshot SET yes = 919191, lag = 600 WHERE market = 1 AND t = ?", (horizon_as_of,))
+        db.execute("UPDATE snapshot SET yes = 929292, lag = ? WHERE market = 1 AND t = ?", (STEP + 60, close - STEP))
+        db.execute("UPDATE snapshot SET lag = 7 WHERE market = 1 AND t = ?", (close - 2 * STEP,))
+        view = dict(db.execute("SELECT snapshot_ts, observed_at FROM price_snapshots WHERE market_id = ? AND"
+                               " snapshot_ts IN (?, ?)", (mid, horizon_as_of, close - 2 * STEP)).fetchall())
+    assert view == {horizon_as_of: iso(horizon_as_of + 600), close - 2 * STEP: iso(close - 2 * STEP + 7)}
+    out = tmp_path / "out"
+    r = subprocess.run([exporter_cmd(), "--db", str(tmp_path / "collector.db"), "--out", str(out), "--prompts",
+                        "--no-wwatcher"], capture_output=True, text=True, timeout=90)
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in (out / "prompts.jsonl").read_text().splitlines()]
+    day1 = next(x for x in rows if x["market_id"] == mid and x["horizon_days"] == 1.0)
+    assert day1["as_of"] == iso(horizon_as_of)
+    assert day1["price_at_as_of"] != 0.919191 and "0.919" not in day1["prompt"][1]["content"]
+    assert all(p["t"] < day1["as_of"] for p in day1["context"]["price_history"])
+    market = next(m for m in pq.read_table(out / "markets.parquet").to_pylist() if m["market_id"] == mid)
+    by_t = {int(p["t"].timestamp()): p for p in market["price_history"]}
+    assert int(by_t[horizon_as_of]["observed_at"].timestamp()) == horizon_as_of + 600
+    assert int(by_t[close - 2 * STEP]["observed_at"].timestamp()) == close - 2 * STEP + 7
+    assert close - STEP not in by_t  # read after the close: left out, counted, not the closing price
+    assert market["price_at_close"] != 0.929292
+    assert market["snapshots_after_cutoff"] >= 1 + 8  # this one plus the two days after close

@@ -9,15 +9,20 @@ several lines ("Over 218.5") and titles that repeat with other dates ("Bitcoin U
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
+import time
+import tomllib
 from collections import defaultdict
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from simulator.server import start
 from tests.conftest import Proc, script
+from tests.polymarket_helpers import fetch
 from tests.test_backfill_helpers import backfill, config, start_sink
 
 pytestmark = pytest.mark.timeout(300)
@@ -37,7 +42,8 @@ class _Procs:
 
 @pytest.fixture(scope="module")
 def sim_export(tmp_path_factory):
-    """(export dir, prompt rows, exporter stderr) of one faulty simulator world, backfilled."""
+    """out (export dir), rows (prompts), stderr, db, window (sim time of the live cycle) of one faulty
+    simulator world: backfilled, then one live DISCOVER + SNAPSHOT per platform."""
     tmp = tmp_path_factory.mktemp("simexport")
     sim = start(seed=5, markets=300, speed=0, faults=FAULTS)
     procs = _Procs()
@@ -47,6 +53,13 @@ def sim_export(tmp_path_factory):
         for platform in ("polymarket", "kalshi"):
             r = backfill(cfg, platform)
             assert r.returncode == 0, r.stderr[-2000:]
+        clock = tomllib.loads(cfg.read_text())["clock"]
+        started = time.time()
+        for platform in ("polymarket", "kalshi"):  # one live cycle: its rows record when they were read
+            for phase in ("discover", "snapshot"):
+                r = fetch(cfg, phase, platform)
+                assert r.returncode == 0, r.stderr[-2000:]
+        sim_window = tuple(clock["sim_origin"] + (x - clock["real_origin"]) for x in (started, time.time()))
         assert sink.stop() == 0
     finally:
         for p in procs.started:
@@ -58,11 +71,24 @@ def sim_export(tmp_path_factory):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-3000:]
     rows = [json.loads(line) for line in (out / "prompts.jsonl").read_text().splitlines()]
-    return out, rows, r.stderr
+    return SimpleNamespace(out=out, rows=rows, stderr=r.stderr, db=tmp / "collector.db", window=sim_window)
+
+
+def test_live_snapshots_record_when_they_were_read(sim_export):
+    lo, hi = sim_export.window
+    with sqlite3.connect(f"file:{sim_export.db}?mode=ro", uri=True) as db:
+        rows = db.execute("SELECT s.t, s.lag, m.platform FROM snapshot s JOIN markets m ON m.id = s.market").fetchall()
+        view = db.execute("SELECT count(*) FROM price_snapshots WHERE source = 'live'"
+                          " AND observed_at = strftime('%Y-%m-%dT%H:%M:%SZ', snapshot_ts + ?, 'unixepoch')",
+                          (0,)).fetchone()[0]
+    assert {p for _, _, p in rows} == {"polymarket", "kalshi"}
+    assert all(lag is not None and lo - 1 <= t + lag <= hi + 1 for t, lag, _ in rows), (lo, hi, rows[:3])
+    assert any(lag > 0 for _, lag, _ in rows)  # the frozen world's now is past the grid time
+    assert view < len(rows)  # the view's observed_at is t + lag, not t
 
 
 def test_the_world_has_event_groups_ladders_and_repeated_titles(sim_export):
-    _, rows, _ = sim_export
+    rows = sim_export.rows
     titles = defaultdict(set)
     for r in rows:
         titles[(r["platform"], r["title"])].add(r["market_id"])
@@ -75,7 +101,7 @@ def test_the_world_has_event_groups_ladders_and_repeated_titles(sim_export):
 
 
 def test_no_two_markets_with_different_answers_share_a_question(sim_export):
-    _, rows, _ = sim_export
+    rows = sim_export.rows
     answers = defaultdict(set)
     markets = defaultdict(set)
     for r in rows:
@@ -90,7 +116,7 @@ def test_no_two_markets_with_different_answers_share_a_question(sim_export):
 
 
 def test_user_message_carries_rules_category_platform_and_close_date(sim_export):
-    _, rows, _ = sim_export
+    rows = sim_export.rows
     for r in rows:
         user = r["prompt"][1]["content"]
         assert r["question"] in user and f"Platform: {r['platform']}" in user
@@ -134,7 +160,7 @@ def declared_configs(card: str) -> dict[str, list[str]]:
 
 
 def test_every_declared_config_loads_with_load_dataset(sim_export, tmp_path):
-    out, rows, _ = sim_export
+    out, rows = sim_export.out, sim_export.rows
     configs = declared_configs((out / "README.md").read_text())
     card = (out / "README.md").read_text()
     assert {"markets", "prompts"} <= set(configs)
