@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from exporter import columns
+from exporter import baseline, columns, splits
 from exporter.files import sha256
 from exporter.prompt_files import parquet_name
 from exporter.prompts import iso
@@ -89,6 +89,10 @@ def declared(m: dict) -> dict[str, dict[str, str]]:
         split = "test" if name == "prompts_test.jsonl" else "train"
         if has_rows(parquet_name(name)):
             out.setdefault("prompts", {})[split] = parquet_name(name)
+    if (m.get("split") or {}).get("mode") == "chronological":
+        for split, name in splits.FILES.items():
+            if has_rows(name):
+                out.setdefault("prompts_chronological", {})[split] = name
     return out
 
 
@@ -217,4 +221,42 @@ UTC are left out and counted (`unreadable_timestamps_left_out`), never exported 
 Time split at {s["split_date"]}: train = markets resolved before it (all their prompts); test =
 markets resolved on/after it, prompts with as_of on/after it only. No market is in both; test
 prompts asked before the split date are dropped ({c.get("prompts_dropped_by_split", 0)}).
-""" if s["split_date"] else "")
+""" if s["split_date"] else "") + _split_text(m) + _baseline_text(m)
+
+
+def _split_text(m: dict) -> str:
+    sp = m.get("split") or {}
+    if sp.get("mode") != "chronological":
+        return ""
+    return f"""
+### Train/test split (config `prompts_chronological`)
+
+`prompts.parquet` holds every prompt. `prompts_train.parquet` / `prompts_test.parquet` split them
+in time, as Turtel et al. 2025 do: train = prompts of markets resolved before {sp["cut"]}
+({sp["train"]}), test = prompts asked at or after it ({sp["test"]}); the cut was chosen to give about
+{splits.TEST_SHARE:.0%} test. Every test as_of is after every train resolution. Prompts of markets
+that resolved after the cut but were asked before it are in neither ({sp["neither"]}).
+Why not a random split: prompts of one market, and of the correlated markets of one event
+(`event_id`), would land on both sides, and training on an outcome that was public before a test
+question's as_of leaks the future into the test. Split by time, and group by `event_id` for
+validation folds.
+"""
+
+
+def _baseline_text(m: dict) -> str:
+    b = m.get("baseline")
+    if not b or not b["overall"]["n"]:
+        return ""
+    return f"""
+## The market baseline
+
+How good is the market's own price as a forecast? `price_at_as_of` against `answer` for every
+prompt (Turtel et al. 2025 report the market at Brier 0.151 against their best model's 0.190; a
+model must beat this table to add anything over reading the price):
+
+{baseline.table(b)}
+
+{b["definition"]} Per bin counts and means are in `manifest.json` (`baseline`).
+
+![Reliability diagram of the market price](calibration.png)
+"""

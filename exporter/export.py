@@ -20,8 +20,10 @@ import pyarrow as pa
 
 from collector.config import Config
 from collector.errors import DatabaseError
-from exporter import archive, card, catalog, duck, history, prompts, rows, whales, wwatcher
-from exporter.files import atomic_parquet, atomic_text, write_json
+from exporter import archive, card, catalog, duck, history, prompts, rows, splits, whales, wwatcher
+from exporter import baseline as baseline_mod
+from exporter.baseline import Baseline
+from exporter.files import atomic_bytes, atomic_parquet, atomic_text, write_json
 from exporter.prompt_files import PromptSinks, parquet_name
 from exporter.link import Linker
 from sink.schema import APPLICATION_ID, connect_reader
@@ -134,6 +136,7 @@ def _run(cfg: Config, opt: Options, con) -> dict:
     prompt_files = {s: ("prompts.jsonl" if s == "all" else f"prompts_{s}.jsonl") for s in split_names}
     counts = Counter()
     split_date = _split_iso(opt.split_date)
+    baseline, asked = Baseline(), []  # asked: (resolved_at, as_of) of every prompt, for the automatic cut
     out = opt.out_dir
     with atomic_parquet(out / "markets.parquet", rows.MARKETS_SCHEMA) as writer, PromptSinks(
             out, prompt_files if opt.prompts else {}) as sinks:
@@ -146,10 +149,24 @@ def _run(cfg: Config, opt: Options, con) -> dict:
             counts["snapshots"] += chunk.table.num_rows
             if opt.prompts:
                 ts = pc.cast(chunk.table["observed_at"], pa.int64()).to_pylist()
-                _prompts(cfg, chunk, ts, yes, per_market, news, sinks, split_date, counts)
+                _prompts(cfg, chunk, ts, yes, per_market, news, sinks, split_date, counts, baseline, asked)
                 sinks.flush()
             bar(1)
         bar(None)
+    split = {"mode": "date", "cut": split_date} if split_date else {"mode": None, "cut": None}
+    extra_files: list[str] = []
+    if opt.prompts and not split_date:
+        cut = splits.choose_cut([r for r, _ in asked], [a for _, a in asked])
+        if cut is not None:
+            split = {"mode": "chronological", "cut": cut, **splits.write(out, cut, baseline)}
+            extra_files += list(splits.FILES.values())
+            log(f"chronological split at {cut}: {split['train']} train, {split['test']} test prompts "
+                f"({split['neither']} in neither)")
+    if opt.prompts and counts["prompts"]:
+        calibration = out / "calibration.png"
+        with atomic_bytes(calibration) as tmp:
+            baseline_mod.plot(baseline.result(), tmp)
+        extra_files.append(calibration.name)
     with atomic_parquet(out / "unmatched_alerts.parquet", rows.UNMATCHED_SCHEMA) as uw:
         unmatched = rows.unmatched_table(alerts, links)
         if unmatched.num_rows:  # an empty file has zero row groups: see files.atomic_parquet
@@ -157,8 +174,10 @@ def _run(cfg: Config, opt: Options, con) -> dict:
     manifest = card.manifest(
         version=EXPORTER_VERSION, db_path=opt.db_path, cat=cat, source=source, link_counts=link_counts,
         stats=stats, counts=counts, cfg=cfg, prompt_files=list(prompt_files.values()) if opt.prompts else [],
-        split_date=split_date, files=[out / n for n in _produced(opt, prompt_files)])
+        split_date=split_date, files=[out / n for n in _produced(opt, prompt_files) + extra_files])
     manifest["source"]["data"] = _data_source(con)
+    manifest["split"] = split
+    manifest["baseline"] = baseline.result() if opt.prompts else None
     card.remove_stale(out, manifest)
     with atomic_text(out / "README.md") as fh:
         fh.write(card.dataset_card(manifest))
@@ -168,7 +187,7 @@ def _run(cfg: Config, opt: Options, con) -> dict:
     return manifest
 
 
-def _prompts(cfg, chunk, ts, yes, per_market, news, sinks, split_date, counts) -> None:
+def _prompts(cfg, chunk, ts, yes, per_market, news, sinks, split_date, counts, baseline, asked) -> None:
     for i, m in enumerate(chunk.markets):
         lo, hi = chunk.offsets[i], chunk.offsets[i + 1]
         pairs = [(t, p) for t, p in zip(ts[lo:hi], yes[lo:hi]) if p is not None]
@@ -184,6 +203,11 @@ def _prompts(cfg, chunk, ts, yes, per_market, news, sinks, split_date, counts) -
                 continue
             row["split"] = split
             sinks.write(split, row)
+            baseline.add(row["price_at_as_of"], row["answer"], row["platform"], row["kind"], row["horizon_days"])
+            if split == "all":
+                asked.append((row["resolved_at"], row["as_of"]))
+            else:
+                baseline.add_split(row["price_at_as_of"], row["answer"], split)
             counts["prompts"] += 1
             counts[f"prompts_{split}"] += 1
 

@@ -188,3 +188,41 @@ def pq_rows(path: Path) -> int:
     import pyarrow.parquet as pq
 
     return pq.ParquetFile(path).metadata.num_rows
+
+
+def test_market_baseline_in_manifest_card_and_plot(sim_export):
+    out, rows = sim_export.out, sim_export.rows
+    manifest = json.loads((out / "manifest.json").read_text())
+    b = manifest["baseline"]
+    ys = [1 if r["answer"] == "YES" else 0 for r in rows]
+    ps = [r["price_at_as_of"] for r in rows]
+    assert b["overall"]["n"] == len(rows)
+    assert abs(b["overall"]["brier"] - sum((p - y) ** 2 for p, y in zip(ps, ys)) / len(rows)) < 1e-6
+    assert sum(x["n"] for x in b["overall"]["bins"]) == len(rows) and len(b["overall"]["bins"]) == 10
+    assert set(b["platform"]) == {"kalshi", "polymarket"}
+    assert set(b["horizon"]) == {"1d", "7d", "30d", "random"} and set(b["split"]) == {"train", "test"}
+    assert 0 < b["overall"]["ece"] < 1 and b["overall"]["log_loss"] > 0
+    card = (out / "README.md").read_text()
+    assert f"| all | {len(rows)} | {b['overall']['brier']:.4f} |" in card
+    assert "![Reliability diagram of the market price](calibration.png)" in card
+    png = (out / "calibration.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and manifest["files"]["calibration.png"]["bytes"] == len(png)
+
+
+def test_chronological_split_without_split_date(sim_export):
+    out, rows = sim_export.out, sim_export.rows
+    import pyarrow.parquet as pq
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    sp = manifest["split"]
+    assert sp["mode"] == "chronological" and len(rows) == manifest["counts"]["prompts"]  # all prompts still there
+    train = pq.read_table(out / "prompts_train.parquet").to_pylist()
+    test = pq.read_table(out / "prompts_test.parquet").to_pylist()
+    assert (len(train), len(test)) == (sp["train"], sp["test"])
+    assert max(r["resolved_at"] for r in train) < min(r["as_of"] for r in test)  # test strictly after train
+    assert 0.05 <= len(test) / (len(train) + len(test)) <= 0.15
+    assert len(train) + len(test) + sp["neither"] == len(rows)
+    assert {r["split"] for r in train} == {"train"} and {r["split"] for r in test} == {"test"}
+    assert all(r["market_id"] and r["event_id"] for r in train + test)  # group-aware splitting is possible
+    card = (out / "README.md").read_text()
+    assert "Why not a random split" in card and "config_name: prompts_chronological" in card

@@ -117,11 +117,13 @@ def test_reexport_is_byte_identical_and_leaves_no_temp_files(world, tmp_path):
     assert export(d, out, "--prompts").returncode == 0
     second = {p.name: p.read_bytes() for p in out.iterdir()}
     assert first == second
-    assert sorted(first) == ["README.md", "manifest.json", "markets.parquet", "prompts.jsonl", "prompts.parquet",
+    assert sorted(first) == ["README.md", "calibration.png", "manifest.json", "markets.parquet", "prompts.jsonl",
+                             "prompts.parquet", "prompts_test.parquet", "prompts_train.parquet",
                              "unmatched_alerts.parquet"]
-    # a later export without prompts removes the now-stale prompts file it had written
+    # a later export without prompts removes the now-stale prompt files and plot it had written
     assert export(d, out).returncode == 0
-    assert not (out / "prompts.jsonl").exists() and not (out / "prompts.parquet").exists()
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "manifest.json", "markets.parquet",
+                                                     "unmatched_alerts.parquet"]
 
 
 def test_failed_export_keeps_previous_files(world, tmp_path, monkeypatch):
