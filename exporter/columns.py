@@ -24,20 +24,21 @@ NEWS = pa.struct([("headline", pa.string()), ("source", pa.string()), ("url", pa
 MARKETS: list[tuple[str, pa.DataType, str]] = [
     ("market_id", pa.string(), "Polymarket condition id or Kalshi ticker (collector.db markets.market_id)."),
     ("platform", pa.string(), "`polymarket` or `kalshi`."),
-    ("title", pa.string(), "The market question (Polymarket) or market title (Kalshi)."),
-    ("category", pa.string(), "The platform's category, as collected."),
+    ("title", pa.string(), "The market question (Polymarket) or market title (Kalshi), newest version: it may have been "
+                        "edited after the close (prompts show the version known at their as_of)."),
+    ("category", pa.string(), "The platform's category, newest version (prompts show the one known at as_of)."),
     ("outcomes", pa.list_(pa.string()), "Outcome labels; index 0 is the YES side."),
-    ("resolution", pa.string(), "The label: `YES` or `NO` (outcome index 0 won / lost). Voided markets are not exported."),
-    ("winning_outcome", pa.string(), "The winning outcome's own label (e.g. `Under`)."),
-    ("resolved_at", TS, "When the result became final."),
-    ("closed_at", TS, "When trading actually stopped (may differ from the scheduled end date); null if never recorded."),
+    ("resolution", pa.string(), "**Known only after the fact** (never in a prompt). The label: `YES` or `NO` (outcome index 0 won / lost). Voided markets are not exported."),
+    ("winning_outcome", pa.string(), "**Known only after the fact** (never in a prompt). The winning outcome's own label (e.g. `Under`)."),
+    ("resolved_at", TS, "**Known only after the fact** (never in a prompt). When the result became final."),
+    ("closed_at", TS, "**Known only after the fact** (never in a prompt). When trading actually stopped (may differ from the scheduled end date); null if never recorded."),
     ("opened_at", TS, "The platform's creation time, else when the collector first stored the market."),
-    ("volume", pa.float64(), "Lifetime volume from the newest metadata (USD on Polymarket, contracts on Kalshi)."),
-    ("liquidity", pa.float64(), "Liquidity from the newest metadata (same units as volume)."),
+    ("volume", pa.float64(), "**Known only after the fact** (never in a prompt). Lifetime volume from the newest metadata (USD on Polymarket, contracts on Kalshi)."),
+    ("liquidity", pa.float64(), "**Known only after the fact** (never in a prompt). Liquidity from the newest metadata (same units as volume)."),
     ("price_at_open", pa.float64(),
      "yes_price of the first stored snapshot (earliest t with a non-null yes_price); null without snapshots."),
     ("price_at_close", pa.float64(),
-     "yes_price of the last snapshot observed at or before the cutoff = min(closed_at, resolved_at) (never after)."),
+     "**Known only after the fact** (never in a prompt). yes_price of the last snapshot observed at or before the cutoff = min(closed_at, resolved_at) (never after)."),
     ("price_history", pa.list_(SNAPSHOT),
      "Every snapshot observed at or before the cutoff (observed_at <= cutoff), ascending t; `t` is the grid time "
      "the sweep stands for, `observed_at` when the price was actually read (t for backfilled history). "
@@ -60,7 +61,7 @@ MARKETS: list[tuple[str, pa.DataType, str]] = [
      "usd-weighted stance on that market). Causal; Kalshi alerts have no wallet. Null when undefined."),
     ("whale_max_value", pa.float64(), "Largest usd among whale_alerts; null without alerts."),
     ("news_headlines", pa.list_(NEWS), "Headlines collected for the market with captured_at <= cutoff, ascending."),
-    ("days_to_resolution", pa.float64(), "(resolved_at - opened_at) / 86400."),
+    ("days_to_resolution", pa.float64(), "**Known only after the fact** (never in a prompt). (resolved_at - opened_at) / 86400."),
 ]
 
 UNMATCHED: list[tuple[str, pa.DataType, str]] = [
@@ -114,9 +115,12 @@ PROMPTS: list[tuple[str, pa.DataType, str]] = [
     ("category", pa.string(), "The platform's category."),
     ("title", pa.string(), "The market's own title (ambiguous alone; see question)."),
     ("resolved_at", TS, "When the result became final (known only after the fact)."),
-    ("closed_at", TS, "When trading actually stopped (known only after the fact)."),
+    ("closed_at", TS, "**Known only after the fact** (never in a prompt). When trading actually stopped (known only after the fact)."),
     ("price_at_as_of", pa.float64(), "yes_price of the last snapshot at or before as_of: the market baseline."),
     ("split", pa.string(), "`all`, or `train` / `test` in a split file."),
+    ("metadata_observed_at", TS, "When the title/rules/category/outcomes/end date the prompt shows were first "
+                                 "observed: at or before as_of, except for markets first stored after as_of (e.g. by "
+                                 "a backfill), which show their earliest version; null for databases without versions."),
 ]
 
 

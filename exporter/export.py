@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from collector.config import Config
 from collector.errors import DatabaseError
-from exporter import archive, card, catalog, duck, history, prompts, rows, splits, whales, wwatcher
+from exporter import archive, card, catalog, duck, history, prompts, rows, splits, versions, whales, wwatcher
 from exporter import baseline as baseline_mod
 from exporter.baseline import Baseline
 from exporter.files import atomic_bytes, atomic_parquet, atomic_text, write_json
@@ -127,6 +127,7 @@ def _run(cfg: Config, opt: Options, con) -> dict:
     if alerts:
         log("alerts: " + ", ".join(f"{k} {v}" for k, v in sorted(link_counts.items())))
     news = _news(con, cat.exported)
+    meta = versions.load(con, exported_refs) if opt.prompts else {}
     # --- snapshots, markets.parquet, prompts ---------------------------------------------------
     stats = _stage_both_stores(con, cat, cfg, opt)
     after = dict(con.execute("SELECT s.market, count(*) FROM snaps s JOIN exported e ON s.market = e.id"
@@ -149,7 +150,7 @@ def _run(cfg: Config, opt: Options, con) -> dict:
             counts["snapshots"] += chunk.table.num_rows
             if opt.prompts:
                 ts = pc.cast(chunk.table["observed_at"], pa.int64()).to_pylist()
-                _prompts(cfg, chunk, ts, yes, per_market, news, sinks, split_date, counts, baseline, asked)
+                _prompts(cfg, chunk, ts, yes, per_market, news, meta, sinks, split_date, counts, baseline, asked)
                 sinks.flush()
             bar(1)
         bar(None)
@@ -187,7 +188,7 @@ def _run(cfg: Config, opt: Options, con) -> dict:
     return manifest
 
 
-def _prompts(cfg, chunk, ts, yes, per_market, news, sinks, split_date, counts, baseline, asked) -> None:
+def _prompts(cfg, chunk, ts, yes, per_market, news, meta, sinks, split_date, counts, baseline, asked) -> None:
     for i, m in enumerate(chunk.markets):
         lo, hi = chunk.offsets[i], chunk.offsets[i + 1]
         pairs = [(t, p) for t, p in zip(ts[lo:hi], yes[lo:hi]) if p is not None]
@@ -196,12 +197,14 @@ def _prompts(cfg, chunk, ts, yes, per_market, news, sinks, split_date, counts, b
         known = list(itertools.accumulate((t for t, _ in pairs), max))
         for row in prompts.build(m, known, [p for _, p in pairs], per_market.get(m.ref, []),
                                  news.get(m.ref, []), cfg.export.prompt_horizons_days,
-                                 cfg.export.random_prompts_per_market):
+                                 cfg.export.random_prompts_per_market, meta.get(m.ref, [])):
             split = prompts.split_of(row["resolved_at"], row["as_of"], split_date)
             if split is None:
                 counts["prompts_dropped_by_split"] += 1
                 continue
             row["split"] = split
+            if row["metadata_observed_at"] is not None and row["metadata_observed_at"] > row["as_of"]:
+                counts["prompts_metadata_first_observed_after_as_of"] += 1
             sinks.write(split, row)
             baseline.add(row["price_at_as_of"], row["answer"], row["platform"], row["kind"], row["horizon_days"])
             if split == "all":

@@ -22,7 +22,9 @@ import random
 import time
 from dataclasses import dataclass
 
+from exporter import versions
 from exporter.catalog import Market
+from exporter.versions import Version
 from exporter.whales import WhaleAlert, summary
 
 MAX_PRICE_POINTS = 30  # price history points in a prompt (evenly spaced by index, last one included)
@@ -102,10 +104,15 @@ class News:
 
 
 def build(m: Market, ts: list[int], yes: list[float], alerts: list[WhaleAlert], news: list[News],
-          horizons: list[float], n_random: int) -> list[dict]:
-    """All prompts of one market. ts/yes: its snapshots with a price, ascending, all <= cutoff."""
+          horizons: list[float], n_random: int, meta: list[Version] = ()) -> list[dict]:
+    """All prompts of one market. ts/yes: its prices by observation time, ascending, all <= cutoff.
+
+    meta: its metadata versions; each prompt shows the one known at its as_of (exporter.versions).
+    """
     rows = []
-    for as_of, kind, h in as_of_times(m, ts[0] if ts else None, horizons, n_random):
+    final = m
+    for as_of, kind, h in as_of_times(final, ts[0] if ts else None, horizons, n_random):
+        m, meta_seen, _ = versions.as_known(final, list(meta), as_of)
         k = bisect.bisect_right(ts, as_of)  # snapshots [0, k) are at or before as_of
         seen_alerts = [w for w in alerts if w.alert.time is not None and w.alert.time <= as_of]
         seen_news = [n for n in news if n.known_at < as_of]  # strictly before: "today's" news may be after as_of
@@ -117,6 +124,7 @@ def build(m: Market, ts: list[int], yes: list[float], alerts: list[WhaleAlert], 
             "horizon_days": h, "market_id": m.market_id, "event_id": m.event_id, "platform": m.platform,
             "category": m.category, "title": m.title,
             "resolved_at": iso(m.resolved_at), "closed_at": iso(m.closed_at), "price_at_as_of": yes[k - 1],
+            "metadata_observed_at": iso(meta_seen),
         })
     return rows
 

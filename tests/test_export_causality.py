@@ -12,7 +12,7 @@ import pytest
 
 from exporter.catalog import Market
 from exporter.prompts import News, build
-from tests.test_exporter_helpers import DAY, STEP, build_collector_db, close_of, exporter_cmd, iso
+from tests.test_exporter_helpers import CREATED, DAY, STEP, build_collector_db, close_of, exporter_cmd, iso
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -93,3 +93,41 @@ def test_prices_count_from_when_they_were_read_not_their_grid_time(tmp_path):
     assert close - STEP not in by_t  # read after the close: left out, counted, not the closing price
     assert market["price_at_close"] != 0.929292
     assert market["snapshots_after_cutoff"] >= 1 + 8  # this one plus the two days after close
+
+
+def test_prompts_show_the_metadata_known_at_their_as_of(tmp_path):
+    facts = build_collector_db(tmp_path / "collector.db")
+    mid, close = facts["resolved"][1]["market_id"], close_of(1)
+    edited = close - 3 * DAY
+    with sqlite3.connect(tmp_path / "collector.db") as db:
+        db.execute("DELETE FROM market_versions WHERE market = 1")
+        db.executemany("INSERT INTO market_versions VALUES (1, ?, ?, ?, ?, ?, ?)", [
+            (CREATED, "Early title?", "Early rules.", "Politics", '["Yes", "No"]', iso(close + 30 * DAY)),
+            (edited, "Edited title?", "Edited rules.", "Elections", '["Yes", "No"]', iso(close))])
+        # an edit after resolution, recorded by the trigger as every sink upsert is
+        db.execute("UPDATE markets SET title = 'Edited title? [FINAL: UNDER WON]', observed_at = ? WHERE id = 1",
+                   (close + 2 * DAY,))
+        assert db.execute("SELECT count(*) FROM market_versions WHERE market = 1").fetchone()[0] == 3
+    out = tmp_path / "out"
+    r = subprocess.run([exporter_cmd(), "--db", str(tmp_path / "collector.db"), "--out", str(out), "--prompts",
+                        "--no-wwatcher"], capture_output=True, text=True, timeout=90)
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in (out / "prompts.jsonl").read_text().splitlines()]
+    mine = [x for x in rows if x["market_id"] == mid]
+    early = [x for x in mine if x["as_of"] < iso(edited)]
+    late = [x for x in mine if x["as_of"] >= iso(edited)]
+    assert early and late
+    for x in mine:
+        assert "FINAL" not in json.dumps(x)
+    for x in early:
+        user = x["prompt"][1]["content"]
+        assert x["title"] == "Early title?" and '"Early title"' in x["question"]
+        assert iso(close + 30 * DAY)[:10] in x["question"]  # the end date as scheduled then
+        assert "Resolution rules: Early rules." in user and "Category: Politics" in user
+        assert x["metadata_observed_at"] == iso(CREATED)
+    for x in late:
+        assert x["title"] == "Edited title?" and "Resolution rules: Edited rules." in x["prompt"][1]["content"]
+        assert x["category"] == "Elections" and x["metadata_observed_at"] == iso(edited)
+    # other markets were first stored after their prompts' as_of: earliest version shown, counted
+    counts = json.loads((out / "manifest.json").read_text())["counts"]
+    assert counts["prompts_metadata_first_observed_after_as_of"] == len(rows) - len(mine)
