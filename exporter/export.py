@@ -7,7 +7,6 @@ streamed chunk by chunk, and each chunk becomes one Parquet row group and its pr
 
 from __future__ import annotations
 
-import itertools
 import sys
 import tempfile
 from collections import Counter, defaultdict
@@ -15,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import pyarrow.compute as pc
-import pyarrow as pa
 
 from collector.config import Config
 from collector.errors import DatabaseError
@@ -149,7 +146,7 @@ def _run(cfg: Config, opt: Options, con) -> dict:
             counts["markets"] += len(chunk.markets)
             counts["snapshots"] += chunk.table.num_rows
             if opt.prompts:
-                ts = pc.cast(chunk.table["observed_at"], pa.int64()).to_pylist()
+                ts = chunk.table["known_at"].to_pylist()
                 _prompts(cfg, chunk, ts, yes, per_market, news, meta, sinks, split_date, counts, baseline, asked)
                 sinks.flush()
             bar(1)
@@ -191,11 +188,8 @@ def _run(cfg: Config, opt: Options, con) -> dict:
 def _prompts(cfg, chunk, ts, yes, per_market, news, meta, sinks, split_date, counts, baseline, asked) -> None:
     for i, m in enumerate(chunk.markets):
         lo, hi = chunk.offsets[i], chunk.offsets[i + 1]
-        pairs = [(t, p) for t, p in zip(ts[lo:hi], yes[lo:hi]) if p is not None]
-        # A price is known from when it was read; ordered by grid time, a later row read earlier is
-        # held back until every earlier row is known (running max), so the times ascend and never leak.
-        known = list(itertools.accumulate((t for t, _ in pairs), max))
-        for row in prompts.build(m, known, [p for _, p in pairs], per_market.get(m.ref, []),
+        pairs = [(t, p) for t, p in zip(ts[lo:hi], yes[lo:hi]) if p is not None]  # ts: known_at, ascending
+        for row in prompts.build(m, [t for t, _ in pairs], [p for _, p in pairs], per_market.get(m.ref, []),
                                  news.get(m.ref, []), cfg.export.prompt_horizons_days,
                                  cfg.export.random_prompts_per_market, meta.get(m.ref, [])):
             split = prompts.split_of(row["resolved_at"], row["as_of"], split_date)

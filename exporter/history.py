@@ -29,7 +29,7 @@ PRICE_SCALE = 1e6  # prices are stored as integers in millionths
 @dataclass
 class Chunk:
     markets: list[Market]
-    table: pa.Table  # market, t, observed_at, yes_price, best_bid, best_ask, volume, liquidity (deduplicated)
+    table: pa.Table  # market, t, observed_at, known_at, yes_price, best_bid, best_ask, volume, liquidity
     offsets: list[int]  # rows of markets[i] are table[offsets[i]:offsets[i+1]]
 
 
@@ -116,9 +116,22 @@ def _typed(table: pa.Table) -> pa.Table:
         "market": table["market"],
         "t": pc.cast(table["t"], pa.timestamp("s", tz="UTC")),
         "observed_at": pc.cast(table["o"], pa.timestamp("s", tz="UTC")),
+        "known_at": _known_at(table["market"], table["o"]),
         "yes_price": price("yes"), "best_bid": price("bid"), "best_ask": price("ask"),
         "volume": pc.cast(table["volume"], pa.float64()), "liquidity": pc.cast(table["liquidity"], pa.float64()),
     })
+
+
+def _known_at(market: pa.ChunkedArray, observed: pa.ChunkedArray) -> pa.Array:
+    """Per market, the running max of the observation times in t order (unix seconds).
+
+    A price is known from when it was read; a row read before an earlier-t row is held back until
+    that row is known too, so the times ascend (prompts bisect them) and never place a price early.
+    Vectorised: market ids ascend within a chunk, so a running max over (market << 40 | observed)
+    restarts at every market.
+    """
+    key = pc.bit_wise_or(pc.shift_left(pc.cast(market, pa.int64()), 40), pc.cast(observed, pa.int64()))
+    return pc.bit_wise_and(pc.cumulative_max(key), (1 << 40) - 1)
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:

@@ -131,3 +131,14 @@ def test_prompts_show_the_metadata_known_at_their_as_of(tmp_path):
     # other markets were first stored after their prompts' as_of: earliest version shown, counted
     counts = json.loads((out / "manifest.json").read_text())["counts"]
     assert counts["prompts_metadata_first_observed_after_as_of"] == len(rows) - len(mine)
+
+
+def test_a_price_read_before_an_earlier_grid_rows_price_waits_for_it():
+    """Known times ascend per market: a late-read earlier row holds back later rows read before it."""
+    import pyarrow as pa
+
+    from exporter.history import _known_at
+
+    market = pa.chunked_array([pa.array([7, 7, 7, 8, 8], pa.int64())])
+    observed = pa.chunked_array([pa.array([1000, 2500, 2000, 900, 1900], pa.int64())])  # t=1000/1900/2000 (late)
+    assert _known_at(market, observed).to_pylist() == [1000, 2500, 2500, 900, 1900]  # restarts per market
