@@ -221,7 +221,9 @@ UTC are left out and counted (`unreadable_timestamps_left_out`), never exported 
 """ + (f"""
 Time split at {s["split_date"]}: train = markets resolved before it (all their prompts); test =
 markets resolved on/after it, prompts with as_of on/after it only. No market is in both; test
-prompts asked before the split date are dropped ({c.get("prompts_dropped_by_split", 0)}).
+prompts asked before the split date are dropped ({c.get("prompts_dropped_by_split", 0)}). A random
+split would leak: prompts of one market, and of correlated markets of one event (`event_id`), would
+sit on both sides, and training would see outcomes public before a test question's as_of.
 """ if s["split_date"] else "") + _split_text(m) + _baseline_text(m)
 
 
