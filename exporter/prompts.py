@@ -53,18 +53,23 @@ def question(m: Market) -> str:
     """
     title = _clean(m.title or m.market_id)
     sub = _clean(m.subtitle or "")
-    if sub and sub.casefold() not in ("yes", title.casefold()):
-        base = _clean(m.event_title) if m.platform == "polymarket" and m.event_title else title
-        subject = f"{base} \u2014 {sub}"
-    else:
-        subject = title
     first = m.outcomes[0] if m.outcomes else "Yes"
     when = f"scheduled to close {iso(m.end_date)[:16].replace('T', ' ')} UTC" if m.end_date is not None \
         else "no scheduled close date"
-    if first.strip().casefold() == "yes":
-        return f'Will "{subject}" resolve YES ({when})?'
-    other = f' rather than "{m.outcomes[1]}"' if len(m.outcomes) == 2 else ""
-    return f'Will "{subject}" resolve to "{first}"{other} ({when})?'
+    if m.platform == "polymarket":  # the event's title, and the market's own line inside it
+        base, label = _clean(m.event_title or title), sub or title
+    else:  # a Kalshi market's title is its event's; yes_sub_title names its own outcome
+        base, label = title, sub
+    own = bool(label) and label.casefold() not in ("yes", base.casefold())
+    if first.strip().casefold() != "yes":
+        other = f' rather than "{m.outcomes[1]}"' if len(m.outcomes) == 2 else ""
+        subject = f"{base} \u2014 {label}" if own else title
+        return f'Will "{subject}" resolve to "{first}"{other} ({when})?'
+    if own:
+        return f'Will "{label}" be the outcome of "{base}" ({when})?'
+    if title.casefold().startswith("will "):  # already a yes/no question: YES means it happens
+        return f"{title}? ({when})"
+    return f'Will "{title}" resolve YES ({when})?'
 
 
 def _clean(text: str) -> str:

@@ -88,7 +88,7 @@ def test_answers_questions_and_as_of_choice(exported):
         assert row["question"] in row["prompt"][1]["content"]
         assert "(scheduled to close " in row["question"]
         if f["outcomes"][0] == "Yes":
-            assert " resolve YES (" in row["question"]
+            assert f["title"].rstrip("?") in row["question"]
         else:
             assert f'"{f["outcomes"][0]}"' in row["question"]
         if row["kind"] == "horizon":
