@@ -142,3 +142,16 @@ def test_a_price_read_before_an_earlier_grid_rows_price_waits_for_it():
     market = pa.chunked_array([pa.array([7, 7, 7, 8, 8], pa.int64())])
     observed = pa.chunked_array([pa.array([1000, 2500, 2000, 900, 1900], pa.int64())])  # t=1000/1900/2000 (late)
     assert _known_at(market, observed).to_pylist() == [1000, 2500, 2500, 900, 1900]  # restarts per market
+
+
+def test_snapshots_carry_their_read_lag_over_the_wire():
+    """columnize turns each snapshot's observed_at into whole seconds after t (rounded up, never < 0)."""
+    from collector import wire
+
+    snaps = [wire.PriceSnapshot("kalshi", "A", 900, 0.5, observed_at=1140.2),
+             wire.PriceSnapshot("kalshi", "B", 900, 0.5, observed_at=899.0),  # clock skew: clamped to t
+             wire.PriceSnapshot("kalshi", "C", 900, 0.5)]  # unknown: read at t
+    (cols,) = wire.columnize(snaps)
+    assert cols.lag == [241, 0, None]
+    back = wire.decode(wire.encode(wire.Batch(sender="s", seq=1, source="live", records=[cols])))
+    assert back.records[0].lag == [241, 0, None]
