@@ -88,7 +88,8 @@ CONTEXT = pa.struct([
     ("as_of", TS),
     ("price_history", pa.list_(pa.struct([("t", TS), ("yes_price", pa.float64())]))),
     ("price_summary", pa.struct([("snapshots", pa.int32()), ("first", pa.float64()), ("last", pa.float64()),
-                                 ("min", pa.float64()), ("max", pa.float64()), ("change_7d", pa.float64())])),
+                                 ("min", pa.float64()), ("max", pa.float64()), ("change_7d", pa.float64()),
+                                 ("volume", pa.float64()), ("liquidity", pa.float64())])),
     ("whale_alerts", pa.list_(pa.struct([
         ("time", TS), ("stance", pa.string()), ("usd", pa.float64()), ("yes_price", pa.float64()),
         ("wallet_win_rate", pa.float64()), ("wallet_resolved_markets", pa.int32())]))),
@@ -103,7 +104,8 @@ PROMPTS: list[tuple[str, pa.DataType, str]] = [
     ("question", pa.string(), "What YES means: the event, the market's own outcome (Kalshi yes_sub_title, "
                               "Polymarket groupItemTitle / YES outcome label) and the scheduled close."),
     ("context", CONTEXT, "The structured data the user message renders, every item public strictly before or "
-                         "at as_of (headlines strictly before)."),
+                         "at as_of (headlines strictly before); price_summary.volume/liquidity are the market's "
+                         "as of the last snapshot observed at or before as_of (never the final ones)."),
     ("answer", pa.string(), "`YES` or `NO`: the label."),
     ("as_of", TS, "The prompt's 'today': every context item was observed at or before it."),
     ("kind", pa.string(), "`horizon` (cutoff minus horizon_days) or `random`."),

@@ -186,12 +186,14 @@ def _run(cfg: Config, opt: Options, con) -> dict:
 
 
 def _prompts(cfg, chunk, ts, yes, per_market, news, meta, sinks, split_date, counts, baseline, asked) -> None:
+    volume, liquidity = chunk.table["volume"].to_pylist(), chunk.table["liquidity"].to_pylist()
     for i, m in enumerate(chunk.markets):
         lo, hi = chunk.offsets[i], chunk.offsets[i + 1]
-        pairs = [(t, p) for t, p in zip(ts[lo:hi], yes[lo:hi]) if p is not None]  # ts: known_at, ascending
-        for row in prompts.build(m, [t for t, _ in pairs], [p for _, p in pairs], per_market.get(m.ref, []),
+        keep = [j for j in range(lo, hi) if yes[j] is not None]  # ts: known_at, ascending
+        for row in prompts.build(m, [ts[j] for j in keep], [yes[j] for j in keep], per_market.get(m.ref, []),
                                  news.get(m.ref, []), cfg.export.prompt_horizons_days,
-                                 cfg.export.random_prompts_per_market, meta.get(m.ref, [])):
+                                 cfg.export.random_prompts_per_market, meta.get(m.ref, []),
+                                 lambda i, keep=keep: (volume[keep[i]], liquidity[keep[i]])):
             split = prompts.split_of(row["resolved_at"], row["as_of"], split_date)
             if split is None:
                 counts["prompts_dropped_by_split"] += 1

@@ -21,6 +21,7 @@ import hashlib
 import random
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 from exporter import versions
 from exporter.catalog import Market
@@ -109,10 +110,13 @@ class News:
 
 
 def build(m: Market, ts: list[int], yes: list[float], alerts: list[WhaleAlert], news: list[News],
-          horizons: list[float], n_random: int, meta: list[Version] = ()) -> list[dict]:
+          horizons: list[float], n_random: int, meta: list[Version] = (),
+          activity: Callable[[int], tuple[float | None, float | None]] | None = None) -> list[dict]:
     """All prompts of one market. ts/yes: its prices by observation time, ascending, all <= cutoff.
 
     meta: its metadata versions; each prompt shows the one known at its as_of (exporter.versions).
+    activity(i): (volume, liquidity) of snapshot i of ts (looked up only where used): shown as of
+    as_of (never the market's final volume, known only after the fact).
     """
     rows = []
     final = m
@@ -122,6 +126,8 @@ def build(m: Market, ts: list[int], yes: list[float], alerts: list[WhaleAlert], 
         seen_alerts = [w for w in alerts if w.alert.time is not None and w.alert.time <= as_of]
         seen_news = [n for n in news if n.known_at < as_of]  # strictly before: "today's" news may be after as_of
         context = _context(as_of, ts[:k], yes[:k], seen_alerts, seen_news)
+        context["price_summary"]["volume"], context["price_summary"]["liquidity"] = (
+            activity(k - 1) if activity else (None, None))
         q = question(m)
         rows.append({
             "prompt": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": _render(m, q, context)}],
@@ -168,6 +174,9 @@ def _render(m: Market, q: str, c: dict) -> str:
     lines += [f"- {p['t'][:16].replace('T', ' ')}: {p['yes_price']:.3f}" for p in c["price_history"]]
     s = c["price_summary"]
     lines.append(f"Latest {s['last']:.3f}; range {s['min']:.3f}-{s['max']:.3f}; 7-day change {s['change_7d']:+.3f}.")
+    if s.get("volume") is not None:
+        lines.append(f"Volume traded so far: {s['volume']:,.0f}"
+                     + (f"; liquidity {s['liquidity']:,.0f}." if s.get("liquidity") is not None else "."))
     if c["whale_alerts"]:
         lines += ["", "Large trades (whale alerts):"]
         for w in c["whale_alerts"]:

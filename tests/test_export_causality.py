@@ -155,3 +155,20 @@ def test_snapshots_carry_their_read_lag_over_the_wire():
     assert cols.lag == [241, 0, None]
     back = wire.decode(wire.encode(wire.Batch(sender="s", seq=1, source="live", records=[cols])))
     assert back.records[0].lag == [241, 0, None]
+
+
+def test_prompt_shows_volume_as_of_not_the_final_volume(tmp_path):
+    facts = build_collector_db(tmp_path / "collector.db")
+    mid, close = facts["resolved"][1]["market_id"], close_of(1)
+    out = tmp_path / "out"
+    r = subprocess.run([exporter_cmd(), "--db", str(tmp_path / "collector.db"), "--out", str(out), "--prompts",
+                        "--no-wwatcher"], capture_output=True, text=True, timeout=90)
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in (out / "prompts.jsonl").read_text().splitlines()]
+    day1 = next(x for x in rows if x["market_id"] == mid and x["horizon_days"] == 1.0)
+    with sqlite3.connect(tmp_path / "collector.db") as db:
+        vol, final = db.execute("SELECT s.volume, m.volume FROM snapshot s JOIN markets m ON m.id = s.market"
+                                " WHERE s.market = 1 AND s.t = ?", (close - DAY,)).fetchone()
+    assert day1["context"]["price_summary"]["volume"] == vol != final
+    assert f"Volume traded so far: {vol:,.0f}" in day1["prompt"][1]["content"]
+    assert f"{final:,.0f}" not in day1["prompt"][1]["content"]
