@@ -68,9 +68,11 @@ def build(path: Path, markets: int, days: int) -> int:
                     st[0] = min(990_000, max(10_000, st[0] + rng.choice((-3, -2, -1, 1, 2, 3)) * tick))
                     st[1] += rng.randrange(0, 500)
                 half = tick // 2 if i % 4 else tick
-                yield (t, i, st[0], st[0] - half, st[0] + half, st[1], st[2] if i % 4 else None)
+                lag = 240 * i // markets  # a sweep reads its pages over ~4 minutes after t
+                yield (t, i, st[0], st[0] - half, st[0] + half, st[1], st[2] if i % 4 else None, lag)
 
-    db.executemany("INSERT INTO snapshot (t, market, yes, bid, ask, volume, liquidity) VALUES (?,?,?,?,?,?,?)", rows())
+    db.executemany("INSERT INTO snapshot (t, market, yes, bid, ask, volume, liquidity, lag) VALUES (?,?,?,?,?,?,?,?)",
+                   rows())
     db.executemany("INSERT INTO snapshot_cycles (platform, source, t, rows) VALUES (?, 'live', ?, ?)",
                    [(p, t, 0) for t in range(T0, end, GRID) for p in ("polymarket", "kalshi")])
     db.execute("COMMIT")

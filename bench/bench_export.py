@@ -83,11 +83,11 @@ def build_db(path: Path, markets: int, snapshots: int, active: int, seed: int = 
             hi = bisect.bisect_right(starts, t, lo)
             for _, i, _res in sorted(opens[lo:hi], key=lambda o: o[1]):
                 yes = 200_000 + (i * 7919 + t // GRID_SECONDS * 104729) % 600_000
-                yield (t, i, yes, yes - 5000, yes + 5000, 1000 * i + t % 997, 50 * i)
+                yield (t, i, yes, yes - 5000, yes + 5000, 1000 * i + t % 997, 50 * i, i % 240)  # read 0-4 min late
 
     db.execute("BEGIN")
-    db.executemany("INSERT INTO snapshot (t, market, yes, bid, ask, volume, liquidity) VALUES (?,?,?,?,?,?,?)",
-                   gen())
+    db.executemany("INSERT INTO snapshot (t, market, yes, bid, ask, volume, liquidity, lag)"
+                   " VALUES (?,?,?,?,?,?,?,?)", gen())
     db.execute("COMMIT")
     db.close()
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import signal
@@ -33,6 +34,7 @@ sys.path.insert(0, str(REPO))
 from sink import schema  # noqa: E402
 from tests.sender_proc import T0, expected_price  # noqa: E402
 from report import figure  # noqa: E402  (bench/ is on sys.path when run as a script)
+from sink_sender import sweep_lag  # noqa: E402
 
 TX_ROWS = 20_000
 
@@ -63,12 +65,13 @@ def baseline(tmp: Path, markets: int, cycles: int, senders: int) -> float:
             for i in range(markets):
                 p = expected_price(i, c)
                 rows.append((T0 + 900 * c, s * markets + i + 1, round(p * 1e6), round(max(0, p - 0.01) * 1e6),
-                             round(min(1, p + 0.01) * 1e6), 1000 + c, 50))
+                             round(min(1, p + 0.01) * 1e6), 1000 + c, 50, math.ceil(sweep_lag(i, markets))))
     rows.sort()
     start = time.perf_counter()
     for k in range(0, len(rows), TX_ROWS):
         db.execute("BEGIN IMMEDIATE")
-        db.executemany("INSERT OR IGNORE INTO snapshot VALUES (?,?,?,?,?,?,?)", rows[k:k + TX_ROWS])
+        db.executemany("INSERT OR IGNORE INTO snapshot (t, market, yes, bid, ask, volume, liquidity, lag)"
+                       " VALUES (?,?,?,?,?,?,?,?)", rows[k:k + TX_ROWS])
         db.execute("COMMIT")
     elapsed = time.perf_counter() - start
     db.close()

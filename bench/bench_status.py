@@ -69,9 +69,11 @@ def build(path: Path, snapshot_rows: int) -> None:
             t += STEP_S
         batch.append((t, market, 500_000, 490_000, 510_000, 1000, 100))
         if len(batch) == 100_000:
-            db.executemany("INSERT INTO snapshot VALUES (?,?,?,?,?,?,?)", batch)
+            db.executemany("INSERT INTO snapshot (t, market, yes, bid, ask, volume, liquidity) VALUES (?,?,?,?,?,?,?)",
+                           batch)
             batch.clear()
-    db.executemany("INSERT INTO snapshot VALUES (?,?,?,?,?,?,?)", batch)
+    db.executemany("INSERT INTO snapshot (t, market, yes, bid, ask, volume, liquidity) VALUES (?,?,?,?,?,?,?)",
+                   batch)
     db.execute("COMMIT")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()

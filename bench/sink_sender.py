@@ -25,6 +25,11 @@ BATCH = 1000
 WINDOW = 200
 
 
+def sweep_lag(i: int, n_markets: int) -> float:
+    """A sweep reads its pages over ~4 minutes after the grid time (46k markets at 2 requests/s)."""
+    return 240.0 * i / max(1, n_markets)
+
+
 def build(name: str, n_markets: int, n_cycles: int) -> tuple[bytes, list[bytes]]:
     """The markets frame (sent before the clock starts, as the baseline's markets are), then the snapshots."""
     markets = wire.encode(wire.Batch(sender=name, seq=10**9, source="live", records=[
@@ -35,7 +40,8 @@ def build(name: str, n_markets: int, n_cycles: int) -> tuple[bytes, list[bytes]]
         for i in range(n_markets):
             p = expected_price(i, c)
             records.append(wire.PriceSnapshot("polymarket", f"{name}-{i}", T0 + 900 * c, p, max(0.0, p - 0.01),
-                                              min(1.0, p + 0.01), 1000.0 + c, 50.0))
+                                              min(1.0, p + 0.01), 1000.0 + c, 50.0,
+                                              observed_at=T0 + 900 * c + sweep_lag(i, n_markets)))
             if len(records) >= BATCH:
                 seq += 1
                 frames.append(wire.encode(wire.Batch(sender=name, seq=seq, source="live",

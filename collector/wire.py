@@ -27,6 +27,8 @@ process allocate more than that for one message.
 
 from __future__ import annotations
 
+import math
+
 from typing import Union
 
 import msgspec
@@ -83,6 +85,7 @@ class PriceSnapshot(msgspec.Struct, tag="snap", omit_defaults=True):
     volume: float | None = None
     liquidity: float | None = None
     source: str = "live"  # 'live' | 'backfill'; live always wins for the same market and time
+    observed_at: float | None = None  # unix seconds the price was read (its page fetched); None = at t
 
 
 class SnapshotColumns(msgspec.Struct, tag="snapcols", kw_only=True):
@@ -103,6 +106,7 @@ class SnapshotColumns(msgspec.Struct, tag="snapcols", kw_only=True):
     ask: list[int | None]
     volume: list[int | None]
     liquidity: list[int | None]
+    lag: list[int | None] | None = None  # whole seconds from t to when each price was read; None = at t
 
 
 class Resolution(msgspec.Struct, tag="resolution", kw_only=True, omit_defaults=True):
@@ -210,6 +214,13 @@ def _whole(x: float | None) -> int | None:
     return round(x)
 
 
+def _lag(observed_at: float | None, t: int) -> int | None:
+    """Seconds after the grid time, rounded up (a read is never placed before it happened); None = at t."""
+    if observed_at is None or observed_at != observed_at or observed_at in (float("inf"), float("-inf")):
+        return None
+    return max(0, math.ceil(observed_at - t))
+
+
 def columnize(records: list[Record]) -> list[Record]:
     """Replace the PriceSnapshot records of a batch by one SnapshotColumns per (platform, t, source).
 
@@ -225,13 +236,14 @@ def columnize(records: list[Record]) -> list[Record]:
         col = columns.get(key)
         if col is None:
             col = columns[key] = SnapshotColumns(platform=r.platform, t=r.t, source=r.source, market_ids=[],
-                                                 yes=[], bid=[], ask=[], volume=[], liquidity=[])
+                                                 yes=[], bid=[], ask=[], volume=[], liquidity=[], lag=[])
         col.market_ids.append(r.market_id)
         col.yes.append(_scaled(r.yes_price))
         col.bid.append(_scaled(r.best_bid))
         col.ask.append(_scaled(r.best_ask))
         col.volume.append(_whole(r.volume))
         col.liquidity.append(_whole(r.liquidity))
+        col.lag.append(_lag(r.observed_at, r.t))
     out.extend(columns.values())
     return out
 

@@ -15,7 +15,8 @@ counted twice. Other engines read the manifest, or the glob — an unregistered 
 there briefly (between the write and the sink's commit) and is replaced by the next run.
 
 Columns: market_id (string), t (timestamp, UTC), yes/bid/ask (int32, price x 1e6: divide by 1e6
-for a probability), volume/liquidity (int64, whole USD on Polymarket, contracts on Kalshi).
+for a probability), volume/liquidity (int64, whole USD on Polymarket, contracts on Kalshi), lag
+(int32, seconds from t to when the price was read; null = at t; files written before it have none).
 """
 
 from __future__ import annotations
@@ -44,10 +45,10 @@ log = logging.getLogger("archiver")
 DAY = 86400
 SCHEMA = pa.schema([
     ("market_id", pa.string()), ("t", pa.timestamp("s", tz="UTC")), ("yes", pa.int32()), ("bid", pa.int32()),
-    ("ask", pa.int32()), ("volume", pa.int64()), ("liquidity", pa.int64()),
+    ("ask", pa.int32()), ("volume", pa.int64()), ("liquidity", pa.int64()), ("lag", pa.int32()),
 ])
 _ROWS = """
-SELECT m.market_id, s.t, s.yes, s.bid, s.ask, s.volume, s.liquidity
+SELECT m.market_id, s.t, s.yes, s.bid, s.ask, s.volume, s.liquidity, s.lag
   FROM snapshot s CROSS JOIN markets m ON m.id = s.market  -- CROSS JOIN: scan the t range first
  WHERE s.t >= ? AND s.t < ? AND m.platform = ?
  ORDER BY m.market_id, s.t
@@ -86,14 +87,16 @@ def write_partition(db: sqlite3.Connection, root: Path, platform: str, start: in
         return None
     cols = list(zip(*rows))
     table = pa.table([pa.array(cols[0], pa.string()), pa.array(cols[1], pa.int64()).cast(pa.timestamp("s", tz="UTC")),
-                      *(pa.array(c, pa.int32()) for c in cols[2:5]), *(pa.array(c, pa.int64()) for c in cols[5:7])],
+                      *(pa.array(c, pa.int32()) for c in cols[2:5]), *(pa.array(c, pa.int64()) for c in cols[5:7]),
+                      pa.array(cols[7], pa.int32())],
                      schema=SCHEMA)
     rel_dir = Path("price_snapshots") / f"platform={platform}" / f"date={_day(start)}"
     (root / rel_dir).mkdir(parents=True, exist_ok=True)
     tmp = root / rel_dir / f".tmp-{os.getpid()}.parquet"
     pq.write_table(table, tmp, compression="zstd", compression_level=9, write_statistics=True,
                    use_dictionary=["market_id"], row_group_size=1_000_000,
-                   column_encoding={c: "DELTA_BINARY_PACKED" for c in ("t", "yes", "bid", "ask", "volume", "liquidity")})
+                   column_encoding={c: "DELTA_BINARY_PACKED" for c in ("t", "yes", "bid", "ask", "volume", "liquidity",
+                                                                        "lag")})
     digest = file_sha256(tmp)
     final = root / rel_dir / f"part-{digest[:16]}.parquet"
     with open(tmp, "rb") as f:

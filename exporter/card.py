@@ -12,11 +12,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from exporter import columns
+import pyarrow.parquet as pq
+
+from exporter import baseline, columns, splits
 from exporter.files import sha256
+from exporter.prompt_files import parquet_name
 from exporter.prompts import iso
 
-OWNED = ("markets.parquet", "unmatched_alerts.parquet", "prompts.jsonl", "prompts_train.jsonl", "prompts_test.jsonl")
+OWNED = ("markets.parquet", "unmatched_alerts.parquet", "prompts.jsonl", "prompts_train.jsonl", "prompts_test.jsonl",
+         "prompts.parquet", "prompts_train.parquet", "prompts_test.parquet", "calibration.png")
 
 
 def manifest(*, version, db_path, cat, source, link_counts, stats, counts, cfg, prompt_files, split_date,
@@ -32,10 +36,13 @@ def manifest(*, version, db_path, cat, source, link_counts, stats, counts, cfg, 
                      "tried": source.tried, "db_created_at": source.db_created_at},
         "counts": {
             "markets": counts["markets"], "voided_left_out": cat.voided,
-            "resolved_without_yes_no_left_out": cat.unlabelled, "snapshots": counts["snapshots"],
+            "resolved_without_yes_no_left_out": cat.unlabelled,
+            "unreadable_timestamps_left_out": len(cat.unreadable_times),
+            "resolved_without_close_time_left_out": cat.no_close_time, "snapshots": counts["snapshots"],
             "snapshots_after_cutoff_left_out": stats.get("snapshots_after_cutoff", 0),
             "backfill_snapshots_shadowed_by_live": stats.get("backfill_shadowed", 0),
             "alerts": alerts, "prompts": counts.get("prompts", 0),
+            "prompts_metadata_first_observed_after_as_of": counts.get("prompts_metadata_first_observed_after_as_of", 0),
             **({"prompts_train": counts.get("prompts_train", 0), "prompts_test": counts.get("prompts_test", 0),
                 "prompts_dropped_by_split": counts.get("prompts_dropped_by_split", 0)} if split_date else {}),
         },
@@ -45,9 +52,13 @@ def manifest(*, version, db_path, cat, source, link_counts, stats, counts, cfg, 
         "settings": {"fuzzy_threshold": cfg.export.fuzzy_threshold,
                      "prompt_horizons_days": list(cfg.export.prompt_horizons_days),
                      "random_prompts_per_market": cfg.export.random_prompts_per_market, "split_date": split_date},
-        "files": {p.name: {"sha256": sha256(p), "bytes": p.stat().st_size} for p in files},
+        "files": {p.name: {"sha256": sha256(p), "bytes": p.stat().st_size, **_rows(p)} for p in files},
         "prompt_files": prompt_files,
     }
+
+
+def _rows(path: Path) -> dict:
+    return {"rows": pq.ParquetFile(path).metadata.num_rows} if path.suffix == ".parquet" else {}
 
 
 def remove_stale(out: Path, new_manifest: dict) -> None:
@@ -62,14 +73,36 @@ def remove_stale(out: Path, new_manifest: dict) -> None:
             (out / name).unlink(missing_ok=True)
 
 
+def declared(m: dict) -> dict[str, dict[str, str]]:
+    """config -> split -> file, for the files with rows.
+
+    `datasets` cannot load a split without rows ("corresponds to no data"), so an empty file is
+    written (with its schema) but not declared; the card says which files are empty.
+    """
+    def has_rows(name: str) -> bool:
+        return m["files"].get(name, {}).get("rows", 0) > 0
+
+    out: dict[str, dict[str, str]] = {}
+    for config, name in (("markets", "markets.parquet"), ("unmatched_alerts", "unmatched_alerts.parquet")):
+        if has_rows(name):
+            out[config] = {"train": name}
+    for name in m["prompt_files"]:  # the Parquet twins: a declared schema (JSON readers infer one per file)
+        split = "test" if name == "prompts_test.jsonl" else "train"
+        if has_rows(parquet_name(name)):
+            out.setdefault("prompts", {})[split] = parquet_name(name)
+    if (m.get("split") or {}).get("mode") == "chronological":
+        for split, name in splits.FILES.items():
+            if has_rows(name):
+                out.setdefault("prompts_chronological", {})[split] = name
+    return out
+
+
 def _yaml(m: dict) -> str:
-    lines = ["---", "configs:", "- config_name: markets", "  default: true", "  data_files:",
-             "  - split: train", "    path: markets.parquet",
-             "- config_name: unmatched_alerts", "  data_files:", "  - split: train", "    path: unmatched_alerts.parquet"]
-    if m["prompt_files"]:
-        lines += ["- config_name: prompts", "  data_files:"]
-        for name in m["prompt_files"]:
-            split = "train" if name in ("prompts.jsonl", "prompts_train.jsonl") else "test"
+    configs = declared(m)
+    lines = ["---"] + (["configs:"] if configs else [])
+    for config, splits in configs.items():
+        lines += [f"- config_name: {config}"] + (["  default: true"] if config == "markets" else []) + ["  data_files:"]
+        for split, name in splits.items():
             lines += [f"  - split: {split}", f"    path: {name}"]
     lines += ["license: other", "task_categories:", "- time-series-forecasting", "- text-generation", "---", ""]
     return "\n".join(lines)
@@ -80,6 +113,19 @@ def _table(cols) -> str:
     # Parquet's smallest time unit is the millisecond: our whole-second timestamps read back as ms.
     rows += [f"| `{n}` | `{str(t).replace('timestamp[s,', 'timestamp[ms,')}` | {d} |" for n, t, d in cols]
     return "\n".join(rows)
+
+
+_SOURCE_TEXT = {
+    "live": ("Data source: **the live exchanges** (Polymarket Gamma/CLOB and Kalshi public APIs), collected by "
+             "polymaster-collector. Licence: `other`. The market data belongs to the exchanges and is subject to "
+             "their terms of use (Polymarket Terms of Use, Kalshi Member Agreement/Terms); headlines to their "
+             "publishers. Check those terms before redistributing or training a commercial model on it."),
+    "simulator": ("Data source: **the bundled offline simulator** (synthetic markets, prices and resolutions "
+                  "that mimic the exchanges' API shapes). It is not real market data: use it to test pipelines, "
+                  "never to train or evaluate a forecaster. Licence: same as polymaster-collector's code."),
+    "unknown": ("Data source: **unknown** (collector.db does not record whether it holds live or simulator "
+                "data). Treat it as live exchange data, subject to the exchanges' terms of use. Licence: `other`."),
+}
 
 
 def dataset_card(m: dict) -> str:
@@ -103,14 +149,27 @@ Data as of {m["source"]["data_as_of"]}; markets resolved {m["time_range"]["resol
 | restart duplicates not counted | {a.get("duplicates", 0)} |
 | prompts | {c["prompts"]} |
 
+## Source, licence and limitations
+
+{_SOURCE_TEXT.get(m["source"].get("data"), _SOURCE_TEXT["unknown"])}
+
+Limitations: only markets this collector saw are included, from its first run on (plus what a
+backfill replayed); prices are snapshots at the scheduler's cadence, not every trade; voided
+markets are left out, so the label set is biased towards markets that settled cleanly; markets of
+one event are correlated (`event_id`); whale alerts are linked by title where wwatcher stored no
+market id, and linking can miss. Counts of everything left out are in `manifest.json`.
+
 ## Loading
 
 ```python
 from datasets import load_dataset
-markets = load_dataset("parquet", data_files={{"train": "EXPORT_DIR/markets.parquet"}})["train"]
-prompts = load_dataset("json", data_files={{"train": "EXPORT_DIR/{(m["prompt_files"] or ["prompts.jsonl"])[0]}"}})["train"]
-everything = load_dataset("EXPORT_DIR", "markets")  # configs are declared in this card's header
+markets = load_dataset("EXPORT_DIR", "markets", split="train")  # configs are declared in this card's header
+prompts = load_dataset("EXPORT_DIR", "prompts")  # Parquet twins of the JSONL files: UTC times, fixed types
 ```
+
+Declared configs: {", ".join(f"`{c}` ({', '.join(s)})" for c, s in declared(m).items()) or "none"}.
+Files without rows are written with their schema but not declared (`datasets` cannot load an
+empty split): {", ".join(f"`{n}`" for n, f in sorted(m["files"].items()) if f.get("rows") == 0) or "none"}.
 
 ## Definitions
 
@@ -144,18 +203,63 @@ column. Outcome index 0 is the YES side; `resolution` YES means outcome 0 won. V
 
 ### Prompts
 
-One JSON object per line: `prompt` (TRL conversational format: a system and a user message),
-`question`, `context` (the structured data the user message renders), `answer` (YES/NO),
-`as_of`, `kind` (`horizon` or `random`), `horizon_days`, `market_id`, `platform`, `title`,
-`resolved_at`, `closed_at`, `price_at_as_of` (last snapshot yes_price at or before as_of: the
-market baseline){", `split`" if s["split_date"] else ""}. As-of times: the cutoff minus each of
-{s["prompt_horizons_days"]} days (skipped when before the first snapshot) plus
-{s["random_prompts_per_market"]} uniform time(s) between the first snapshot and the cutoff, seeded by
-the market id. Every context item (price point, summary statistic, whale alert, headline) is
-selected with timestamp <= as_of before anything is computed; as_of < cutoff <= resolved_at.
-Headlines need captured_at (and published_at when known) <= as_of.
+`prompts.parquet` (declared above; the same rows as `prompts.jsonl`, one JSON object per line)
+has these columns:
+
+{_table(columns.PROMPTS)}
+
+`question` says exactly what YES means: the event, the market's own outcome (Kalshi
+yes_sub_title, Polymarket groupItemTitle), the YES outcome label when it is not "Yes", and the
+scheduled close; the user message adds platform, category and resolution rules. As-of times: the
+cutoff minus each of {s["prompt_horizons_days"]} days (skipped when before the first observed price)
+plus {s["random_prompts_per_market"]} uniform time(s) between the first observed price and the
+cutoff, seeded by the market id. Every context item is selected before anything is computed from it:
+prices *observed* (read) at or before as_of (`observed_at`, not the sweep's grid time), whale alerts
+at or before as_of, headlines public strictly before as_of (published_at when known and not after
+captured_at, else captured_at); as_of < cutoff <= resolved_at. Markets whose times cannot be read as
+UTC are left out and counted (`unreadable_timestamps_left_out`), never exported with a moved cutoff.
 """ + (f"""
 Time split at {s["split_date"]}: train = markets resolved before it (all their prompts); test =
 markets resolved on/after it, prompts with as_of on/after it only. No market is in both; test
-prompts asked before the split date are dropped ({c.get("prompts_dropped_by_split", 0)}).
-""" if s["split_date"] else "")
+prompts asked before the split date are dropped ({c.get("prompts_dropped_by_split", 0)}). A random
+split would leak: prompts of one market, and of correlated markets of one event (`event_id`), would
+sit on both sides, and training would see outcomes public before a test question's as_of.
+""" if s["split_date"] else "") + _split_text(m) + _baseline_text(m)
+
+
+def _split_text(m: dict) -> str:
+    sp = m.get("split") or {}
+    if sp.get("mode") != "chronological":
+        return ""
+    return f"""
+### Train/test split (config `prompts_chronological`)
+
+`prompts.parquet` holds every prompt. `prompts_train.parquet` / `prompts_test.parquet` split them
+in time, as Turtel et al. 2025 do: train = prompts of markets resolved before {sp["cut"]}
+({sp["train"]}), test = prompts asked at or after it ({sp["test"]}); the cut was chosen to give about
+{splits.TEST_SHARE:.0%} test. Every test as_of is after every train resolution. Prompts of markets
+that resolved after the cut but were asked before it are in neither ({sp["neither"]}).
+Why not a random split: prompts of one market, and of the correlated markets of one event
+(`event_id`), would land on both sides, and training on an outcome that was public before a test
+question's as_of leaks the future into the test. Split by time, and group by `event_id` for
+validation folds.
+"""
+
+
+def _baseline_text(m: dict) -> str:
+    b = m.get("baseline")
+    if not b or not b["overall"]["n"]:
+        return ""
+    return f"""
+## The market baseline
+
+How good is the market's own price as a forecast? `price_at_as_of` against `answer` for every
+prompt (Turtel et al. 2025 report the market at Brier 0.151 against their best model's 0.190; a
+model must beat this table to add anything over reading the price):
+
+{baseline.table(b)}
+
+{b["definition"]} Per bin counts and means are in `manifest.json` (`baseline`).
+
+![Reliability diagram of the market price](calibration.png)
+"""

@@ -9,14 +9,14 @@ scheduled end_date) and resolved_at. Nothing timestamped after the cutoff reache
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
 
 from exporter.link import CatalogMarket
 
-COLUMNS = ("id", "platform", "market_id", "title", "category", "outcomes", "volume", "liquidity", "end_date",
+COLUMNS = ("id", "platform", "market_id", "title", "description", "category", "outcomes", "volume", "liquidity", "end_date",
            "status", "resolution", "resolved_at", "created_at", "closed_at", "winning_outcome", "extra",
            "first_seen_at", "observed_at")
 
@@ -39,6 +39,10 @@ class Market:
     end_date: int | None
     first_seen_at: int
     cutoff: int | None  # min(closed_at, resolved_at); snapshots/alerts/news after it are never used
+    rules: str | None = None  # Kalshi rules_primary(+secondary), Polymarket description
+    event_id: str | None = None  # Kalshi event ticker; Polymarket negRisk group, else event id
+    event_title: str | None = None  # Polymarket event title (Kalshi markets carry the event title as title)
+    subtitle: str | None = None  # what YES means inside the event: yes_sub_title / groupItemTitle
 
     @property
     def opened_at(self) -> int:
@@ -46,15 +50,32 @@ class Market:
         return self.created_at if self.created_at is not None else self.first_seen_at
 
 
+class Unreadable(ValueError):
+    """A timestamp is present but cannot be read as UTC (no time zone, or not ISO 8601)."""
+
+
 def iso_to_unix(s: str | None) -> int | None:
-    if not s:
+    """Unix seconds of an ISO 8601 time with a zone; None when absent *or* unreadable."""
+    try:
+        return utc_seconds(s)
+    except Unreadable:
+        return None
+
+
+def utc_seconds(s: str | None) -> int | None:
+    """Unix seconds of an ISO 8601 time with a zone; None when absent; Unreadable otherwise.
+
+    A time without a zone is refused rather than guessed: read as local time or as missing, it
+    would silently move a market's cutoff.
+    """
+    if s is None or not str(s).strip():
         return None
     try:
-        dt = datetime.fromisoformat(s.strip().replace("Z", "+00:00"))
+        dt = datetime.fromisoformat(str(s).strip().replace("Z", "+00:00"))
     except ValueError:
-        return None
+        raise Unreadable(f"not ISO 8601: {s!r}") from None
     if dt.tzinfo is None:
-        return None
+        raise Unreadable(f"no time zone: {s!r}")
     return int(dt.timestamp())
 
 
@@ -93,6 +114,18 @@ def _tokens(extra: dict) -> list[str]:
     return []
 
 
+def _event_fields(platform: str, extra: dict) -> dict:
+    """event_id / event_title / subtitle from markets.extra (see fetchers/*_parse.py)."""
+    def text(key: str) -> str | None:
+        v = extra.get(key)
+        return (v.strip() or None) if isinstance(v, str) else None
+
+    if platform == "kalshi":
+        return {"event_id": text("event_ticker"), "event_title": None, "subtitle": text("yes_sub_title")}
+    return {"event_id": text("neg_risk_market_id") or text("event_id"), "event_title": text("event_title"),
+            "subtitle": text("group_item_title")}
+
+
 @dataclass
 class Catalog:
     linkable: list[CatalogMarket]
@@ -100,11 +133,15 @@ class Catalog:
     voided: int
     unlabelled: int  # status resolved but resolution not YES/NO (should not happen; counted)
     data_as_of: int | None  # newest observation time in the markets table
+    unreadable_times: list[str] = field(default_factory=list)  # "platform:market_id: reason", left out
+    no_close_time: int = 0  # resolved without closed_at and resolved_at: no cutoff, left out
 
 
 def load(con: duckdb.DuckDBPyConnection) -> Catalog:
     rows = con.execute(f"SELECT {', '.join(COLUMNS)} FROM c.markets ORDER BY id").fetchall()
     linkable, exported, voided, unlabelled, as_of = [], [], 0, 0, None
+    unreadable: list[str] = []
+    no_close = 0
     for r in rows:
         d = dict(zip(COLUMNS, r))
         platform = str(d["platform"]).lower()
@@ -128,12 +165,21 @@ def load(con: duckdb.DuckDBPyConnection) -> Catalog:
         if label not in ("YES", "NO"):
             unlabelled += 1
             continue
+        try:  # every time that decides a cutoff or a prompt is read strictly; no fallback
+            closed, resolved, end, created = (utc_seconds(d[k]) for k in ("closed_at", "resolved_at", "end_date",
+                                                                          "created_at"))
+        except Unreadable as exc:
+            unreadable.append(f"{platform}:{d['market_id']}: {exc}")
+            continue
         present = [x for x in (closed, resolved) if x is not None]
-        end = iso_to_unix(d["end_date"])
-        cutoff = min(present) if present else end
+        if not present:
+            no_close += 1
+            continue
+        cutoff = min(present)
         exported.append(Market(
             ref=int(d["id"]), platform=platform, market_id=str(d["market_id"]), title=d["title"],
             category=d["category"], outcomes=outcomes, volume=d["volume"], liquidity=d["liquidity"],
             resolution=label, winning_outcome=d["winning_outcome"], resolved_at=resolved, closed_at=closed,
-            created_at=created, end_date=end, first_seen_at=int(d["first_seen_at"]), cutoff=cutoff))
-    return Catalog(linkable, exported, voided, unlabelled, as_of)
+            created_at=created, end_date=end, first_seen_at=int(d["first_seen_at"]), cutoff=cutoff,
+            rules=d["description"], **_event_fields(platform, extra)))
+    return Catalog(linkable, exported, voided, unlabelled, as_of, unreadable, no_close)

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import pyarrow.compute as pc
-import pyarrow as pa
 
 from collector.config import Config
 from collector.errors import DatabaseError
-from exporter import archive, card, catalog, duck, history, prompts, rows, whales, wwatcher
-from exporter.files import atomic_parquet, atomic_text, jsonl_line, write_json
+from exporter import archive, card, catalog, duck, history, prompts, rows, splits, versions, whales, wwatcher
+from exporter import baseline as baseline_mod
+from exporter.baseline import Baseline
+from exporter.files import atomic_bytes, atomic_parquet, atomic_text, write_json
+from exporter.prompt_files import PromptSinks, parquet_name
 from exporter.link import Linker
 from sink.schema import APPLICATION_ID, connect_reader
 
@@ -97,6 +98,10 @@ def _run(cfg: Config, opt: Options, con) -> dict:
     log = opt.log
     cat = catalog.load(con)
     log(f"markets: {len(cat.exported)} resolved YES/NO to export, {cat.voided} voided left out")
+    for reason in cat.unreadable_times:
+        log(f"market left out, timestamp not readable as UTC: {reason}")
+    if cat.no_close_time:
+        log(f"markets left out: {cat.no_close_time} resolved without closed_at or resolved_at (no cutoff)")
     # --- wwatcher --------------------------------------------------------------------------
     if opt.use_wwatcher:
         path, tried = wwatcher.locate(opt.wwatcher_path, opt.wwatcher_explicit)
@@ -119,17 +124,19 @@ def _run(cfg: Config, opt: Options, con) -> dict:
     if alerts:
         log("alerts: " + ", ".join(f"{k} {v}" for k, v in sorted(link_counts.items())))
     news = _news(con, cat.exported)
+    meta = versions.load(con, exported_refs) if opt.prompts else {}
     # --- snapshots, markets.parquet, prompts ---------------------------------------------------
     stats = _stage_both_stores(con, cat, cfg, opt)
     after = dict(con.execute("SELECT s.market, count(*) FROM snaps s JOIN exported e ON s.market = e.id"
-                             " WHERE s.t > e.cut GROUP BY s.market").fetchall())
+                             " WHERE s.o > e.cut GROUP BY s.market").fetchall())
     plan = history.plan(con, cat.exported)
     split_names = ["train", "test"] if opt.split_date else ["all"]
     prompt_files = {s: ("prompts.jsonl" if s == "all" else f"prompts_{s}.jsonl") for s in split_names}
     counts = Counter()
     split_date = _split_iso(opt.split_date)
+    baseline, asked = Baseline(), []  # asked: (resolved_at, as_of) of every prompt, for the automatic cut
     out = opt.out_dir
-    with atomic_parquet(out / "markets.parquet", rows.MARKETS_SCHEMA) as writer, _PromptSinks(
+    with atomic_parquet(out / "markets.parquet", rows.MARKETS_SCHEMA) as writer, PromptSinks(
             out, prompt_files if opt.prompts else {}) as sinks:
         bar = _progress(opt.progress, len(plan))
         for chunk in history.chunks(con, plan, stats):
@@ -139,16 +146,36 @@ def _run(cfg: Config, opt: Options, con) -> dict:
             counts["markets"] += len(chunk.markets)
             counts["snapshots"] += chunk.table.num_rows
             if opt.prompts:
-                ts = pc.cast(chunk.table["t"], pa.int64()).to_pylist()
-                _prompts(cfg, chunk, ts, yes, per_market, news, sinks, split_date, counts)
+                ts = chunk.table["known_at"].to_pylist()
+                _prompts(cfg, chunk, ts, yes, per_market, news, meta, sinks, split_date, counts, baseline, asked)
+                sinks.flush()
             bar(1)
         bar(None)
+    split = {"mode": "date", "cut": split_date} if split_date else {"mode": None, "cut": None}
+    extra_files: list[str] = []
+    if opt.prompts and not split_date:
+        cut = splits.choose_cut([r for r, _ in asked], [a for _, a in asked])
+        if cut is not None:
+            split = {"mode": "chronological", "cut": cut, **splits.write(out, cut, baseline)}
+            extra_files += list(splits.FILES.values())
+            log(f"chronological split at {cut}: {split['train']} train, {split['test']} test prompts "
+                f"({split['neither']} in neither)")
+    if opt.prompts and counts["prompts"]:
+        calibration = out / "calibration.png"
+        with atomic_bytes(calibration) as tmp:
+            baseline_mod.plot(baseline.result(), tmp)
+        extra_files.append(calibration.name)
     with atomic_parquet(out / "unmatched_alerts.parquet", rows.UNMATCHED_SCHEMA) as uw:
-        uw.write_table(rows.unmatched_table(alerts, links))
+        unmatched = rows.unmatched_table(alerts, links)
+        if unmatched.num_rows:  # an empty file has zero row groups: see files.atomic_parquet
+            uw.write_table(unmatched)
     manifest = card.manifest(
         version=EXPORTER_VERSION, db_path=opt.db_path, cat=cat, source=source, link_counts=link_counts,
         stats=stats, counts=counts, cfg=cfg, prompt_files=list(prompt_files.values()) if opt.prompts else [],
-        split_date=split_date, files=[out / n for n in _produced(opt, prompt_files)])
+        split_date=split_date, files=[out / n for n in _produced(opt, prompt_files) + extra_files])
+    manifest["source"]["data"] = _data_source(con)
+    manifest["split"] = split
+    manifest["baseline"] = baseline.result() if opt.prompts else None
     card.remove_stale(out, manifest)
     with atomic_text(out / "README.md") as fh:
         fh.write(card.dataset_card(manifest))
@@ -156,47 +183,42 @@ def _run(cfg: Config, opt: Options, con) -> dict:
     return manifest  # the caller prints the one summary (exporter/main.py)
 
 
-def _prompts(cfg, chunk, ts, yes, per_market, news, sinks, split_date, counts) -> None:
+def _prompts(cfg, chunk, ts, yes, per_market, news, meta, sinks, split_date, counts, baseline, asked) -> None:
+    volume, liquidity = chunk.table["volume"].to_pylist(), chunk.table["liquidity"].to_pylist()
     for i, m in enumerate(chunk.markets):
         lo, hi = chunk.offsets[i], chunk.offsets[i + 1]
-        pairs = [(t, p) for t, p in zip(ts[lo:hi], yes[lo:hi]) if p is not None]
-        for row in prompts.build(m, [t for t, _ in pairs], [p for _, p in pairs], per_market.get(m.ref, []),
+        keep = [j for j in range(lo, hi) if yes[j] is not None]  # ts: known_at, ascending
+        for row in prompts.build(m, [ts[j] for j in keep], [yes[j] for j in keep], per_market.get(m.ref, []),
                                  news.get(m.ref, []), cfg.export.prompt_horizons_days,
-                                 cfg.export.random_prompts_per_market):
+                                 cfg.export.random_prompts_per_market, meta.get(m.ref, []),
+                                 lambda i, keep=keep: (volume[keep[i]], liquidity[keep[i]])):
             split = prompts.split_of(row["resolved_at"], row["as_of"], split_date)
             if split is None:
                 counts["prompts_dropped_by_split"] += 1
                 continue
-            if split != "all":
-                row["split"] = split
-            sinks.write(split, jsonl_line(row))
+            row["split"] = split
+            if row["metadata_observed_at"] is not None and row["metadata_observed_at"] > row["as_of"]:
+                counts["prompts_metadata_first_observed_after_as_of"] += 1
+            sinks.write(split, row)
+            baseline.add(row["price_at_as_of"], row["answer"], row["platform"], row["kind"], row["horizon_days"])
+            if split == "all":
+                asked.append((row["resolved_at"], row["as_of"]))
+            else:
+                baseline.add_split(row["price_at_as_of"], row["answer"], split)
             counts["prompts"] += 1
             counts[f"prompts_{split}"] += 1
 
 
-class _PromptSinks:
-    """One atomic JSONL file per split, all committed together when the export succeeds."""
-
-    def __init__(self, out: Path, names: dict[str, str]):
-        self.cms = {s: atomic_text(out / n) for s, n in names.items()}
-        self.fhs: dict = {}
-
-    def __enter__(self):
-        self.fhs = {s: cm.__enter__() for s, cm in self.cms.items()}
-        return self
-
-    def write(self, split: str, line: str) -> None:
-        self.fhs[split].write(line)
-
-    def __exit__(self, *exc):
-        for cm in self.cms.values():
-            cm.__exit__(*exc)
-        return False
+def _data_source(con) -> str:
+    """'live' or 'simulator', as the sink recorded from the first batch (collector.db meta), else 'unknown'."""
+    row = con.execute("SELECT value FROM c.meta WHERE key = 'source'").fetchone()
+    return row[0] if row and row[0] in ("live", "simulator") else "unknown"
 
 
 def _produced(opt: Options, prompt_files: dict[str, str]) -> list[str]:
     names = ["markets.parquet", "unmatched_alerts.parquet"]
-    return names + (sorted(prompt_files.values()) if opt.prompts else [])
+    prompt_names = [n for j in prompt_files.values() for n in (j, parquet_name(j))]
+    return names + (sorted(prompt_names) if opt.prompts else [])
 
 
 def _split_iso(date: str | None) -> str | None:

@@ -48,7 +48,20 @@ def atomic_text(path: Path) -> Iterator[IO[str]]:
 
 
 @contextlib.contextmanager
+def atomic_bytes(path: Path) -> Iterator[Path]:
+    """Yields a temporary path to write (e.g. a plot); committed over ``path`` when the block succeeds."""
+    tmp = _tmp(path)
+    try:
+        yield tmp
+        _commit(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
 def atomic_parquet(path: Path, schema: pa.Schema) -> Iterator[pq.ParquetWriter]:
+    """Never write an empty table into it: a 0-row row group makes `datasets` fail ("BatchSize must
+    be greater than 0"); a file with no row groups still carries the schema and loads as 0 rows."""
     tmp = _tmp(path)
     try:
         writer = pq.ParquetWriter(tmp, schema, **PARQUET_OPTIONS)

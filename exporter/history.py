@@ -3,7 +3,8 @@
 collector.db clusters live snapshots by (t, market) for cheap appends, which is the wrong order
 for per-market lists. So DuckDB copies the two snapshot tables once into its scratch file
 (columnar, compressed, ~5 s for 10M rows), then serves chunks of ~CHUNK_ROWS rows, each a range
-of market ids sorted by (market, t, source) and already cut at each market's cutoff. Within a
+of market ids sorted by (market, t, source) and already cut at each market's cutoff by the time
+each price was *read* (o = t + lag; a sweep reads for minutes after its grid time t). Within a
 chunk, a live row wins over a backfill row for the same (market, t), exactly like the
 ``price_snapshots`` view (which DuckDB cannot read: SQLite-specific SQL inside the view).
 """
@@ -16,6 +17,7 @@ from typing import Iterator
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from exporter.catalog import Market
 
@@ -27,7 +29,7 @@ PRICE_SCALE = 1e6  # prices are stored as integers in millionths
 @dataclass
 class Chunk:
     markets: list[Market]
-    table: pa.Table  # market, t, yes_price, best_bid, best_ask, volume, liquidity (deduplicated)
+    table: pa.Table  # market, t, observed_at, known_at, yes_price, best_bid, best_ask, volume, liquidity
     offsets: list[int]  # rows of markets[i] are table[offsets[i]:offsets[i+1]]
 
 
@@ -39,23 +41,25 @@ def stage(con: duckdb.DuckDBPyConnection, markets: list[Market],
     files (exporter/archive.py); a row is in exactly one of them, so the export is the same
     before and after archiving.
     """
-    con.execute("CREATE OR REPLACE TABLE snaps AS SELECT market, t, yes, bid, ask, volume, liquidity,"
-                " 0::UTINYINT AS src FROM c.snapshot")
+    live_lag = "lag" if "lag" in _columns(con, "c.snapshot") else "NULL"  # a database before migration 004
+    con.execute(f"CREATE OR REPLACE TABLE snaps AS SELECT market, t, yes, bid, ask, volume, liquidity,"
+                f" 0::UTINYINT AS src, t + coalesce({live_lag}, 0) AS o FROM c.snapshot")
     by_platform: dict[str, list[str]] = {}
     for platform, path in archive_files:
         by_platform.setdefault(platform, []).append(path)
     for platform, paths in sorted(by_platform.items()):
-        con.execute("INSERT INTO snaps SELECT m.id, epoch(a.t)::BIGINT, a.yes, a.bid, a.ask, a.volume, a.liquidity,"
-                    " 0::UTINYINT FROM read_parquet(?) a JOIN c.markets m"
-                    " ON m.platform = ? AND m.market_id = a.market_id", [paths, platform])
-    con.execute("INSERT INTO snaps SELECT market, t, yes, bid, ask, volume, liquidity, 1::UTINYINT"
-                " FROM c.snapshot_backfill")
+        lag = "a.lag" if any("lag" in pq.read_schema(p).names for p in paths) else "NULL"
+        con.execute(f"INSERT INTO snaps SELECT m.id, epoch(a.t)::BIGINT, a.yes, a.bid, a.ask, a.volume, a.liquidity,"
+                    f" 0::UTINYINT, epoch(a.t)::BIGINT + coalesce({lag}, 0) FROM read_parquet(?, union_by_name = true) a"
+                    " JOIN c.markets m ON m.platform = ? AND m.market_id = a.market_id", [paths, platform])
+    con.execute("INSERT INTO snaps SELECT market, t, yes, bid, ask, volume, liquidity, 1::UTINYINT, t"
+                " FROM c.snapshot_backfill")  # history points are known as of their own time
     ids = pa.table({"id": pa.array([m.ref for m in markets], pa.int64()),
                     "cut": pa.array([m.cutoff if m.cutoff is not None else NO_CUTOFF for m in markets], pa.int64())})
     con.register("exported_arrow", ids)
     con.execute("CREATE OR REPLACE TABLE exported AS SELECT * FROM exported_arrow")
     con.unregister("exported_arrow")
-    after, total = con.execute("SELECT count(*) FILTER (WHERE s.t > e.cut), count(*) FROM snaps s"
+    after, total = con.execute("SELECT count(*) FILTER (WHERE s.o > e.cut), count(*) FROM snaps s"
                                " JOIN exported e ON s.market = e.id").fetchone()
     bounds = con.execute("SELECT min(t), max(t) FROM snaps").fetchone()
     return {"snapshots_after_cutoff": int(after), "snapshots_of_exported": int(total),
@@ -65,7 +69,7 @@ def stage(con: duckdb.DuckDBPyConnection, markets: list[Market],
 def plan(con: duckdb.DuckDBPyConnection, markets: list[Market]) -> list[list[Market]]:
     """Consecutive runs of markets (by ref) holding about CHUNK_ROWS snapshots each."""
     counts = dict(con.execute("SELECT s.market, count(*) FROM snaps s JOIN exported e ON s.market = e.id"
-                              " WHERE s.t <= e.cut GROUP BY s.market").fetchall())
+                              " WHERE s.o <= e.cut GROUP BY s.market").fetchall())
     chunks, cur, rows = [], [], 0
     for m in markets:
         n = counts.get(m.ref, 0)
@@ -83,8 +87,8 @@ def chunks(con: duckdb.DuckDBPyConnection, plan_: list[list[Market]], stats: dic
     stats.setdefault("backfill_shadowed", 0)
     for group in plan_:
         table = con.execute(
-            "SELECT s.market, s.t, s.yes, s.bid, s.ask, s.volume, s.liquidity, s.src FROM snaps s"
-            " JOIN exported e ON s.market = e.id WHERE s.market BETWEEN ? AND ? AND s.t <= e.cut"
+            "SELECT s.market, s.t, s.yes, s.bid, s.ask, s.volume, s.liquidity, s.src, s.o FROM snaps s"
+            " JOIN exported e ON s.market = e.id WHERE s.market BETWEEN ? AND ? AND s.o <= e.cut"
             " ORDER BY s.market, s.t, s.src", [group[0].ref, group[-1].ref]).to_arrow_table().combine_chunks()
         before = table.num_rows
         table = _live_wins(table)
@@ -111,9 +115,27 @@ def _typed(table: pa.Table) -> pa.Table:
     return pa.table({
         "market": table["market"],
         "t": pc.cast(table["t"], pa.timestamp("s", tz="UTC")),
+        "observed_at": pc.cast(table["o"], pa.timestamp("s", tz="UTC")),
+        "known_at": _known_at(table["market"], table["o"]),
         "yes_price": price("yes"), "best_bid": price("bid"), "best_ask": price("ask"),
         "volume": pc.cast(table["volume"], pa.float64()), "liquidity": pc.cast(table["liquidity"], pa.float64()),
     })
+
+
+def _known_at(market: pa.ChunkedArray, observed: pa.ChunkedArray) -> pa.Array:
+    """Per market, the running max of the observation times in t order (unix seconds).
+
+    A price is known from when it was read; a row read before an earlier-t row is held back until
+    that row is known too, so the times ascend (prompts bisect them) and never place a price early.
+    Vectorised: market ids ascend within a chunk, so a running max over (market << 40 | observed)
+    restarts at every market.
+    """
+    key = pc.bit_wise_or(pc.shift_left(pc.cast(market, pa.int64()), 40), pc.cast(observed, pa.int64()))
+    return pc.bit_wise_and(pc.cumulative_max(key), (1 << 40) - 1)
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
 
 
 def _offsets(group: list[Market], market_col: pa.ChunkedArray) -> list[int]:

@@ -21,13 +21,17 @@ import hashlib
 import random
 import time
 from dataclasses import dataclass
+from typing import Callable
 
+from exporter import versions
 from exporter.catalog import Market
+from exporter.versions import Version
 from exporter.whales import WhaleAlert, summary
 
 MAX_PRICE_POINTS = 30  # price history points in a prompt (evenly spaced by index, last one included)
 MAX_ALERTS = 20  # most recent whale alerts shown
 MAX_HEADLINES = 15  # most recent headlines shown
+MAX_RULES_CHARS = 1500  # resolution rules shown (Kalshi rules are a few sentences; descriptions can be long)
 DAY_S = 86400
 
 SYSTEM = ("You are an expert forecaster. You are given a question about a future event, the date of today, "
@@ -41,11 +45,36 @@ def iso(t: int | None) -> str | None:
 
 
 def question(m: Market) -> str:
-    title = (m.title or m.market_id).strip().rstrip("?").strip()
+    """What YES means, in words only this market has: its own outcome and its scheduled close.
+
+    The markets of one event share a title (Kalshi "Golden Boot winner?"; Polymarket lines of one
+    game are just "Over 218.5"), and recurring markets repeat a title with other dates. So the
+    question names the event, the market's own outcome (Kalshi yes_sub_title, Polymarket
+    groupItemTitle), the YES outcome label when it is not "Yes", and the scheduled close.
+    """
+    title = _clean(m.title or m.market_id)
+    sub = _clean(m.subtitle or "")
     first = m.outcomes[0] if m.outcomes else "Yes"
-    if first.strip().casefold() == "yes":
-        return f'Will "{title}" resolve YES?'
-    return f'Will "{title}" resolve to "{first}" (the YES side of this market)?'
+    when = f"scheduled to close {iso(m.end_date)[:16].replace('T', ' ')} UTC" if m.end_date is not None \
+        else "no scheduled close date"
+    if m.platform == "polymarket":  # the event's title, and the market's own line inside it
+        base, label = _clean(m.event_title or title), sub or title
+    else:  # a Kalshi market's title is its event's; yes_sub_title names its own outcome
+        base, label = title, sub
+    own = bool(label) and label.casefold() not in ("yes", base.casefold())
+    if first.strip().casefold() != "yes":
+        other = f' rather than "{m.outcomes[1]}"' if len(m.outcomes) == 2 else ""
+        subject = f"{base} \u2014 {label}" if own else title
+        return f'Will "{subject}" resolve to "{first}"{other} ({when})?'
+    if own:
+        return f'Will "{label}" be the outcome of "{base}" ({when})?'
+    if title.casefold().startswith("will "):  # already a yes/no question: YES means it happens
+        return f"{title}? ({when})"
+    return f'Will "{title}" resolve YES ({when})?'
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.split()).rstrip("?").strip()
 
 
 def as_of_times(m: Market, first_t: int | None, horizons: list[float], n_random: int) -> list[tuple[int, str, float | None]]:
@@ -72,22 +101,41 @@ class News:
     source: str | None
     url: str | None
 
+    @property
+    def known_at(self) -> int:
+        """When the headline was public: published_at when known and not after we captured it, else captured_at."""
+        if self.published_at is not None and self.published_at <= self.captured_at:
+            return self.published_at
+        return self.captured_at
+
 
 def build(m: Market, ts: list[int], yes: list[float], alerts: list[WhaleAlert], news: list[News],
-          horizons: list[float], n_random: int) -> list[dict]:
-    """All prompts of one market. ts/yes: its snapshots with a price, ascending, all <= cutoff."""
+          horizons: list[float], n_random: int, meta: list[Version] = (),
+          activity: Callable[[int], tuple[float | None, float | None]] | None = None) -> list[dict]:
+    """All prompts of one market. ts/yes: its prices by observation time, ascending, all <= cutoff.
+
+    meta: its metadata versions; each prompt shows the one known at its as_of (exporter.versions).
+    activity(i): (volume, liquidity) of snapshot i of ts (looked up only where used): shown as of
+    as_of (never the market's final volume, known only after the fact).
+    """
     rows = []
-    for as_of, kind, h in as_of_times(m, ts[0] if ts else None, horizons, n_random):
+    final = m
+    for as_of, kind, h in as_of_times(final, ts[0] if ts else None, horizons, n_random):
+        m, meta_seen, _ = versions.as_known(final, list(meta), as_of)
         k = bisect.bisect_right(ts, as_of)  # snapshots [0, k) are at or before as_of
         seen_alerts = [w for w in alerts if w.alert.time is not None and w.alert.time <= as_of]
-        seen_news = [n for n in news if n.captured_at <= as_of and (n.published_at or 0) <= as_of]
+        seen_news = [n for n in news if n.known_at < as_of]  # strictly before: "today's" news may be after as_of
         context = _context(as_of, ts[:k], yes[:k], seen_alerts, seen_news)
+        context["price_summary"]["volume"], context["price_summary"]["liquidity"] = (
+            activity(k - 1) if activity else (None, None))
         q = question(m)
         rows.append({
             "prompt": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": _render(m, q, context)}],
             "question": q, "context": context, "answer": m.resolution, "as_of": iso(as_of), "kind": kind,
-            "horizon_days": h, "market_id": m.market_id, "platform": m.platform, "title": m.title,
+            "horizon_days": h, "market_id": m.market_id, "event_id": m.event_id, "platform": m.platform,
+            "category": m.category, "title": m.title,
             "resolved_at": iso(m.resolved_at), "closed_at": iso(m.closed_at), "price_at_as_of": yes[k - 1],
+            "metadata_observed_at": iso(meta_seen),
         })
     return rows
 
@@ -107,19 +155,28 @@ def _context(as_of: int, ts: list[int], yes: list[float], alerts: list[WhaleAler
                           "yes_price": w.yes_price, "wallet_win_rate": w.win_rate,
                           "wallet_resolved_markets": w.wallet_markets} for w in alerts[-MAX_ALERTS:]],
         "whale_summary": whales,
-        "news": [{"time": iso(x.captured_at), "headline": x.headline, "source": x.source}
+        "news": [{"time": iso(x.known_at), "headline": x.headline, "source": x.source}
                  for x in news[-MAX_HEADLINES:]],
     }
 
 
 def _render(m: Market, q: str, c: dict) -> str:
     lines = [f"Question: {q}", f"Platform: {m.platform}"]
+    if m.category:
+        lines.append(f"Category: {m.category}")
+    if m.rules:
+        rules = " ".join(m.rules.split())
+        lines.append("Resolution rules: " + (rules if len(rules) <= MAX_RULES_CHARS
+                                             else rules[:MAX_RULES_CHARS].rstrip() + " [...]"))
     if m.outcomes and m.outcomes[0].strip().casefold() != "yes":
         lines.append(f"Outcomes: {', '.join(m.outcomes)} (YES means \"{m.outcomes[0]}\")")
     lines += [f"Today is {c['as_of'][:16].replace('T', ' ')} UTC.", "", "Market price of YES over time:"]
     lines += [f"- {p['t'][:16].replace('T', ' ')}: {p['yes_price']:.3f}" for p in c["price_history"]]
     s = c["price_summary"]
     lines.append(f"Latest {s['last']:.3f}; range {s['min']:.3f}-{s['max']:.3f}; 7-day change {s['change_7d']:+.3f}.")
+    if s.get("volume") is not None:
+        lines.append(f"Volume traded so far: {s['volume']:,.0f}"
+                     + (f"; liquidity {s['liquidity']:,.0f}." if s.get("liquidity") is not None else "."))
     if c["whale_alerts"]:
         lines += ["", "Large trades (whale alerts):"]
         for w in c["whale_alerts"]:

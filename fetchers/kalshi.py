@@ -107,11 +107,12 @@ def snapshot(ctx: PhaseContext) -> None:
         params["mve_filter"] = "exclude"
     seen: set[str] = set()
     for items in _pages(ctx, "/markets", "markets", params):
+        read_at = clock.now()  # the page was just fetched: when these prices were observed
         for m in items:
             try:
                 if not cfg.include_parlays and kp.is_parlay(m):
                     continue
-                snap = kp.price_snapshot(m, t)
+                snap = kp.price_snapshot(m, t, read_at)
             except kp.BadRecord as exc:
                 ctx.skip(_label(m), str(exc))
                 continue

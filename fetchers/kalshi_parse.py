@@ -193,10 +193,12 @@ def quote(m: dict) -> tuple[float | None, float | None, float | None]:
     return (last if last else None), bid, ask
 
 
-def price_snapshot(m: dict, t: int) -> PriceSnapshot:
+def price_snapshot(m: dict, t: int, observed_at: float | None = None) -> PriceSnapshot:
+    """Stamped with grid time t and with observed_at, when its page was read."""
     market_id = ticker_of(m)
     yes, bid, ask = quote(m)
-    return checked(PriceSnapshot(PLATFORM, market_id, t, yes, bid, ask, k_count(m, "volume"), None))
+    return checked(PriceSnapshot(PLATFORM, market_id, t, yes, bid, ask, k_count(m, "volume"), None,
+                                 observed_at=observed_at))
 
 
 def market_upsert(m: dict, observed_at: float, series_ticker: str | None = None,

@@ -118,7 +118,7 @@ def parse_market(raw, observed_at: float) -> Market:
     event = row.events[0] if row.events else _NO_EVENT
     for key, value in (("neg_risk_market_id", row.negRiskMarketID), ("event_id", event.id),
                        ("event_slug", event.slug), ("group_item_title", row.groupItemTitle),
-                       ("question_id", row.questionID), ("market_maker_address", mm)):
+                       ("question_id", row.questionID), ("market_maker_address", mm), ("event_title", event.title)):
         if value:
             value = text(value, key)
             if value:
@@ -169,8 +169,9 @@ def yes_price(bid: float | None, ask: float | None, last: float | None, displaye
 
 
 def snapshot(m: Market, t: int) -> wire.PriceSnapshot:
+    """Stamped with grid time t and with when its page was read (the upsert's observed_at)."""
     return wire.PriceSnapshot(PLATFORM, m.market_id, t, m.yes_price, m.best_bid, m.best_ask,
-                              m.volume, m.liquidity)
+                              m.volume, m.liquidity, observed_at=m.upsert.observed_at)
 
 
 def resolution(m: Market, observed_at: float) -> wire.Resolution | None:

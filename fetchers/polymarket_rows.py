@@ -22,6 +22,7 @@ _json_list = msgspec.json.Decoder()
 class _EventRef(msgspec.Struct):
     id: Any = None
     slug: Any = None
+    title: Any = None  # the event's question; a member market's own question can be just "Over 218.5"
 
 
 class _TagRef(msgspec.Struct):

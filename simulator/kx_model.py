@@ -152,11 +152,11 @@ class KalshiCatalog:
         if ev.etype == MVE:
             ev.title, ev.sub = "Multi-leg parlay", f"Parlay {b36(e)}"
         elif ev.etype == SINGLE:
-            ev.title, ev.sub = f"Will {pick(names.SUBJECTS, s, 214, e)} (#{e})?", ""
+            ev.title, ev.sub = f"Will {pick(names.SUBJECTS, s, 214, e)}?", ""
         elif ev.mutex:
-            ev.title, ev.sub = f"{pick(names.CONTESTS, s, 214, e)} winner? (#{e})", "Winner"
+            ev.title, ev.sub = f"{pick(names.CONTESTS, s, 214, e)} winner?", "Winner"
         else:
-            ev.title, ev.sub = f"{pick(names.ASSETS, s, 214, e)} price on {kalshi_date(ev.sched)}? (#{e})", ""
+            ev.title, ev.sub = f"{pick(names.ASSETS, s, 214, e)} price on {kalshi_date(ev.sched)}?", ""
         return ev
 
     # ---- markets -------------------------------------------------------------------------
@@ -173,7 +173,7 @@ class KalshiCatalog:
         m.i, m.ev, m.pos = i, ev, i - ev.first
         m.mve = ev.etype == MVE
         if m.mve:
-            m.yes_sub = f"Leg set {m.pos}"
+            m.yes_sub = f"Leg set {b36(e)}-{m.pos}"  # real MVE legs name their picks: unique per combination
             m.ticker = f"{ev.ticker}-{uint(s, 220, i) & 0xFFFFFFFFF:09X}"
         elif ev.etype == SINGLE:
             m.yes_sub = "Yes"

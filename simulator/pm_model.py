@@ -183,24 +183,24 @@ class PolyCatalog:
         ev.teams, ev.neg_id, ev.winner, ev.augmented = None, None, -1, False
         t = ev.etype
         if t == UPDOWN:
-            ev.title = f"{pick(names.ASSETS, s, 9, e)} Up or Down #{e}"
+            ev.title = f"{pick(names.ASSETS, s, 9, e)} Up or Down"
             ev.tag_group = "crypto"
         elif t == SPORTS:
             a = uint(s, 9, e) % len(names.TEAMS)
             b = (a + 1 + uint(s, 11, e) % (len(names.TEAMS) - 1)) % len(names.TEAMS)
             ev.teams = (names.TEAMS[a], names.TEAMS[b])
-            ev.title = f"{ev.teams[0]} vs. {ev.teams[1]} (game {e})"
+            ev.title = f"{ev.teams[0]} vs. {ev.teams[1]}"
             ev.tag_group = "sports"
         elif t == NEGRISK:
-            ev.title = f"Who will win the {pick(names.CONTESTS, s, 9, e)} #{e}?"
+            ev.title = f"Who will win the {pick(names.CONTESTS, s, 9, e)}?"
             ev.neg_id = hex64("neg", s, e)[:-2] + "00"
             ev.augmented = uint(s, 16, e) % 1000 < AUGMENTED_SHARE * 1000
             ev.winner = uint(s, 14, e) % (ev.size - 1 if ev.augmented else ev.size)  # never the placeholder
             ev.tag_group = pick(["politics", "economy", "world"], s, 15, e)
         else:
-            ev.title = f"Will {pick(names.SUBJECTS, s, 9, e)} (#{e})?"
+            ev.title = f"Will {pick(names.SUBJECTS, s, 9, e)}?"
             ev.tag_group = pick(names.TAG_GROUPS, s, 15, e)
-        ev.slug = names.slugify(ev.title)
+        ev.slug = f"{names.slugify(ev.title)}-{e}"  # titles repeat across events; slugs never do
         return ev
 
     # ---- markets -------------------------------------------------------------------------

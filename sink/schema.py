@@ -176,10 +176,73 @@ CREATE TABLE archived_partitions (
 ) WITHOUT ROWID;
 """
 
+# When each live price was read: seconds after its grid time t (a sweep of many pages reads over
+# minutes, a late job later still). NULL = read at t (backfill history, rows stored before this).
+# Causal cuts (exports, prompts) use t + lag, never t alone. One small integer: ~2 bytes a row.
+_M004_OBSERVED = """
+ALTER TABLE snapshot ADD COLUMN lag INTEGER;
+DROP VIEW price_snapshots;
+CREATE VIEW price_snapshots AS
+SELECT (s.market << 32) | s.t AS id,
+       m.market_id, m.platform,
+       s.yes / 1e6 AS yes_price,
+       1.0 - s.yes / 1e6 AS no_price,
+       s.volume, s.liquidity,
+       (s.ask - s.bid) / 1e6 AS spread,
+       strftime('%Y-%m-%dT%H:%M:%SZ', s.t, 'unixepoch') AS snapshot_at,
+       s.bid / 1e6 AS best_bid, s.ask / 1e6 AS best_ask,
+       'live' AS source, s.t AS snapshot_ts, s.market AS market_ref,
+       strftime('%Y-%m-%dT%H:%M:%SZ', s.t + coalesce(s.lag, 0), 'unixepoch') AS observed_at
+  FROM snapshot s JOIN markets m ON m.id = s.market
+UNION ALL
+SELECT (b.market << 32) | b.t,
+       m.market_id, m.platform,
+       b.yes / 1e6, 1.0 - b.yes / 1e6,
+       b.volume, b.liquidity,
+       (b.ask - b.bid) / 1e6,
+       strftime('%Y-%m-%dT%H:%M:%SZ', b.t, 'unixepoch'),
+       b.bid / 1e6, b.ask / 1e6,
+       'backfill', b.t, b.market,
+       strftime('%Y-%m-%dT%H:%M:%SZ', b.t, 'unixepoch')
+  FROM snapshot_backfill b JOIN markets m ON m.id = b.market
+ WHERE NOT EXISTS (SELECT 1 FROM snapshot s WHERE s.t = b.t AND s.market = b.market);
+"""
+
+# Point-in-time metadata: every version of the fields a forecasting prompt shows, with the time it
+# was first observed (the upsert's observed_at). Triggers keep it, so every writer of markets rows
+# records versions the same way; a row is added only when one of the fields changes. Exports show
+# the version known at a prompt's as_of, so an edit after the close ("[FINAL: UNDER WON]") never
+# reaches a prompt. Existing markets start with their current fields at their newest observation.
+_M005_VERSIONS = """
+CREATE TABLE market_versions (
+    market INTEGER NOT NULL,           -- markets.id
+    observed_at REAL NOT NULL,         -- unix seconds this version was first observed
+    title TEXT, description TEXT, category TEXT, outcomes TEXT, end_date TEXT,
+    PRIMARY KEY (market, observed_at)
+) WITHOUT ROWID;
+INSERT INTO market_versions SELECT id, observed_at, title, description, category, outcomes, end_date
+  FROM markets WHERE coalesce(title, description, category, outcomes, end_date) IS NOT NULL;
+CREATE TRIGGER market_versions_insert AFTER INSERT ON markets
+WHEN coalesce(new.title, new.description, new.category, new.outcomes, new.end_date) IS NOT NULL
+BEGIN
+    INSERT OR REPLACE INTO market_versions VALUES (new.id, new.observed_at, new.title, new.description,
+                                                   new.category, new.outcomes, new.end_date);
+END;
+CREATE TRIGGER market_versions_update AFTER UPDATE OF title, description, category, outcomes, end_date ON markets
+WHEN new.title IS NOT old.title OR new.description IS NOT old.description OR new.category IS NOT old.category
+  OR new.outcomes IS NOT old.outcomes OR new.end_date IS NOT old.end_date
+BEGIN
+    INSERT OR REPLACE INTO market_versions VALUES (new.id, new.observed_at, new.title, new.description,
+                                                   new.category, new.outcomes, new.end_date);
+END;
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("001_initial", _M001_INITIAL),
     ("002_backfill_checkpoint", _M002_BACKFILL),
     ("003_archive", _M003_ARCHIVE),
+    ("004_snapshot_observed_lag", _M004_OBSERVED),
+    ("005_market_versions", _M005_VERSIONS),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -76,7 +76,8 @@ WHERE platform = :platform AND market_id = :market_id
 """
 
 # Snapshot columns arrive already scaled (integer millionths, whole units): see wire.SnapshotColumns.
-_INSERT_LIVE = "INSERT OR IGNORE INTO snapshot (t, market, yes, bid, ask, volume, liquidity) VALUES (?,?,?,?,?,?,?)"
+_INSERT_LIVE = ("INSERT OR IGNORE INTO snapshot (t, market, yes, bid, ask, volume, liquidity, lag)"
+                " VALUES (?,?,?,?,?,?,?,?)")
 _INSERT_BACKFILL = (
     "INSERT OR IGNORE INTO snapshot_backfill (t, market, yes, bid, ask, volume, liquidity) VALUES (?,?,?,?,?,?,?)"
 )
@@ -238,15 +239,17 @@ class Store:
         stored = 0
         for c in columns:
             n = len(c.market_ids)
-            if not all(len(col) == n for col in (c.yes, c.bid, c.ask, c.volume, c.liquidity)):
+            lag = c.lag if c.lag is not None else repeat(None, n)
+            if not all(len(col) == n for col in (c.yes, c.bid, c.ask, c.volume, c.liquidity, c.lag or c.yes)):
                 counts["snapshot_columns_rejected"] += 1
                 log.warning("snapshot columns for %s t=%d have unequal lengths; rejected", c.platform, c.t)
                 continue
             ids = self._ids[c.platform]
             if not all(map(ids.__contains__, c.market_ids)):  # C-speed check; rare slow path below
                 self._ensure_markets(c.platform, set(c.market_ids).difference(ids), now)
-            rows = zip(repeat(c.t), map(ids.__getitem__, c.market_ids), c.yes, c.bid, c.ask, c.volume, c.liquidity)
             backfill = c.source == "backfill"
+            rows = zip(repeat(c.t), map(ids.__getitem__, c.market_ids), c.yes, c.bid, c.ask, c.volume, c.liquidity,
+                       *(() if backfill else (lag,)))  # history is read as of its own t: no lag column
             inserted = self.db.executemany(_INSERT_BACKFILL if backfill else _INSERT_LIVE, rows).rowcount
             if inserted and not backfill:  # history points are counted per market in backfill_markets
                 self.db.execute(_BUMP_CYCLE, (c.platform, "live", c.t, inserted))

@@ -13,6 +13,7 @@ import pyarrow.json  # noqa: F401  (pa.json)
 import pyarrow.parquet as pq
 import pytest
 
+from tests.test_export_sim import LOAD_EVERY_CONFIG, declared_configs
 from tests.test_exporter_helpers import (AFTER_CLOSE_PRICE, BACKFILL_SHADOWED, CREATED, close_of,
                                          build_collector_db, exporter_cmd, make_wwatcher)
 
@@ -116,11 +117,13 @@ def test_reexport_is_byte_identical_and_leaves_no_temp_files(world, tmp_path):
     assert export(d, out, "--prompts").returncode == 0
     second = {p.name: p.read_bytes() for p in out.iterdir()}
     assert first == second
-    assert sorted(first) == ["README.md", "manifest.json", "markets.parquet", "prompts.jsonl",
+    assert sorted(first) == ["README.md", "calibration.png", "manifest.json", "markets.parquet", "prompts.jsonl",
+                             "prompts.parquet", "prompts_test.parquet", "prompts_train.parquet",
                              "unmatched_alerts.parquet"]
-    # a later export without prompts removes the now-stale prompts file it had written
+    # a later export without prompts removes the now-stale prompt files and plot it had written
     assert export(d, out).returncode == 0
-    assert not (out / "prompts.jsonl").exists()
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "manifest.json", "markets.parquet",
+                                                     "unmatched_alerts.parquet"]
 
 
 def test_failed_export_keeps_previous_files(world, tmp_path, monkeypatch):
@@ -210,9 +213,11 @@ def test_dataset_card_declares_configs(world, tmp_path):
     card = (tmp_path / "out" / "README.md").read_text()
     assert card.startswith("---\nconfigs:\n")
     header = card.split("---\n")[1]
-    for name in ("markets.parquet", "unmatched_alerts.parquet", "prompts_train.jsonl", "prompts_test.jsonl"):
+    for name in ("markets.parquet", "unmatched_alerts.parquet", "prompts_train.parquet", "prompts_test.parquet"):
         assert f"path: {name}" in header
         assert (tmp_path / "out" / name).exists()
+    for name in ("prompts_train.jsonl", "prompts_test.jsonl"):  # JSONL beside, not declared (schema inferred)
+        assert f"path: {name}" not in header and (tmp_path / "out" / name).exists()
     for col in ("price_at_close", "whale_net_direction", "whale_avg_win_rate", "days_to_resolution"):
         assert f"| `{col}` |" in card
     pq.read_table(tmp_path / "out" / "markets.parquet")  # what load_dataset("parquet") reads
@@ -220,26 +225,20 @@ def test_dataset_card_declares_configs(world, tmp_path):
 
 
 def test_export_folder_loads_with_hugging_face_datasets(world, tmp_path):
-    """What an ML engineer does first: load_dataset on the folder (offline, from local files)."""
+    """What an ML engineer does first: load_dataset on the folder, every declared config (offline)."""
     d, facts, _ = world
-    assert export(d, tmp_path / "out", "--prompts").returncode == 0
-    code = f"""
-import os, json
-os.environ["HF_DATASETS_OFFLINE"] = "1"; os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["HF_HOME"] = {str(tmp_path / "hf")!r}
-import datasets
-out = {str(tmp_path / "out")!r}
-m = datasets.load_dataset("parquet", data_files=out + "/markets.parquet", split="train")
-p = datasets.load_dataset("json", data_files=out + "/prompts.jsonl", split="train")
-by_config = datasets.load_dataset(out, "markets", split="train")
-print(json.dumps({{"markets": m.num_rows, "prompts": p.num_rows, "card": by_config.num_rows,
-                  "label": m[0]["resolution"], "answer": p[0]["answer"], "roles": [x["role"] for x in p[0]["prompt"]]}}))
-"""
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    out = tmp_path / "out"
+    assert export(d, out, "--prompts", "--split-date", "2026-03-05").returncode == 0
+    configs = declared_configs((out / "README.md").read_text())
+    assert set(configs) == {"markets", "unmatched_alerts", "prompts"}
+    r = subprocess.run([sys.executable, "-c", LOAD_EVERY_CONFIG, str(out), str(tmp_path / "hf"), json.dumps(list(configs))],
+                       capture_output=True, text=True, timeout=240)
     assert r.returncode == 0, r.stderr[-2000:]
     got = json.loads(r.stdout.strip().splitlines()[-1])
-    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
-    assert got["markets"] == got["card"] == manifest["counts"]["markets"] > 0
-    assert got["prompts"] == manifest["counts"]["prompts"] > 0
-    assert got["label"] in ("YES", "NO") and got["answer"] in ("YES", "NO")
-    assert got["roles"] == ["system", "user"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert got["markets"]["train"]["rows"] == manifest["counts"]["markets"] > 0
+    assert got["unmatched_alerts"]["train"]["rows"] == manifest["files"]["unmatched_alerts.parquet"]["rows"] > 0
+    assert got["prompts"]["train"]["rows"] == manifest["counts"]["prompts_train"] > 0
+    assert got["prompts"]["test"]["rows"] == manifest["counts"]["prompts_test"] > 0
+    assert got["prompts"]["train"]["features"] == got["prompts"]["test"]["features"]
+    assert "tz=UTC" in got["prompts"]["test"]["features"]["as_of"]

@@ -86,8 +86,9 @@ def test_answers_questions_and_as_of_choice(exported):
         assert row["platform"] == f["platform"]
         assert row["prompt"][0]["role"] == "system" and row["prompt"][1]["role"] == "user"
         assert row["question"] in row["prompt"][1]["content"]
+        assert "(scheduled to close " in row["question"]
         if f["outcomes"][0] == "Yes":
-            assert row["question"].endswith("resolve YES?")
+            assert f["title"].rstrip("?") in row["question"]
         else:
             assert f'"{f["outcomes"][0]}"' in row["question"]
         if row["kind"] == "horizon":
@@ -131,4 +132,4 @@ def test_as_of_times_are_deterministic_and_bounded():
     assert all(1_000_000 <= t < 1_900_000 for t, _, _ in a)
     assert [h for _, k, h in a if k == "horizon"] == [7.0, 1.0]  # 30 days back is before the first snapshot
     assert as_of_times(m, 1_950_000, [1.0], 3) == []  # first snapshot after close: nothing to ask
-    assert question(m) == 'Will "Test" resolve YES?'
+    assert question(m) == 'Will "Test" resolve YES (scheduled to close 1970-02-04 17:20 UTC)?'
