@@ -19,6 +19,8 @@ served by views:
 from __future__ import annotations
 
 import sqlite3
+
+from collector import books
 from collector.errors import DatabaseError
 
 APPLICATION_ID = 0x504D4331  # "PMC1": marks a file as ours; anything else is refused
@@ -175,10 +177,60 @@ CREATE TABLE archived_partitions (
 ) WITHOUT ROWID;
 """
 
+
+
+def _order_books_sql() -> str:
+    """The top of each market's book per cycle (issue 19): a packed blob per (t, market, outcome).
+
+    Clustered like ``snapshot`` so a cycle appends at the B-tree's right edge. ``seen_ms`` is the
+    observation time as milliseconds after the grid time t; ``book_ms`` the platform's own book
+    timestamp relative to the observation (Polymarket); ``hash32`` the first 8 hex digits of its
+    hash. ``levels`` NULL means the platform had no book (404, left out of a batch); an empty
+    book is a blob with zero levels. ``order_books`` unpacks one row per level in plain SQL.
+    """
+    lv = books.levels_sql("b.levels", "lv.value")
+    indexes = "[" + ",".join(str(i) for i in range(2 * books.MAX_LEVELS)) + "]"
+    return f"""
+CREATE TABLE book (
+    t INTEGER NOT NULL,
+    market INTEGER NOT NULL,
+    outcome INTEGER NOT NULL,          -- 0: the YES book (Kalshi's one book); 1: Polymarket's NO token
+    seen_ms INTEGER NOT NULL,          -- observed at t * 1000 + seen_ms (unix ms)
+    levels BLOB,                       -- collector/books.py; NULL = no book
+    book_ms INTEGER,                   -- the platform's book timestamp minus the observation, ms
+    hash32 INTEGER,                    -- first 8 hex digits of the platform's book hash
+    PRIMARY KEY (t, market, outcome)
+) WITHOUT ROWID;
+
+CREATE TABLE book_cycles (
+    platform TEXT NOT NULL,
+    t INTEGER NOT NULL,
+    rows INTEGER NOT NULL,             -- books stored for the cycle, found or not
+    found INTEGER NOT NULL,            -- of which the platform had a book
+    PRIMARY KEY (platform, t)
+) WITHOUT ROWID;
+
+CREATE VIEW order_books AS
+SELECT m.market_id, m.platform,
+       strftime('%Y-%m-%dT%H:%M:%SZ', b.t, 'unixepoch') AS snapshot_at,
+       strftime('%Y-%m-%dT%H:%M:%fZ', (b.t * 1000 + b.seen_ms) / 1000.0, 'unixepoch') AS observed_at,
+       CASE b.outcome WHEN 0 THEN 'YES' ELSE 'NO' END AS outcome,
+       {lv['side']} AS side,
+       {lv['level']} AS level,
+       {lv['price_millionths']} / 1e6 AS price,
+       {lv['size']} AS size,
+       b.t AS snapshot_ts, (b.t * 1000 + b.seen_ms) / 1000.0 AS observed_ts, b.market AS market_ref
+  FROM book b JOIN markets m ON m.id = b.market
+  JOIN json_each('{indexes}') lv ON lv.value < {lv['count']}
+ WHERE b.levels IS NOT NULL;
+"""
+
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("001_initial", _M001_INITIAL),
     ("002_backfill_checkpoint", _M002_BACKFILL),
     ("003_archive", _M003_ARCHIVE),
+    ("004_order_books", _order_books_sql()),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
