@@ -33,9 +33,10 @@ class Plan:
     def describe(self, interval_s: float) -> str:
         if len(self.chosen) == self.open_markets:
             return f"books for all {self.open_markets} open markets in {self.requests} requests"
-        every = self.revisit_cycles * interval_s / 60
+        every = self.revisit_cycles * interval_s
+        every_text = f"{every:.0f} s" if every < 120 else f"{every / 60:.0f} min"
         return (f"books for {len(self.chosen)} of {self.open_markets} open markets in {self.requests} requests "
-                f"(budget {self.budget}); each market at least every {every:.0f} min"
+                f"(budget {self.budget}); each market at least every {every_text}"
                 + ("" if self.hourly(interval_s) else " - NOT hourly: raise requests_per_second or the interval"))
 
 
