@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
+import subprocess
 
 import pytest
 import requests
 
 from simulator import server
+from tests.conftest import script
 from tests.polymarket_helpers import fetch, sim_config, start_sink
 
 pytestmark = pytest.mark.timeout(300)
@@ -60,7 +63,6 @@ def test_every_active_polymarket_market_gets_a_book_every_cycle(tmp_path, procs)
                                  "WHERE platform = 'polymarket'").fetchall())
         stored = best_levels(con, "polymarket", t_last)
         sample = sorted(stored)[:300]
-        import json
         tokens = {json.loads(extra[m])[0]: m for m in sample}
         served = requests.post(sim.clob_url + "/books", json=[{"token_id": tok} for tok in tokens]).json()
         for b in served:
@@ -70,6 +72,12 @@ def test_every_active_polymarket_market_gets_a_book_every_cycle(tmp_path, procs)
         observed = con.execute("SELECT min(observed_ts - snapshot_ts), max(observed_ts - snapshot_ts) "
                                "FROM order_books WHERE platform = 'polymarket'").fetchone()
         assert 0 <= observed[0] <= observed[1] < 900  # each book carries its own observation time
+        st = status(cfg)
+        pm = st["books"]["polymarket"]
+        assert pm["open"] == cycles[-1][1] and pm["books"] == pm["open"] and pm["hour_markets"] >= pm["with_levels"]
+        assert pm["cycle_share"] > 0.9 and pm["hour_share"] > 0.9
+        table = subprocess.run([script("collector"), "--config", str(cfg), "status"], capture_output=True, text=True)
+        assert re.search(r"order books polymarket +this cycle \d+% \(\d+/\d+ open markets", table.stdout), table.stdout
 
 
 def test_kalshi_books_match_quotes_and_the_planner_rotates_when_short(tmp_path, procs):
@@ -120,3 +128,9 @@ def test_kalshi_401_turns_depth_off_once_and_leaves_prices_alone(tmp_path, procs
     assert ok == 1 and "kalshi order books off: HTTP 401" in message
     book_requests = sum(v for k, v in stats["requests"].items() if "orderbooks" in k)
     assert book_requests == 1, stats["requests"]  # no retry storm
+    assert status(cfg)["books"]["kalshi"]["note"].startswith("kalshi order books off: HTTP 401")
+
+
+def status(cfg) -> dict:
+    r = subprocess.run([script("collector"), "--config", str(cfg), "status", "--json"], capture_output=True, text=True)
+    return json.loads(r.stdout)
