@@ -204,8 +204,27 @@ class OrderBook(msgspec.Struct, tag="book", kw_only=True, omit_defaults=True):
     book_hash: str | None = None  # the platform's book hash (Polymarket)
 
 
+class BookArchiveCommit(msgspec.Struct, tag="book_archive_commit", kw_only=True):
+    """archiver -> sink: the order books of [t_start, t_end) on a platform are now in ``file``.
+
+    As ArchiveCommit: the sink deletes the rows only if the file's sha256 matches and the rows
+    have exactly this count and these sums (of t, seen_ms and packed level bytes).
+    """
+
+    platform: str
+    day: str
+    t_start: int
+    t_end: int
+    file: str
+    sha256: str
+    rows: int
+    sum_t: int
+    sum_seen_ms: int
+    sum_level_bytes: int
+
+
 Record = Union[MarketUpsert, PriceSnapshot, SnapshotColumns, Resolution, NewsHeadline, BackfillMark, ArchiveCommit,
-               PhaseReport, OrderBook]
+               PhaseReport, OrderBook, BookArchiveCommit]
 
 PRICE_SCALE = 1_000_000
 

@@ -12,7 +12,7 @@ import sqlite3
 from collections import defaultdict
 
 from collector import books
-from collector.wire import OrderBook
+from collector.wire import BookArchiveCommit, OrderBook
 
 log = logging.getLogger("sink")
 
@@ -53,3 +53,36 @@ def store_books(db: sqlite3.Connection, records: list[OrderBook], ids: dict[str,
         bumps[(platform, t)][1] += inserted if found else 0
         counts["books"] += inserted
     db.executemany(_BUMP, [(p, t, n, f) for (p, t), (n, f) in bumps.items() if n])
+
+
+_RANGE = "b.t >= ? AND b.t < ? AND b.market IN (SELECT id FROM markets WHERE platform = ?)"
+
+
+def apply_archive(db: sqlite3.Connection, archive_dir, c: BookArchiveCommit, now: float) -> str | None:
+    """Verify a book archive file against the rows, then delete them and register it; why not, or None."""
+    from sink.archive import file_sha256
+
+    if db.execute("SELECT 1 FROM archived_book_partitions WHERE platform = ? AND file = ?",
+                  (c.platform, c.file)).fetchone():
+        return None  # replayed
+    path = (archive_dir / c.file).resolve()
+    if archive_dir.resolve() not in path.parents:
+        return f"{c.file}: outside the archive directory"
+    try:
+        digest = file_sha256(path)
+    except OSError as exc:
+        return f"{c.file}: unreadable: {exc}"
+    if digest != c.sha256:
+        return f"{c.file}: sha256 {digest[:12]} != {c.sha256[:12]}"
+    have = db.execute(f"SELECT count(*), coalesce(sum(b.t), 0), coalesce(sum(b.seen_ms), 0), "
+                      f"coalesce(sum(length(b.levels)), 0) FROM book b WHERE {_RANGE}",
+                      (c.t_start, c.t_end, c.platform)).fetchone()
+    want = (c.rows, c.sum_t, c.sum_seen_ms, c.sum_level_bytes)
+    if tuple(have) != want:
+        return f"{c.platform} {c.day}: book rows in SQLite {tuple(have)} differ from the file's {want}"
+    db.execute(f"DELETE FROM book AS b WHERE {_RANGE}", (c.t_start, c.t_end, c.platform))
+    db.execute("INSERT INTO archived_book_partitions (platform, day, file, t_start, t_end, rows, sha256, archived_at)"
+               " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+               (c.platform, c.day, c.file, c.t_start, c.t_end, c.rows, c.sha256, now))
+    log.info("archived %s %s: %d order books moved to %s", c.platform, c.day, c.rows, c.file)
+    return None

@@ -210,6 +210,20 @@ CREATE TABLE book_cycles (
     PRIMARY KEY (platform, t)
 ) WITHOUT ROWID;
 
+-- Parquet files holding book rows moved out of SQLite (archive/order_books/...); like
+-- archived_partitions for snapshots, written in the transaction that deletes the rows.
+CREATE TABLE archived_book_partitions (
+    platform TEXT NOT NULL,
+    day TEXT NOT NULL,
+    file TEXT NOT NULL,                -- relative to the archive directory
+    t_start INTEGER NOT NULL,
+    t_end INTEGER NOT NULL,
+    rows INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    archived_at REAL NOT NULL,
+    PRIMARY KEY (platform, file)
+) WITHOUT ROWID;
+
 CREATE VIEW order_books AS
 SELECT m.market_id, m.platform,
        strftime('%Y-%m-%dT%H:%M:%SZ', b.t, 'unixepoch') AS snapshot_at,

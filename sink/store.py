@@ -21,10 +21,10 @@ from collections import defaultdict
 
 from itertools import repeat
 
-from collector.wire import (ArchiveCommit, BackfillMark, MarketUpsert, NewsHeadline, OrderBook, PhaseReport,
+from collector.wire import (ArchiveCommit, BackfillMark, BookArchiveCommit, MarketUpsert, NewsHeadline, OrderBook, PhaseReport,
                             PriceSnapshot, Resolution, SnapshotColumns, columnize)
 from sink import archive
-from sink.book_store import store_books
+from sink.book_store import apply_archive as apply_book_archive, store_books
 
 log = logging.getLogger("sink")
 
@@ -188,6 +188,11 @@ class Store:
                 ],
             )
             counts["phase_reports"] = cur.rowcount
+        for c in by_type[BookArchiveCommit]:  # last, as below: books of this transaction are in place
+            refused = apply_book_archive(self.db, self.archive_dir, c, now) if self.archive_dir else "no archive dir"
+            counts["archive_commits_refused" if refused else "archive_commits"] += 1
+            if refused:
+                log.error("book archive commit refused: %s", refused)
         for c in commits:  # last: snapshots of this same transaction are in place before the check
             refused = archive.apply_commit(self.db, self.archive_dir, c, now) if self.archive_dir else "no archive dir"
             if refused:
