@@ -19,7 +19,7 @@ from collector.errors import ApiError
 from collector.wire import OrderBook
 from fetchers import book_plan
 from fetchers.base import PhaseContext
-from fetchers.books_parse import kalshi_levels
+from fetchers.books_parse import KALSHI_BOOKS, KalshiBooks, KalshiEntry, kalshi_levels
 from fetchers.http import ApiRefused, Interrupted
 
 PLATFORM = "kalshi"
@@ -60,7 +60,7 @@ def fetch(ctx: PhaseContext, t: int, volumes: dict[str, float | None]) -> None:
     found = 0
     for chunk in _chunks(plan.chosen):
         try:
-            body = ctx.http.get_json(url, [("tickers", x) for x in chunk])
+            body = ctx.http.get_json(url, [("tickers", x) for x in chunk], decoder=KALSHI_BOOKS)
         except ApiRefused as exc:
             if exc.status in (401, 403):
                 _refused = f"HTTP {exc.status} without an API key"
@@ -79,12 +79,14 @@ def fetch(ctx: PhaseContext, t: int, volumes: dict[str, float | None]) -> None:
             ctx.log.error("order books stopped for this cycle: %s", exc)
             break
         observed = clock.now()
-        entries = body.get("orderbooks") if isinstance(body, dict) else None
+        entries = body.orderbooks if isinstance(body, KalshiBooks) else (
+            body.get("orderbooks") if isinstance(body, dict) else None)
         if not isinstance(entries, list):
             ctx.skip("GET /markets/orderbooks answer", "no orderbooks list")
             entries = []
         asked = set(chunk)
-        got = {e["ticker"]: e for e in entries if isinstance(e, dict) and e.get("ticker") in asked}
+        got = {e.ticker: e for e in entries if isinstance(e, KalshiEntry) and e.ticker in asked}
+        got.update((e["ticker"], e) for e in entries if isinstance(e, dict) and e.get("ticker") in asked)
         for ticker in chunk:
             levels = kalshi_levels(got[ticker], depth) if ticker in got else None
             if levels is None:

@@ -20,7 +20,45 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import msgspec
+
 PRICE_SCALE = 1_000_000
+MAX_SIZE = 1e15  # a level size beyond this is garbage, not a book
+
+
+# Typed decoders: msgspec turns the price/size strings into floats in C, the fast path for 50k books
+# a cycle. A body these do not fit (one odd book) decodes as plain JSON instead (fetchers/http.py),
+# and the dict path below handles it the same way, only slower.
+class PolyLevel(msgspec.Struct):
+    price: float
+    size: float
+
+
+class PolyBook(msgspec.Struct):
+    asset_id: str
+    timestamp: str | int | None = None
+    hash: str | None = None
+    bids: list[PolyLevel] | None = None
+    asks: list[PolyLevel] | None = None
+
+
+class KalshiLadders(msgspec.Struct):
+    yes_dollars: list[tuple[float, float]] | None = None
+    no_dollars: list[tuple[float, float]] | None = None
+
+
+class KalshiEntry(msgspec.Struct):
+    ticker: str | None = None
+    orderbook_fp: KalshiLadders | None = None
+    orderbook: dict | None = None  # the legacy form, rare: parsed by the dict path
+
+
+class KalshiBooks(msgspec.Struct):
+    orderbooks: list[KalshiEntry] | None = None
+
+
+POLYMARKET_BOOKS = msgspec.json.Decoder(list[PolyBook], strict=False)
+KALSHI_BOOKS = msgspec.json.Decoder(KalshiBooks, strict=False)
 
 
 @dataclass
@@ -66,6 +104,14 @@ def _ladder(pairs, descending: bool, depth: int, out: Levels, scale: float = 1.0
     return good[:depth]
 
 
+def _typed(pairs, descending: bool, depth: int, out: Levels, scale: float = 1.0) -> list[tuple[int, int]]:
+    """As _ladder, for (price, size) floats already decoded by msgspec."""
+    good = [(p * scale, q) for p, q in pairs if 0.0 <= p * scale <= 1.0 and 0.0 < q < MAX_SIZE]
+    out.bad_levels += len(pairs) - len(good)
+    good.sort(reverse=descending)
+    return [(round(p * PRICE_SCALE), max(1, int(q + 0.5))) for p, q in good[:depth]]
+
+
 def _fill(out: Levels, bids: list[tuple[int, int]], asks: list[tuple[int, int]]) -> Levels:
     out.bid_px = [p for p, _ in bids]
     out.bid_sz = [s for _, s in bids]
@@ -87,6 +133,11 @@ def _poly_pairs(side, out: Levels):
 
 def polymarket_levels(book, depth: int) -> Levels | None:
     """A ``GET /book`` body or one element of ``POST /books``; None when it is not a book."""
+    if isinstance(book, PolyBook):
+        out = Levels()
+        bids = _typed([(lv.price, lv.size) for lv in book.bids or ()], True, depth, out)
+        asks = _typed([(lv.price, lv.size) for lv in book.asks or ()], False, depth, out)
+        return _fill(out, bids, asks)
     if not isinstance(book, dict) or "error" in book:
         return None
     out = Levels()
@@ -95,13 +146,14 @@ def polymarket_levels(book, depth: int) -> Levels | None:
     return _fill(out, bids, asks)
 
 
-def polymarket_stamp(book: dict) -> tuple[int | None, str | None]:
+def polymarket_stamp(book) -> tuple[int | None, str | None]:
     """The book's own timestamp (unix ms) and hash, None where absent or malformed."""
+    typed = isinstance(book, PolyBook)
     try:
-        ms = int(book.get("timestamp"))
+        ms = int(book.timestamp if typed else book.get("timestamp"))
     except (TypeError, ValueError):
         ms = None
-    h = book.get("hash")
+    h = book.hash if typed else book.get("hash")
     return ms, h if isinstance(h, str) and h else None
 
 
@@ -118,6 +170,13 @@ def _kalshi_pairs(side, out: Levels):
 
 def kalshi_levels(payload, depth: int) -> Levels | None:
     """``GET /markets/{t}/orderbook`` body or one ``orderbooks`` entry -> YES bids and YES asks."""
+    if isinstance(payload, KalshiEntry):
+        if payload.orderbook_fp is None:
+            return kalshi_levels({"orderbook": payload.orderbook}, depth)
+        out = Levels()
+        yes_bids = _typed(payload.orderbook_fp.yes_dollars or [], True, depth, out)
+        no_bids = _typed(payload.orderbook_fp.no_dollars or [], True, depth, out)
+        return _fill(out, yes_bids, [(PRICE_SCALE - p, q) for p, q in no_bids])
     if not isinstance(payload, dict):
         return None
     out = Levels()

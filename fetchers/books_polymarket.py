@@ -15,7 +15,7 @@ from collector.errors import ApiError
 from collector.wire import OrderBook
 from fetchers import book_plan
 from fetchers.base import PhaseContext
-from fetchers.books_parse import polymarket_levels, polymarket_stamp
+from fetchers.books_parse import POLYMARKET_BOOKS, PolyBook, polymarket_levels, polymarket_stamp
 from fetchers.http import ApiRefused, Interrupted
 
 PLATFORM = "polymarket"
@@ -53,7 +53,7 @@ def fetch(ctx: PhaseContext, t: int, markets: dict[str, tuple[list[str], float |
     for start in range(0, len(wanted), TOKENS_PER_REQUEST):
         chunk = wanted[start:start + TOKENS_PER_REQUEST]
         try:
-            answer = ctx.http.post_json(url, [{"token_id": tok} for _, tok, _ in chunk])
+            answer = ctx.http.post_json(url, [{"token_id": tok} for _, tok, _ in chunk], decoder=POLYMARKET_BOOKS)
         except ApiRefused as exc:
             if exc.status != 404:  # 404 for a whole batch: none of its tokens has a book
                 ctx.counters.errors += 1
@@ -71,7 +71,8 @@ def fetch(ctx: PhaseContext, t: int, markets: dict[str, tuple[list[str], float |
         if not isinstance(answer, list):
             ctx.skip("POST /books answer", f"not a list but {type(answer).__name__}")
             answer = [answer]
-        got = {b["asset_id"]: b for b in answer if isinstance(b, dict) and isinstance(b.get("asset_id"), str)}
+        got = {b.asset_id: b for b in answer if isinstance(b, PolyBook)}
+        got.update((b["asset_id"], b) for b in answer if isinstance(b, dict) and isinstance(b.get("asset_id"), str))
         for market_id, tok, outcome in chunk:
             found += _publish(ctx, t, market_id, outcome, got.get(tok), observed, depth)
     ctx.log.info("%s; %d books found", plan.describe(interval), found)

@@ -104,3 +104,28 @@ def test_pack_round_trip_and_size():
     assert books.unpack(odd) == ([(123457, 2**40)], [(999999, 1)])
     with pytest.raises(books.BadLevels):
         books.pack([1_000_001], [1], [], [])
+
+
+def test_typed_fast_path_equals_the_dict_path_on_every_example():
+    from fetchers.books_parse import KALSHI_BOOKS, POLYMARKET_BOOKS, KalshiEntry
+
+    for name in ("clob_book.json", "clob_books_post_response.json"):
+        raw = (API / "polymarket" / name).read_bytes()
+        plain = json.loads(raw)
+        plain = plain if isinstance(plain, list) else [plain]
+        typed = POLYMARKET_BOOKS.decode(raw if raw.lstrip().startswith(b"[") else b"[" + raw + b"]")
+        for t, d in zip(typed, plain, strict=True):
+            assert polymarket_levels(t, 5) == polymarket_levels(d, 5)
+            assert polymarket_stamp(t) == polymarket_stamp(d)
+    multi = (API / "kalshi" / "orderbooks_multiple_reconstructed.json").read_bytes()
+    for t, d in zip(KALSHI_BOOKS.decode(multi).orderbooks, json.loads(multi)["orderbooks"], strict=True):
+        assert kalshi_levels(t, 5) == kalshi_levels(d, 5)
+    for name in ("orderbook_single_docs_verbatim.json", "orderbook_legacy_cents_docs_verbatim.json",
+                 "orderbook_legacy_null_reconstructed.json", "orderbook_empty_observed.json"):
+        body = load("kalshi", name)
+        entry = KALSHI_BOOKS.decode(json.dumps({"orderbooks": [dict(body, ticker="T")]})).orderbooks[0]
+        assert isinstance(entry, KalshiEntry) and kalshi_levels(entry, 5) == kalshi_levels(body, 5)
+    bad = POLYMARKET_BOOKS.decode(b'[{"asset_id": "1", "bids": [{"price": "2", "size": "1"}, '
+                                  b'{"price": "0.5", "size": "0"}, {"price": "0.4", "size": "3"}]}]')[0]
+    levels = polymarket_levels(bad, 5)
+    assert levels.bid_px == [400000] and levels.bad_levels == 2
