@@ -12,7 +12,9 @@
 3. Bytes per market-snapshot (one book, 5 levels x 2 sides) in SQLite (the ``book`` table's pages,
    stored through the sink's own code) and in the Parquet archive (exporter/book_archive.py), for
    books that move like real ones between 15-minute cycles: most levels keep their price, sizes
-   change on about a third of them. Targets <= 40 B and <= 12 B.
+   change on about a third of them (Polymarket sizes log-uniform up to 200k shares, Kalshi up to
+   900 contracts), observed at a stable point of the cycle, Polymarket hashes new every cycle.
+   Targets <= 40 B and <= 12 B.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import sqlite3
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -120,6 +123,7 @@ class _Book:
         self.tick = 10_000 if kalshi or rng.random() < 0.6 else 1_000
         self.mid = rng.randrange(50, 950) * 1000 // self.tick * self.tick
         self.sizes = [self._size() for _ in range(10)]
+        self.slot = rng.uniform(5, 300)  # seconds into the cycle: the request order is the same every cycle
 
     def _size(self) -> int:
         return int(math.exp(self.rng.uniform(math.log(1), math.log(900 if self.kalshi else 200_000))))
@@ -135,36 +139,30 @@ class _Book:
         return bid_px, self.sizes[:5], ask_px, self.sizes[5:]
 
 
-def storage(markets: int, cycles: int, tmp: Path) -> None:
+def storage(platform: str, markets: int, cycles: int, tmp: Path) -> None:
     rng = random.Random(9)
-    db = connect_writer(str(tmp / "books.db"))
+    path = tmp / f"{platform}.db"
+    db = connect_writer(str(path))
     migrate(db)
     db.execute("PRAGMA synchronous = OFF")
-    ids = {"polymarket": {}, "kalshi": {}}
+    kalshi = platform == "kalshi"
+    ids = {platform: {(f"KXBENCH-{i:06d}" if kalshi else f"0x{i:064x}"): i + 1 for i in range(markets)}}
     db.execute("BEGIN")
-    for i in range(markets):
-        platform = "kalshi" if i % 3 == 0 else "polymarket"
-        market_id = f"KXBENCH-{i:06d}" if platform == "kalshi" else f"0x{i:064x}"
-        db.execute("INSERT INTO markets (id, platform, market_id, first_seen_at, observed_at) VALUES (?, ?, ?, 0, 0)",
-                   (i + 1, platform, market_id))
-        ids[platform][market_id] = i + 1
+    db.executemany("INSERT INTO markets (id, platform, market_id, first_seen_at, observed_at) VALUES (?, ?, ?, 0, 0)",
+                   [(ref, platform, m) for m, ref in ids[platform].items()])
     db.execute("COMMIT")
-    books = {(p, m): _Book(rng, p == "kalshi") for p, ms in ids.items() for m in ms}
-    counts: dict = {}
-    from collections import defaultdict
-
-    counts = defaultdict(int)
+    books = {m: _Book(rng, kalshi) for m in ids[platform]}
+    counts: dict = defaultdict(int)
     for c in range(cycles):
         t = T0 + c * GRID
         records = []
-        for (platform, market_id), b in books.items():
+        for market_id, b in books.items():
             bid_px, bid_sz, ask_px, ask_sz = b.step()
-            poly = platform == "polymarket"
-            records.append(wire.OrderBook(platform=platform, market_id=market_id, t=t,
-                                          observed_at=t + rng.uniform(5, 300), bid_px=bid_px, bid_sz=bid_sz,
-                                          ask_px=ask_px, ask_sz=ask_sz,
-                                          book_ms=int((t + 4) * 1000) if poly else None,
-                                          book_hash=f"{rng.getrandbits(160):040x}" if poly else None))
+            observed = t + b.slot + rng.uniform(0, 2)
+            records.append(wire.OrderBook(platform=platform, market_id=market_id, t=t, observed_at=observed,
+                                          bid_px=bid_px, bid_sz=bid_sz, ask_px=ask_px, ask_sz=ask_sz,
+                                          book_ms=None if kalshi else int(observed * 1000) - rng.randrange(0, 400),
+                                          book_hash=None if kalshi else f"{rng.getrandbits(160):040x}"))
         db.execute("BEGIN")
         store_books(db, records, ids, counts)
         db.execute("COMMIT")
@@ -173,31 +171,18 @@ def storage(markets: int, cycles: int, tmp: Path) -> None:
         table_bytes = db.execute("SELECT sum(pgsize) FROM dbstat WHERE name = 'book'").fetchone()[0]
         how = "dbstat pages of the book table"
     except sqlite3.OperationalError:
-        db.execute("VACUUM")
-        size = db.execute("PRAGMA page_count").fetchone()[0] * db.execute("PRAGMA page_size").fetchone()[0]
-        db.execute("DELETE FROM book")
-        db.execute("VACUUM")
-        empty = db.execute("PRAGMA page_count").fetchone()[0] * db.execute("PRAGMA page_size").fetchone()[0]
-        table_bytes, how = size - empty, "file size with and without the rows, after VACUUM"
-    per_sqlite = table_bytes / rows
-    figure("order book bytes per market-snapshot in SQLite (5 levels x 2 sides)", f"{per_sqlite:.1f} B", "<= 40 B",
-           f"{rows:,} books of {markets:,} markets x {cycles} cycles ({how})")
+        table_bytes, how = path.stat().st_size, "whole file"
+    blob = db.execute("SELECT avg(length(levels)) FROM book").fetchone()[0]
+    figure(f"{platform} order book bytes per market-snapshot in SQLite (5 levels x 2 sides)",
+           f"{table_bytes / rows:.1f} B", "<= 40 B",
+           f"{rows:,} books, {markets:,} markets x {cycles} cycles ({how}); packed levels {blob:.1f} B of it")
+    rows_p = db.execute(book_archive._ROWS, (T0, T0 + cycles * GRID, platform)).fetchall()
     db.close()
-    db = sqlite3.connect(str(tmp / "books.db"))
-    archived = 0
-    total = 0
-    for platform in ("polymarket", "kalshi"):
-        rows_p = db.execute(book_archive._ROWS, (T0, T0 + cycles * GRID, platform)).fetchall()
-        if not rows_p:
-            continue
-        path = tmp / f"{platform}.parquet"
-        book_archive.write(book_archive.table_of(rows_p), path)
-        archived += path.stat().st_size
-        total += len(rows_p)
-    if total:
-        figure("order book bytes per market-snapshot in the Parquet archive", f"{archived / total:.1f} B", "<= 12 B",
-               f"{total:,} books, zstd + delta encoding, sorted by market and time")
-    db.close()
+    out = tmp / f"{platform}.parquet"
+    book_archive.write(book_archive.table_of(rows_p), out)
+    figure(f"{platform} order book bytes per market-snapshot in the Parquet archive",
+           f"{out.stat().st_size / len(rows_p):.1f} B", "<= 12 B",
+           f"{len(rows_p):,} books, zstd + delta encoding, sorted by market and time")
 
 
 def main() -> None:
@@ -208,7 +193,8 @@ def main() -> None:
     requests_per_cycle()
     fetcher_cpu()
     with tempfile.TemporaryDirectory() as tmp:
-        storage(args.markets, args.cycles, Path(tmp))
+        for platform in ("polymarket", "kalshi"):
+            storage(platform, args.markets, args.cycles, Path(tmp))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from collector.config import Config
 from collector.errors import DatabaseError
-from exporter import archive, card, catalog, duck, history, prompts, rows, whales, wwatcher
+from exporter import archive, book_features, card, catalog, duck, history, prompts, rows, whales, wwatcher
 from exporter.files import atomic_parquet, atomic_text, jsonl_line, write_json
 from exporter.link import Linker
 from sink.schema import APPLICATION_ID, connect_reader
@@ -78,7 +78,7 @@ def run(cfg: Config, opt: Options) -> dict:
             con.close()
 
 
-def _stage_both_stores(con, cat, cfg: Config, opt: Options) -> dict:
+def _stage_both_stores(con, cat, cfg: Config, opt: Options) -> tuple[dict, int]:
     """Stage snapshots from SQLite and the archive as one consistent picture.
 
     The two stores are read separately; an archive run committing in between would move a day
@@ -87,9 +87,12 @@ def _stage_both_stores(con, cat, cfg: Config, opt: Options) -> dict:
     """
     for _ in range(5):
         files = archive.registered_files(opt.db_path, cfg.archive_dir)
+        book_files = book_features.registered_files(opt.db_path, cfg.archive_dir)
         stats = history.stage(con, cat.exported, files)
-        if archive.registered_files(opt.db_path, cfg.archive_dir) == files:
-            return stats
+        book_files_staged = len(book_files) if book_features.stage(con, book_files) else -1  # -1: no book table
+        if (archive.registered_files(opt.db_path, cfg.archive_dir) == files
+                and book_features.registered_files(opt.db_path, cfg.archive_dir) == book_files):
+            return stats, book_files_staged
     raise DatabaseError("the archive kept changing during the export; try again")
 
 
@@ -120,7 +123,7 @@ def _run(cfg: Config, opt: Options, con) -> dict:
         log("alerts: " + ", ".join(f"{k} {v}" for k, v in sorted(link_counts.items())))
     news = _news(con, cat.exported)
     # --- snapshots, markets.parquet, prompts ---------------------------------------------------
-    stats = _stage_both_stores(con, cat, cfg, opt)
+    stats, book_files = _stage_both_stores(con, cat, cfg, opt)
     after = dict(con.execute("SELECT s.market, count(*) FROM snaps s JOIN exported e ON s.market = e.id"
                              " WHERE s.t > e.cut GROUP BY s.market").fetchall())
     plan = history.plan(con, cat.exported)
@@ -134,7 +137,9 @@ def _run(cfg: Config, opt: Options, con) -> dict:
         bar = _progress(opt.progress, len(plan))
         for chunk in history.chunks(con, plan, stats):
             yes = chunk.table["yes_price"].to_pylist()
-            writer.write_table(rows.markets_table(chunk, yes, per_market, news, after),
+            books = (book_features.history(con, [m.ref for m in chunk.markets], cutoffs, book_files > 0)
+                     if book_files >= 0 else {})
+            writer.write_table(rows.markets_table(chunk, yes, per_market, news, after, books),
                                row_group_size=max(1, len(chunk.markets)))
             counts["markets"] += len(chunk.markets)
             counts["snapshots"] += chunk.table.num_rows
