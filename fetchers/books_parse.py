@@ -18,6 +18,7 @@ A malformed level is dropped and counted; it never sinks the book.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 
 import msgspec
@@ -58,6 +59,7 @@ class KalshiBooks(msgspec.Struct):
 
 
 POLYMARKET_BOOKS = msgspec.json.Decoder(list[PolyBook], strict=False)
+_PRICE = operator.attrgetter("price")
 KALSHI_BOOKS = msgspec.json.Decoder(KalshiBooks, strict=False)
 
 
@@ -104,12 +106,27 @@ def _ladder(pairs, descending: bool, depth: int, out: Levels, scale: float = 1.0
     return good[:depth]
 
 
-def _typed(pairs, descending: bool, depth: int, out: Levels, scale: float = 1.0) -> list[tuple[int, int]]:
-    """As _ladder, for (price, size) floats already decoded by msgspec."""
-    good = [(p * scale, q) for p, q in pairs if 0.0 <= p * scale <= 1.0 and 0.0 < q < MAX_SIZE]
-    out.bad_levels += len(pairs) - len(good)
-    good.sort(reverse=descending)
-    return [(round(p * PRICE_SCALE), max(1, int(q + 0.5))) for p, q in good[:depth]]
+def _typed(levels: list, descending: bool, depth: int, out: Levels, key=None,
+           scale: float = 1.0) -> tuple[list[int], list[int]]:
+    """As _ladder, for levels decoded by msgspec: sorted in C, then only the top is looked at.
+
+    Returns (prices, sizes) best first. Malformed levels (price outside 0..1, size not positive)
+    met on the way down are dropped and counted; an invalid price sorts to an end, so it is met
+    or never matters. This is the hot path (50k books a cycle): keep it lean.
+    """
+    px: list[int] = []
+    sz: list[int] = []
+    for level in sorted(levels, key=key, reverse=descending):
+        p, q = (level.price, level.size) if key is not None else level
+        p *= scale
+        if 0.0 <= p <= 1.0 and 0.0 < q < MAX_SIZE:
+            px.append(round(p * PRICE_SCALE))
+            sz.append(int(q + 0.5) or 1)
+            if len(px) == depth:
+                break
+        else:
+            out.bad_levels += 1
+    return px, sz
 
 
 def _fill(out: Levels, bids: list[tuple[int, int]], asks: list[tuple[int, int]]) -> Levels:
@@ -135,9 +152,9 @@ def polymarket_levels(book, depth: int) -> Levels | None:
     """A ``GET /book`` body or one element of ``POST /books``; None when it is not a book."""
     if isinstance(book, PolyBook):
         out = Levels()
-        bids = _typed([(lv.price, lv.size) for lv in book.bids or ()], True, depth, out)
-        asks = _typed([(lv.price, lv.size) for lv in book.asks or ()], False, depth, out)
-        return _fill(out, bids, asks)
+        out.bid_px, out.bid_sz = _typed(book.bids or [], True, depth, out, _PRICE)
+        out.ask_px, out.ask_sz = _typed(book.asks or [], False, depth, out, _PRICE)
+        return out
     if not isinstance(book, dict) or "error" in book:
         return None
     out = Levels()
@@ -174,9 +191,10 @@ def kalshi_levels(payload, depth: int) -> Levels | None:
         if payload.orderbook_fp is None:
             return kalshi_levels({"orderbook": payload.orderbook}, depth)
         out = Levels()
-        yes_bids = _typed(payload.orderbook_fp.yes_dollars or [], True, depth, out)
-        no_bids = _typed(payload.orderbook_fp.no_dollars or [], True, depth, out)
-        return _fill(out, yes_bids, [(PRICE_SCALE - p, q) for p, q in no_bids])
+        out.bid_px, out.bid_sz = _typed(payload.orderbook_fp.yes_dollars or [], True, depth, out)
+        no_px, out.ask_sz = _typed(payload.orderbook_fp.no_dollars or [], True, depth, out)
+        out.ask_px = [PRICE_SCALE - p for p in no_px]  # a NO bid at p is a YES ask at 1 - p
+        return out
     if not isinstance(payload, dict):
         return None
     out = Levels()
