@@ -2,7 +2,7 @@
 
 Kept apart from sink/store.py so the book rules live in one place. Idempotent like snapshots:
 INSERT OR IGNORE on the primary key, and ``book_cycles`` grows only by the rows actually
-inserted, so a replayed batch (at-least-once delivery) changes nothing.
+inserted (YES books only, so it counts markets), so a replayed batch changes nothing.
 """
 
 from __future__ import annotations
@@ -45,13 +45,14 @@ def store_books(db: sqlite3.Connection, records: list[OrderBook], ids: dict[str,
             log.warning("order book for %s/%s t=%d rejected: %s [books_rejected=%d]", b.platform, b.market_id,
                         b.t, exc, counts["books_rejected"])
             continue
-        groups[(b.platform, b.t, row[4] is not None)].append(row)
+        groups[(b.platform, b.t, row[4] is not None, b.outcome)].append(row)
     bumps: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
-    for (platform, t, found), rows in groups.items():
+    for (platform, t, found, outcome), rows in groups.items():
         inserted = db.executemany(_INSERT, rows).rowcount
-        bumps[(platform, t)][0] += inserted
-        bumps[(platform, t)][1] += inserted if found else 0
         counts["books"] += inserted
+        if outcome == 0:  # book_cycles counts markets: their YES (Kalshi: only) book
+            bumps[(platform, t)][0] += inserted
+            bumps[(platform, t)][1] += inserted if found else 0
     db.executemany(_BUMP, [(p, t, n, f) for (p, t), (n, f) in bumps.items() if n])
 
 

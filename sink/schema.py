@@ -205,7 +205,7 @@ CREATE TABLE book (
 CREATE TABLE book_cycles (
     platform TEXT NOT NULL,
     t INTEGER NOT NULL,
-    rows INTEGER NOT NULL,             -- books stored for the cycle, found or not
+    rows INTEGER NOT NULL,             -- markets with a YES book row for the cycle, found or not
     found INTEGER NOT NULL,            -- of which the platform had a book
     PRIMARY KEY (platform, t)
 ) WITHOUT ROWID;

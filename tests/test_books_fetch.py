@@ -134,3 +134,24 @@ def test_kalshi_401_turns_depth_off_once_and_leaves_prices_alone(tmp_path, procs
 def status(cfg) -> dict:
     r = subprocess.run([script("collector"), "--config", str(cfg), "status", "--json"], capture_output=True, text=True)
     return json.loads(r.stdout)
+
+
+def test_both_tokens_store_the_no_book_too(tmp_path, procs):
+    with server.start(seed=3, markets=400, speed=0) as sim:
+        cfg = sim_config(tmp_path, sim, rps=100.0, polymarket={"book_tokens": "both"})
+        start_sink(procs, tmp_path, cfg)
+        r = fetch(cfg, "snapshot")
+        assert r.returncode == 0, r.stderr[-2000:]
+    con = db(tmp_path)
+    yes = {m: (p, side) for m, side, p in con.execute(
+        "SELECT market_id, side, round(price * 1e6) FROM order_books WHERE outcome = 'YES' AND level = 1")}
+    pairs = con.execute("SELECT y.market_id, y.side, round(y.price * 1e6), round(n.price * 1e6) FROM order_books y "
+                        "JOIN order_books n ON n.market_id = y.market_id AND n.outcome = 'NO' AND n.level = 1 "
+                        "AND n.side = CASE y.side WHEN 'bid' THEN 'ask' ELSE 'bid' END "
+                        "WHERE y.outcome = 'YES' AND y.level = 1").fetchall()
+    assert yes and len(pairs) >= len(yes) // 2
+    assert all(y == 1_000_000 - n for _, _, y, n in pairs)  # the NO book mirrors the YES book
+    (rows,), = con.execute("SELECT rows FROM book_cycles").fetchall()
+    (markets,), = con.execute("SELECT rows FROM snapshot_cycles").fetchall()
+    assert rows == markets  # book_cycles counts markets (YES books)
+    assert con.execute("SELECT count(*) FROM book WHERE outcome = 1").fetchone()[0] == markets
