@@ -25,7 +25,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests import soak_check
+from tests import soak_books, soak_check
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -155,6 +155,8 @@ def run(sim_hours: float, speed: float, markets: int, kill_every: float, seed: i
         sim.wait(30)
     report = soak_check.check(work / "collector.db", truth, chaos, end_sim=end_sim, config=soak_check.Cadence(
         snapshot=900, discover=300, resolve=1800))
+    report.update(soak_books.check(work / "collector.db", seed, markets, START))  # order books vs served quotes
+    report["ok"] = report["ok"] and report["books_mismatched"] == 0
     report["chaos_kills"] = chaos
     report["peak_rss_mb"] = {k: round(v, 1) for k, v in sorted(peak.items())}
     report["simulator_faults"] = stats.get("faults", {})

@@ -16,5 +16,6 @@ def test_short_soak_with_one_kill_of_each_program(tmp_path):
     assert report["resolutions_wrong"] == 0 and report["resolutions_early"] == 0
     assert report["duplicate_snapshots"] == 0 and report["gaps_unexplained"] == 0
     assert report["integrity_check"] == "ok"
+    assert report["books_checked"] > 100 and report["books_mismatched"] == 0  # stored books = served quotes
     assert sum(report["simulator_faults"].values()) > 0  # the faults really happened
     assert report["ok"]
