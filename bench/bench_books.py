@@ -78,7 +78,8 @@ def _kalshi_body(rng: random.Random, start: int, n: int) -> bytes:
         bid = rng.randrange(2, 97)
         yes = [[f"{(bid - k) / 100:.4f}", f"{rng.randrange(1, 900)}.00"] for k in range(min(10, bid - 1) - 1, -1, -1)]
         no_best = 99 - bid
-        no = [[f"{(no_best - k) / 100:.4f}", f"{rng.randrange(1, 900)}.00"] for k in range(min(10, no_best) - 1, -1, -1)]
+        no = [[f"{(no_best - k) / 100:.4f}", f"{rng.randrange(1, 900)}.00"]
+              for k in range(min(10, no_best) - 1, -1, -1)]
         out.append({"orderbook_fp": {"no_dollars": no, "yes_dollars": yes}, "ticker": f"KXBENCH-{i}"})
     return msgspec.json.encode({"orderbooks": out})
 

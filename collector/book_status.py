@@ -3,7 +3,7 @@
 "Open markets" of a cycle are the markets its snapshot sweep stored (``snapshot_cycles``), the
 books of that cycle come from ``book_cycles``; the hour's distinct markets are one range scan of
 ``book``'s (t, market) key over the last hour of cycles. A note from the last SNAPSHOT report
-(e.g. "kalshi order books off: HTTP 401 ...") is shown as well.
+(e.g. "kalshi order books off: HTTP 401 ...", or a plan that misses the hour) is shown as well.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 
 HOUR_S = 3600
-OFF_MARK = "order books off"
+NOTE_MARK = "order books"  # notes of fetchers/books_*.py and book_plan.py: depth off, stopped, not hourly
 
 
 def coverage(db: sqlite3.Connection) -> dict | None:
@@ -26,7 +26,7 @@ def coverage(db: sqlite3.Connection) -> dict | None:
     for platform in sorted(platforms | set(last)):
         note_row = db.execute("SELECT message FROM phase_runs WHERE platform = ? AND phase = 'snapshot' "
                               "ORDER BY finished_at DESC LIMIT 1", (platform,)).fetchone()
-        note = next((part.strip() for part in (note_row[0] if note_row else "").split(";") if OFF_MARK in part), "")
+        note = " | ".join(part.strip() for part in (note_row[0] if note_row else "").split(";") if NOTE_MARK in part)
         t = last.get(platform)
         entry = {"last_cycle": t, "open": 0, "books": 0, "with_levels": 0, "cycle_share": 0.0,
                  "hour_markets": 0, "hour_share": 0.0, "note": note}

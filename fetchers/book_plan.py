@@ -36,8 +36,15 @@ class Plan:
         every = self.revisit_cycles * interval_s
         every_text = f"{every:.0f} s" if every < 120 else f"{every / 60:.0f} min"
         return (f"books for {len(self.chosen)} of {self.open_markets} open markets in {self.requests} requests "
-                f"(budget {self.budget}); each market at least every {every_text}"
+                f"(budget {self.budget}), each market at least every {every_text}"
                 + ("" if self.hourly(interval_s) else " - NOT hourly: raise requests_per_second or the interval"))
+
+
+def report(ctx, plan: Plan, interval_s: float, found: int) -> None:
+    """The plan's log line; a plan that cannot reach every market hourly is also a report note."""
+    ctx.log.info("%s; %d books found", plan.describe(interval_s), found)
+    if not plan.hourly(interval_s):
+        ctx.counters.notes.append("order books: " + plan.describe(interval_s))
 
 
 def budget(requests_per_second: float, interval_s: float, used: int) -> int:

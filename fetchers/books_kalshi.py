@@ -98,4 +98,4 @@ def fetch(ctx: PhaseContext, t: int, volumes: dict[str, float | None]) -> None:
             ctx.publish(OrderBook(platform=PLATFORM, market_id=ticker, t=t, observed_at=observed,
                                   bid_px=levels.bid_px, bid_sz=levels.bid_sz,
                                   ask_px=levels.ask_px, ask_sz=levels.ask_sz))
-    ctx.log.info("%s; %d books found", plan.describe(interval), found)
+    book_plan.report(ctx, plan, interval, found)

@@ -88,7 +88,7 @@ def _whole(size) -> int | None:
         s = float(size)
     except (TypeError, ValueError):
         return None
-    if not s > 0 or s == float("inf"):  # also rejects NaN and zero-size levels
+    if not 0 < s < MAX_SIZE:  # also rejects NaN, infinity and zero-size levels
         return None
     return max(1, int(s + 0.5))
 

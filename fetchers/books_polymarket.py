@@ -75,4 +75,4 @@ def fetch(ctx: PhaseContext, t: int, markets: dict[str, tuple[list[str], float |
         got.update((b["asset_id"], b) for b in answer if isinstance(b, dict) and isinstance(b.get("asset_id"), str))
         for market_id, tok, outcome in chunk:
             found += _publish(ctx, t, market_id, outcome, got.get(tok), observed, depth)
-    ctx.log.info("%s; %d books found", plan.describe(interval), found)
+    book_plan.report(ctx, plan, interval, found)

@@ -102,9 +102,10 @@ def test_kalshi_books_match_quotes_and_the_planner_rotates_when_short(tmp_path, 
                            general={"snapshot_interval_minutes": 0.1})  # 6 s cycles: 4 requests, 1 for prices
         r = fetch(short, "snapshot", platform="kalshi")
         assert r.returncode == 0, r.stderr[-2000:]
-        assert re.search(r"books for 300 of 4\d\d open markets in 3 requests \(budget 3\); "
+        assert re.search(r"books for 300 of 4\d\d open markets in 3 requests \(budget 3\), "
                          r"each market at least every 12 s", r.stderr), r.stderr[-2000:]  # two 6-s cycles
-        (t2, rows2), = con.execute("SELECT t, rows FROM book_cycles WHERE platform = 'kalshi' AND t > ?", (t,)).fetchall()
+        (t2, rows2), = con.execute("SELECT t, rows FROM book_cycles WHERE platform = 'kalshi' AND t > ?",
+                                   (t,)).fetchall()
         assert rows2 == 300
         top = [m for m, in con.execute("SELECT m.market_id FROM snapshot s JOIN markets m ON m.id = s.market "
                                        "WHERE s.t = ? ORDER BY s.volume DESC, m.market_id LIMIT 150", (t2,))]

@@ -37,3 +37,20 @@ def test_kalshi_real_scale_needs_the_budget_it_has():
     starved = book_plan.plan(volumes, 100, book_plan.budget(0.5, 900, used=120), cycle=7)
     assert starved.revisit_cycles == 9 and not starved.hourly(900)
     assert "NOT hourly" in starved.describe(900)
+
+
+def test_a_plan_that_misses_the_hour_becomes_a_report_note():
+    import logging
+
+    from fetchers.base import PhaseCounters
+
+    class Ctx:
+        counters, log = PhaseCounters(), logging.getLogger("test")
+
+    starved = book_plan.plan({f"K{i}": None for i in range(120_000)}, 100, 240, cycle=0)
+    book_plan.report(Ctx, starved, 900, 0)
+    assert Ctx.counters.notes and "NOT hourly" in Ctx.counters.notes[0]
+    fine = book_plan.plan({"a": 1.0}, 100, 10, cycle=0)
+    Ctx.counters.notes.clear()
+    book_plan.report(Ctx, fine, 900, 1)
+    assert Ctx.counters.notes == []
