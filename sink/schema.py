@@ -14,6 +14,9 @@ served by views:
   snapshot tables reference.
 * ``snapshot_cycles``: rows stored per (platform, grid time), maintained in the same transaction
   as the rows; it makes `collector status` and gap detection O(cycles) rather than O(rows).
+* ``book`` (migration 004): the top of each market's order book per cycle, clustered like
+  ``snapshot``, levels packed into one blob (collector/books.py) that the ``order_books`` view
+  unpacks in plain SQL; ``book_cycles`` counts it like ``snapshot_cycles``.
 """
 
 from __future__ import annotations
