@@ -145,7 +145,7 @@ def _run(cfg: Config, opt: Options, con) -> dict:
             counts["snapshots"] += chunk.table.num_rows
             if opt.prompts:
                 ts = pc.cast(chunk.table["t"], pa.int64()).to_pylist()
-                _prompts(cfg, chunk, ts, yes, per_market, news, sinks, split_date, counts)
+                _prompts(cfg, chunk, ts, yes, per_market, news, sinks, split_date, counts, books)
             bar(1)
         bar(None)
     with atomic_parquet(out / "unmatched_alerts.parquet", rows.UNMATCHED_SCHEMA) as uw:
@@ -161,13 +161,13 @@ def _run(cfg: Config, opt: Options, con) -> dict:
     return manifest  # the caller prints the one summary (exporter/main.py)
 
 
-def _prompts(cfg, chunk, ts, yes, per_market, news, sinks, split_date, counts) -> None:
+def _prompts(cfg, chunk, ts, yes, per_market, news, sinks, split_date, counts, books=None) -> None:
     for i, m in enumerate(chunk.markets):
         lo, hi = chunk.offsets[i], chunk.offsets[i + 1]
         pairs = [(t, p) for t, p in zip(ts[lo:hi], yes[lo:hi]) if p is not None]
         for row in prompts.build(m, [t for t, _ in pairs], [p for _, p in pairs], per_market.get(m.ref, []),
                                  news.get(m.ref, []), cfg.export.prompt_horizons_days,
-                                 cfg.export.random_prompts_per_market):
+                                 cfg.export.random_prompts_per_market, (books or {}).get(m.ref)):
             split = prompts.split_of(row["resolved_at"], row["as_of"], split_date)
             if split is None:
                 counts["prompts_dropped_by_split"] += 1

@@ -74,14 +74,19 @@ class News:
 
 
 def build(m: Market, ts: list[int], yes: list[float], alerts: list[WhaleAlert], news: list[News],
-          horizons: list[float], n_random: int) -> list[dict]:
-    """All prompts of one market. ts/yes: its snapshots with a price, ascending, all <= cutoff."""
+          horizons: list[float], n_random: int, books: list[dict] | None = None) -> list[dict]:
+    """All prompts of one market. ts/yes: its snapshots with a price, ascending, all <= cutoff.
+    books: its book_history points (exporter/book_features.py), ascending observed_at (unix ms)."""
     rows = []
+    book_seen = [b["observed_at"] for b in books or ()]
     for as_of, kind, h in as_of_times(m, ts[0] if ts else None, horizons, n_random):
         k = bisect.bisect_right(ts, as_of)  # snapshots [0, k) are at or before as_of
         seen_alerts = [w for w in alerts if w.alert.time is not None and w.alert.time <= as_of]
         seen_news = [n for n in news if n.captured_at <= as_of and (n.published_at or 0) <= as_of]
         context = _context(as_of, ts[:k], yes[:k], seen_alerts, seen_news)
+        b = bisect.bisect_right(book_seen, as_of * 1000)  # books observed at or before as_of
+        if b:
+            context["order_book"] = _book(books[b - 1])
         q = question(m)
         rows.append({
             "prompt": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": _render(m, q, context)}],
@@ -112,6 +117,23 @@ def _context(as_of: int, ts: list[int], yes: list[float], alerts: list[WhaleAler
     }
 
 
+def _book(p: dict) -> dict:
+    keys = ("best_bid", "best_ask", "spread", "bid_depth_1c", "ask_depth_1c", "bid_depth_5c", "ask_depth_5c",
+            "imbalance")
+    return {"observed_at": iso(p["observed_at"] // 1000), **{k: p[k] for k in keys}}
+
+
+def _render_book(b: dict) -> list[str]:
+    def price(x):
+        return "none" if x is None else f"{x:.3f}"
+
+    line = f"- best bid {price(b['best_bid'])}, best ask {price(b['best_ask'])}"
+    if b["bid_depth_5c"] is not None:
+        line += (f"; resting within 5 cents of the mid: {b['bid_depth_5c']:,.0f} bid / {b['ask_depth_5c']:,.0f} ask"
+                 f", within 1 cent: {b['bid_depth_1c']:,.0f} / {b['ask_depth_1c']:,.0f}")
+    return ["", f"Order book at {b['observed_at'][:16].replace('T', ' ')} UTC:", line]
+
+
 def _render(m: Market, q: str, c: dict) -> str:
     lines = [f"Question: {q}", f"Platform: {m.platform}"]
     if m.outcomes and m.outcomes[0].strip().casefold() != "yes":
@@ -120,6 +142,8 @@ def _render(m: Market, q: str, c: dict) -> str:
     lines += [f"- {p['t'][:16].replace('T', ' ')}: {p['yes_price']:.3f}" for p in c["price_history"]]
     s = c["price_summary"]
     lines.append(f"Latest {s['last']:.3f}; range {s['min']:.3f}-{s['max']:.3f}; 7-day change {s['change_7d']:+.3f}.")
+    if c.get("order_book"):
+        lines += _render_book(c["order_book"])
     if c["whale_alerts"]:
         lines += ["", "Large trades (whale alerts):"]
         for w in c["whale_alerts"]:

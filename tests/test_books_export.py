@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
+from datetime import datetime
 
 import pyarrow.parquet as pq
 
@@ -53,6 +55,7 @@ def test_book_history_is_causal_and_survives_archiving(procs, tmp_path):
     fill_books(cfg)
     before = export(cfg, tmp_path / "before")
     table = pq.read_table(tmp_path / "before" / "markets.parquet").to_pylist()
+    by_market = {r["market_id"]: r["book_history"] for r in table}
     row = next(r for r in table if r["market_id"] == "k-1")
     hist = row["book_history"]
     closed = row["closed_at"].timestamp()
@@ -64,8 +67,27 @@ def test_book_history_is_causal_and_survives_archiving(procs, tmp_path):
         assert {k: p[k] for k in want} == want
         assert p["observed_at"].timestamp() == p["t"].timestamp() + 30.25
     assert all(r["book_history"] == [] for r in table if r["platform"] == "polymarket")
+    # a prompt states the newest book observed at or before its as_of, never a later one
+    stated = 0
+    for line in before["prompts.jsonl"].decode().splitlines():
+        p = json.loads(line)
+        book = p["context"].get("order_book")
+        if p["platform"] == "polymarket" or p["market_id"] not in ("k-0", "k-1", "k-2"):
+            assert book is None
+            continue
+        as_of = datetime.fromisoformat(p["as_of"].replace("Z", "+00:00")).timestamp()
+        seen = [pt for pt in by_market[p["market_id"]] if pt["observed_at"].timestamp() <= as_of]
+        if not seen:
+            assert book is None
+            continue
+        newest = seen[-1]
+        assert book["observed_at"] == newest["observed_at"].strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert book["best_bid"] == newest["best_bid"] and book["bid_depth_5c"] == newest["bid_depth_5c"]
+        assert "Order book at" in p["prompt"][1]["content"]
+        stated += 1
+    assert stated > 0
     r = subprocess.run([script("collector"), "--config", str(cfg), "archive"], capture_output=True, text=True,
                        timeout=180)
     assert r.returncode == 0 and "order books in" in r.stdout, r.stdout + r.stderr
     after = export(cfg, tmp_path / "after")
-    assert after["markets.parquet"] == before["markets.parquet"]  # the same export from both stores
+    assert after == before  # markets.parquet and prompts.jsonl: the same export from both stores
