@@ -68,9 +68,11 @@ def fetch(ctx: PhaseContext, t: int, markets: dict[str, tuple[list[str], float |
             ctx.log.error("order books stopped for this cycle: %s", exc)
             break
         observed = clock.now()
-        if not isinstance(answer, list):
-            ctx.skip("POST /books answer", f"not a list but {type(answer).__name__}")
-            answer = [answer]
+        if not isinstance(answer, list):  # e.g. {"error": ...} with HTTP 200: the request failed
+            ctx.counters.errors += 1
+            ctx.log.warning("POST /books answered %s instead of a list; skipping %d tokens this cycle",
+                            str(answer)[:200], len(chunk))
+            continue
         got = {b.asset_id: b for b in answer if isinstance(b, PolyBook)}
         got.update((b["asset_id"], b) for b in answer if isinstance(b, dict) and isinstance(b.get("asset_id"), str))
         for market_id, tok, outcome in chunk:
