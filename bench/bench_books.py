@@ -1,7 +1,9 @@
 """Order-book benchmark: requests per cycle at real scale, fetcher CPU per 50k books, bytes per book.
 
-    python bench/bench_books.py [--markets 4000] [--cycles 96]
+    python bench/bench_books.py [--markets 4000] [--cycles 96] [--sim-markets 60000]
 
+0. One real SNAPSHOT against the simulator (default 60,000 markets, ~9,400 open): every open
+   market gets a book row, in ceil(N/500) POST /books requests.
 1. Requests per SNAPSHOT cycle for books, as the planner (fetchers/book_plan.py) decides them at
    46,000 open Polymarket markets (POST /books, 500 tokens) and 120,000 open Kalshi markets (GET
    /markets/orderbooks, 100 tickers), at the default 2 req/s and 15-minute cycles, after the
@@ -186,12 +188,46 @@ def storage(platform: str, markets: int, cycles: int, tmp: Path) -> None:
            f"{len(rows_p):,} books, zstd + delta encoding, sorted by market and time")
 
 
+def simulator_cycle(markets: int, tmp: Path) -> None:
+    """One real Polymarket SNAPSHOT (sweep + books) against the simulator through a real sink."""
+    import subprocess
+
+    from simulator import server
+    from tests.polymarket_helpers import fetch, sim_config  # the same set-up as the integration tests
+
+    with server.start(seed=7, markets=markets, speed=0) as sim:
+        cfg = sim_config(tmp, sim, rps=1000.0)
+        sink = subprocess.Popen([str(Path(sys.executable).parent / "sink"), "--config", str(cfg)],
+                                stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.time() + 30
+            while not (tmp / "collector.db").exists() and time.time() < deadline:
+                time.sleep(0.2)
+            r = fetch(cfg, "snapshot", timeout=900)
+            requests = sum(v for k, v in sim.stats()["requests"].items() if "books" in k)
+        finally:
+            sink.terminate()
+            sink.wait(60)
+    db = sqlite3.connect(tmp / "collector.db")
+    (open_markets,), = db.execute("SELECT rows FROM snapshot_cycles WHERE platform = 'polymarket'").fetchall()
+    (rows, found), = db.execute("SELECT rows, found FROM book_cycles WHERE platform = 'polymarket'").fetchall()
+    db.close()
+    figure(f"Polymarket SNAPSHOT against the simulator, {open_markets:,} open markets", f"{requests} book requests",
+           f"<= {math.ceil(open_markets / 500)} (500 tokens each)",
+           f"{rows:,} book rows = every open market (exit {r.returncode}); {found:,} with a book, the rest "
+           "have none on the CLOB (legacy AMM markets)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--markets", type=int, default=4000)
     ap.add_argument("--cycles", type=int, default=96)
+    ap.add_argument("--sim-markets", type=int, default=60_000, help="simulator world size (0: skip)")
     args = ap.parse_args()
     requests_per_cycle()
+    if args.sim_markets:
+        with tempfile.TemporaryDirectory() as tmp:
+            simulator_cycle(args.sim_markets, Path(tmp))
     fetcher_cpu()
     with tempfile.TemporaryDirectory() as tmp:
         for platform in ("polymarket", "kalshi"):
