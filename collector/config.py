@@ -72,6 +72,12 @@ class Scheduler(_Section):
     archive_enabled: bool = False
 
 
+class Snapshot(_Section):
+    """What SNAPSHOT records besides prices: the top of each market's order book (README "Order books")."""
+
+    book_depth: int = 5  # levels kept per side; 0 = no order books
+
+
 class Polymarket(_Section):
     enabled: bool = True
     base_url: str = "https://clob.polymarket.com"
@@ -81,6 +87,7 @@ class Polymarket(_Section):
     read_timeout_seconds: float = 30.0
     max_retries: int = 6  # per request, with exponential backoff and jitter
     page_size: int = 100
+    book_tokens: str = "yes"  # order books of the YES token only, or "both" (twice the requests)
 
 
 class Kalshi(_Section):
@@ -127,6 +134,7 @@ class Config(_Section):
     zmq: Zmq = msgspec.field(default_factory=Zmq)
     sink: Sink = msgspec.field(default_factory=Sink)
     scheduler: Scheduler = msgspec.field(default_factory=Scheduler)
+    snapshot: Snapshot = msgspec.field(default_factory=Snapshot)
     polymarket: Polymarket = msgspec.field(default_factory=Polymarket)
     kalshi: Kalshi = msgspec.field(default_factory=Kalshi)
     export: Export = msgspec.field(default_factory=Export)
@@ -274,6 +282,10 @@ def _validate(cfg: Config, where: str) -> Config:
         why = endpoint_problem(_get(cfg, key))
         if why:
             raise ConfigError(f"{where}: key {key} = {_get(cfg, key)!r}: {why}")
+    if not 0 <= cfg.snapshot.book_depth <= 15:
+        raise ConfigError(f"{where}: key snapshot.book_depth must be 0..15, got {cfg.snapshot.book_depth}")
+    if cfg.polymarket.book_tokens not in ("yes", "both"):
+        raise ConfigError(f"{where}: key polymarket.book_tokens must be \"yes\" or \"both\"")
     if cfg.general.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError(f"{where}: key general.log_level must be DEBUG|INFO|WARNING|ERROR")
     return cfg

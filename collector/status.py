@@ -17,7 +17,7 @@ import xmlrpc.client
 from datetime import datetime
 from pathlib import Path
 
-from collector import clock
+from collector import book_status, clock
 from collector import verdict
 from collector.config import Config
 from collector.errors import DatabaseError
@@ -54,6 +54,8 @@ def gather(cfg: Config) -> dict:
         disk_guard: {active, snapshots_dropped, min_free_disk_mb}
         archive: {partitions, rows, newest_day} (snapshots moved to Parquet) or null
         backfill: {markets_done, points} (replayed histories) or null
+        books: {platform: {last_cycle, open, books, with_levels, cycle_share, hour_markets, hour_share,
+                           note}} (order-book coverage, collector/book_status.py) or null
         sink_counters: {name: value}
         supervisor: {running, socket, error, programs: {name: {state, description}}}
         verdict: {state ("OK" | "DEGRADED" | "DOWN"), line, exit_code, problems: [{severity, what, fix}]}
@@ -116,6 +118,7 @@ def _from_db(db: sqlite3.Connection, cfg: Config, now: float, out: dict) -> None
                                ("partitions", "rows", "newest_day"))
     out["backfill"] = _optional(db, "SELECT count(*), coalesce(sum(points), 0) FROM backfill_markets",
                                 ("markets_done", "points"))
+    out["books"] = book_status.coverage(db)
     counters = dict(db.execute("SELECT name, value FROM sink_counters ORDER BY name").fetchall())
     out["sink_counters"] = counters
     out["disk_guard"]["active"] = bool(counters.get("disk_guard_active", 0))
@@ -353,6 +356,7 @@ def render(st: dict) -> str:
         lines.append(f"supervisord running: {progs}")
     else:
         lines.append(f"supervisord not running ({sup['socket']})")
+    lines += book_status.render_lines(st.get("books"), clock.iso)
     if st.get("archive") and st["archive"]["partitions"]:
         a = st["archive"]
         lines.append(f"archive: {a['rows']} snapshots in {a['partitions']} Parquet partitions, newest {a['newest_day']}")

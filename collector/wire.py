@@ -195,8 +195,51 @@ class PhaseReport(msgspec.Struct, tag="phase", kw_only=True, omit_defaults=True)
     message: str = ""
 
 
+class OrderBook(msgspec.Struct, tag="book", kw_only=True, omit_defaults=True):
+    """The top of one market's book in one SNAPSHOT cycle (collector/books.py packs it for storage).
+
+    ``t`` is the cycle's grid time, as for PriceSnapshot; ``observed_at`` is when the book's
+    response arrived (causality is by observation, never by the grid). Levels are best first:
+    prices integer millionths of the YES probability (the NO token's own for ``outcome`` 1),
+    sizes whole shares/contracts. ``found`` False = the platform has no book for the market (404,
+    left out of a batch): stored as "no book", distinct from an empty book (found, no levels).
+    """
+
+    platform: str
+    market_id: str
+    t: int
+    observed_at: float
+    outcome: int = 0  # 0: the YES token's book (Kalshi: the one book); 1: Polymarket's NO token
+    found: bool = True
+    bid_px: list[int] = []
+    bid_sz: list[int] = []
+    ask_px: list[int] = []
+    ask_sz: list[int] = []
+    book_ms: int | None = None  # the platform's own book timestamp (Polymarket, unix ms)
+    book_hash: str | None = None  # the platform's book hash (Polymarket)
+
+
+class BookArchiveCommit(msgspec.Struct, tag="book_archive_commit", kw_only=True):
+    """archiver -> sink: the order books of [t_start, t_end) on a platform are now in ``file``.
+
+    As ArchiveCommit: the sink deletes the rows only if the file's sha256 matches and the rows
+    have exactly this count and these sums (of t, seen_ms and packed level bytes).
+    """
+
+    platform: str
+    day: str
+    t_start: int
+    t_end: int
+    file: str
+    sha256: str
+    rows: int
+    sum_t: int
+    sum_seen_ms: int
+    sum_level_bytes: int
+
+
 Record = Union[MarketUpsert, PriceSnapshot, SnapshotColumns, Resolution, NewsHeadline, BackfillMark, ArchiveCommit,
-               PhaseReport]
+               PhaseReport, OrderBook, BookArchiveCommit]
 
 PRICE_SCALE = 1_000_000
 

@@ -196,7 +196,7 @@ def run(cfg: Config, now: float | None = None, progress=None) -> dict[str, int]:
     for stale in root.rglob(".tmp-*.parquet"):  # a crash mid-write leaves these; never registered
         stale.unlink(missing_ok=True)
     cutoff = int(now - cfg.archive.retention_days * DAY)
-    counts = {"partitions": 0, "rows": 0, "refused": 0}
+    counts = {"partitions": 0, "rows": 0, "refused": 0, "book_partitions": 0, "books": 0}
     db = connect_reader(str(cfg.db_path))
     source = db.execute("SELECT value FROM meta WHERE key = 'source'").fetchone()
     pub = Publisher(cfg.sink_endpoint, f"archiver-{os.getpid()}", source[0] if source else source_for(cfg, "polymarket"),
@@ -216,10 +216,16 @@ def run(cfg: Config, now: float | None = None, progress=None) -> dict[str, int]:
             if commit is not None:
                 pub.publish(commit)  # goes out with the next batch; verified by the sink one by one
                 sent.append(commit)
+        sent += _archive_books(db, root, cutoff, pub)
         pub.flush_and_wait()
         failpoints.hit("archiver:after_ack")
         for commit in sent:
-            if registered(cfg, commit.platform, commit.file):
+            books = isinstance(commit, wire.BookArchiveCommit)
+            if books and _book_registered(cfg, commit):
+                counts["book_partitions"] += 1
+                counts["books"] += commit.rows
+                log.info("archived %s %s: %d order books -> %s", commit.platform, commit.day, commit.rows, commit.file)
+            elif not books and registered(cfg, commit.platform, commit.file):
                 counts["partitions"] += 1
                 counts["rows"] += commit.rows
                 log.info("archived %s %s: %d rows -> %s", commit.platform, commit.day, commit.rows, commit.file)
@@ -241,6 +247,33 @@ def run(cfg: Config, now: float | None = None, progress=None) -> dict[str, int]:
     return counts
 
 
+def _archive_books(db: sqlite3.Connection, root: Path, cutoff: int, pub) -> list:
+    """Order books of the same whole days (exporter/book_archive.py); returns the commits sent."""
+    from exporter import book_archive
+
+    sent = []
+    for platform, start in book_archive.partitions(db, cutoff):
+        db.execute("BEGIN")
+        try:
+            commit = book_archive.write_partition(db, root, platform, start)
+        finally:
+            db.execute("COMMIT")
+        if commit is not None:
+            pub.publish(commit)
+            sent.append(commit)
+    return sent
+
+
+def _book_registered(cfg: Config, commit) -> bool:
+    from exporter import book_archive
+
+    db = connect_reader(str(cfg.db_path))
+    try:
+        return book_archive.registered(db, commit.platform, commit.file)
+    finally:
+        db.close()
+
+
 def registered_files(db_or_path, root: Path) -> list[tuple[str, str]]:
     """(platform, absolute path) of every registered archive file, for readers of both stores."""
     db = db_or_path if isinstance(db_or_path, sqlite3.Connection) else connect_reader(str(db_or_path))
@@ -256,7 +289,8 @@ def registered_files(db_or_path, root: Path) -> list[tuple[str, str]]:
 
 
 def main_log_line(counts: dict[str, int], took: float) -> str:
-    return (f"archived {counts['partitions']} partitions, {counts['rows']} snapshots "
+    books = f", {counts['books']} order books in {counts['book_partitions']} partitions" if counts.get("books") else ""
+    return (f"archived {counts['partitions']} partitions, {counts['rows']} snapshots{books} "
             f"({counts['refused']} refused) in {took:.1f} s")
 
 

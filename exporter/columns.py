@@ -18,6 +18,10 @@ WHALE = pa.struct([
     ("price", pa.float64()), ("yes_price", pa.float64()), ("size", pa.float64()), ("wallet_hash", pa.string()),
     ("wallet_win_rate", pa.float64()), ("wallet_resolved_markets", pa.int32()), ("match_method", pa.string()),
     ("match_score", pa.float64())])
+BOOK_POINT = pa.struct([
+    ("t", TS), ("observed_at", pa.timestamp("ms", tz="UTC")), ("best_bid", pa.float64()), ("best_ask", pa.float64()),
+    ("spread", pa.float64()), ("bid_depth_1c", pa.float64()), ("ask_depth_1c", pa.float64()),
+    ("bid_depth_5c", pa.float64()), ("ask_depth_5c", pa.float64()), ("imbalance", pa.float64())])
 NEWS = pa.struct([("headline", pa.string()), ("source", pa.string()), ("url", pa.string()),
                   ("captured_at", TS), ("published_at", TS)])
 
@@ -45,6 +49,12 @@ MARKETS: list[tuple[str, pa.DataType, str]] = [
      "A live snapshot wins over a backfilled one for the same t. "
      "Prices are YES probabilities 0..1; volume/liquidity as in collector.db (whole units)."),
     ("snapshots_after_cutoff", pa.int32(), "How many stored snapshots were left out because observed_at > cutoff."),
+    ("book_history", pa.list_(BOOK_POINT),
+     "Order-book depth per stored YES book observed at or before the cutoff, ascending observed_at: t (the "
+     "snapshot cycle), observed_at, best_bid, best_ask, spread, resting size within 1 and 5 cents of the mid per "
+     "side (bid_depth_1c, ask_depth_1c, bid_depth_5c, ask_depth_5c; shares on Polymarket, contracts on Kalshi) and "
+     "imbalance = (bid_depth_5c - ask_depth_5c) / their sum. Depth counts only the stored top levels "
+     "([snapshot] book_depth). Empty when no book was stored."),
     ("whale_alerts", pa.list_(WHALE),
      "Linked, de-duplicated wwatcher alerts with time <= cutoff, ascending time. `stance` = side of outcome 0 the trade bets on; "
      "`usd` = money at risk; `yes_price` = trade price as a YES probability; `wallet_win_rate` = the wallet's "

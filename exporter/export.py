@@ -17,7 +17,7 @@ from typing import Callable
 
 from collector.config import Config
 from collector.errors import DatabaseError
-from exporter import archive, card, catalog, duck, history, prompts, rows, splits, versions, whales, wwatcher
+from exporter import archive, book_features, card, catalog, duck, history, prompts, rows, splits, versions, whales, wwatcher
 from exporter import baseline as baseline_mod
 from exporter.baseline import Baseline
 from exporter.files import atomic_bytes, atomic_parquet, atomic_text, write_json
@@ -79,7 +79,7 @@ def run(cfg: Config, opt: Options) -> dict:
             con.close()
 
 
-def _stage_both_stores(con, cat, cfg: Config, opt: Options) -> dict:
+def _stage_both_stores(con, cat, cfg: Config, opt: Options) -> tuple[dict, int]:
     """Stage snapshots from SQLite and the archive as one consistent picture.
 
     The two stores are read separately; an archive run committing in between would move a day
@@ -88,9 +88,12 @@ def _stage_both_stores(con, cat, cfg: Config, opt: Options) -> dict:
     """
     for _ in range(5):
         files = archive.registered_files(opt.db_path, cfg.archive_dir)
+        book_files = book_features.registered_files(opt.db_path, cfg.archive_dir)
         stats = history.stage(con, cat.exported, files)
-        if archive.registered_files(opt.db_path, cfg.archive_dir) == files:
-            return stats
+        book_files_staged = len(book_files) if book_features.stage(con, book_files) else -1  # -1: no book table
+        if (archive.registered_files(opt.db_path, cfg.archive_dir) == files
+                and book_features.registered_files(opt.db_path, cfg.archive_dir) == book_files):
+            return stats, book_files_staged
     raise DatabaseError("the archive kept changing during the export; try again")
 
 
@@ -126,7 +129,7 @@ def _run(cfg: Config, opt: Options, con) -> dict:
     news = _news(con, cat.exported)
     meta = versions.load(con, exported_refs) if opt.prompts else {}
     # --- snapshots, markets.parquet, prompts ---------------------------------------------------
-    stats = _stage_both_stores(con, cat, cfg, opt)
+    stats, book_files = _stage_both_stores(con, cat, cfg, opt)
     after = dict(con.execute("SELECT s.market, count(*) FROM snaps s JOIN exported e ON s.market = e.id"
                              " WHERE s.o > e.cut GROUP BY s.market").fetchall())
     plan = history.plan(con, cat.exported)
@@ -141,13 +144,16 @@ def _run(cfg: Config, opt: Options, con) -> dict:
         bar = _progress(opt.progress, len(plan))
         for chunk in history.chunks(con, plan, stats):
             yes = chunk.table["yes_price"].to_pylist()
-            writer.write_table(rows.markets_table(chunk, yes, per_market, news, after),
+            books = (book_features.history(con, [m.ref for m in chunk.markets], cutoffs, book_files > 0)
+                     if book_files >= 0 else {})
+            writer.write_table(rows.markets_table(chunk, yes, per_market, news, after, books),
                                row_group_size=max(1, len(chunk.markets)))
             counts["markets"] += len(chunk.markets)
             counts["snapshots"] += chunk.table.num_rows
             if opt.prompts:
                 ts = chunk.table["known_at"].to_pylist()
-                _prompts(cfg, chunk, ts, yes, per_market, news, meta, sinks, split_date, counts, baseline, asked)
+                _prompts(cfg, chunk, ts, yes, per_market, news, meta, sinks, split_date, counts, baseline, asked,
+                         books)
                 sinks.flush()
             bar(1)
         bar(None)
@@ -183,7 +189,8 @@ def _run(cfg: Config, opt: Options, con) -> dict:
     return manifest  # the caller prints the one summary (exporter/main.py)
 
 
-def _prompts(cfg, chunk, ts, yes, per_market, news, meta, sinks, split_date, counts, baseline, asked) -> None:
+def _prompts(cfg, chunk, ts, yes, per_market, news, meta, sinks, split_date, counts, baseline, asked,
+             books=None) -> None:
     volume, liquidity = chunk.table["volume"].to_pylist(), chunk.table["liquidity"].to_pylist()
     for i, m in enumerate(chunk.markets):
         lo, hi = chunk.offsets[i], chunk.offsets[i + 1]
@@ -191,7 +198,7 @@ def _prompts(cfg, chunk, ts, yes, per_market, news, meta, sinks, split_date, cou
         for row in prompts.build(m, [ts[j] for j in keep], [yes[j] for j in keep], per_market.get(m.ref, []),
                                  news.get(m.ref, []), cfg.export.prompt_horizons_days,
                                  cfg.export.random_prompts_per_market, meta.get(m.ref, []),
-                                 lambda i, keep=keep: (volume[keep[i]], liquidity[keep[i]])):
+                                 lambda i, keep=keep: (volume[keep[i]], liquidity[keep[i]]), (books or {}).get(m.ref)):
             split = prompts.split_of(row["resolved_at"], row["as_of"], split_date)
             if split is None:
                 counts["prompts_dropped_by_split"] += 1

@@ -111,15 +111,18 @@ class News:
 
 def build(m: Market, ts: list[int], yes: list[float], alerts: list[WhaleAlert], news: list[News],
           horizons: list[float], n_random: int, meta: list[Version] = (),
-          activity: Callable[[int], tuple[float | None, float | None]] | None = None) -> list[dict]:
+          activity: Callable[[int], tuple[float | None, float | None]] | None = None,
+          books: list[dict] | None = None) -> list[dict]:
     """All prompts of one market. ts/yes: its prices by observation time, ascending, all <= cutoff.
 
     meta: its metadata versions; each prompt shows the one known at its as_of (exporter.versions).
     activity(i): (volume, liquidity) of snapshot i of ts (looked up only where used): shown as of
     as_of (never the market's final volume, known only after the fact).
+    books: its book_history points (exporter/book_features.py), ascending observed_at (unix ms).
     """
     rows = []
     final = m
+    book_seen = [b["observed_at"] for b in books or ()]
     for as_of, kind, h in as_of_times(final, ts[0] if ts else None, horizons, n_random):
         m, meta_seen, _ = versions.as_known(final, list(meta), as_of)
         k = bisect.bisect_right(ts, as_of)  # snapshots [0, k) are at or before as_of
@@ -128,6 +131,9 @@ def build(m: Market, ts: list[int], yes: list[float], alerts: list[WhaleAlert], 
         context = _context(as_of, ts[:k], yes[:k], seen_alerts, seen_news)
         context["price_summary"]["volume"], context["price_summary"]["liquidity"] = (
             activity(k - 1) if activity else (None, None))
+        b = bisect.bisect_right(book_seen, as_of * 1000)  # books observed at or before as_of
+        if b:
+            context["order_book"] = _book(books[b - 1])
         q = question(m)
         rows.append({
             "prompt": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": _render(m, q, context)}],
@@ -160,6 +166,23 @@ def _context(as_of: int, ts: list[int], yes: list[float], alerts: list[WhaleAler
     }
 
 
+def _book(p: dict) -> dict:
+    keys = ("best_bid", "best_ask", "spread", "bid_depth_1c", "ask_depth_1c", "bid_depth_5c", "ask_depth_5c",
+            "imbalance")
+    return {"observed_at": iso(p["observed_at"] // 1000), **{k: p[k] for k in keys}}
+
+
+def _render_book(b: dict) -> list[str]:
+    def price(x):
+        return "none" if x is None else f"{x:.3f}"
+
+    line = f"- best bid {price(b['best_bid'])}, best ask {price(b['best_ask'])}"
+    if b["bid_depth_5c"] is not None:
+        line += (f"; resting within 5 cents of the mid: {b['bid_depth_5c']:,.0f} bid / {b['ask_depth_5c']:,.0f} ask"
+                 f", within 1 cent: {b['bid_depth_1c']:,.0f} / {b['ask_depth_1c']:,.0f}")
+    return ["", f"Order book at {b['observed_at'][:16].replace('T', ' ')} UTC:", line]
+
+
 def _render(m: Market, q: str, c: dict) -> str:
     lines = [f"Question: {q}", f"Platform: {m.platform}"]
     if m.category:
@@ -177,6 +200,8 @@ def _render(m: Market, q: str, c: dict) -> str:
     if s.get("volume") is not None:
         lines.append(f"Volume traded so far: {s['volume']:,.0f}"
                      + (f"; liquidity {s['liquidity']:,.0f}." if s.get("liquidity") is not None else "."))
+    if c.get("order_book"):
+        lines += _render_book(c["order_book"])
     if c["whale_alerts"]:
         lines += ["", "Large trades (whale alerts):"]
         for w in c["whale_alerts"]:

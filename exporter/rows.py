@@ -30,7 +30,7 @@ def news_dict(n: News) -> dict:
 
 
 def markets_table(chunk: Chunk, yes: list, whales: dict[int, list[WhaleAlert]], news: dict[int, list[News]],
-                  after: dict[int, int]) -> pa.Table:
+                  after: dict[int, int], books: dict[int, list[dict]] | None = None) -> pa.Table:
     """One row per market of the chunk, columns exactly as columns.MARKETS."""
     t = chunk.table
     snaps = pa.StructArray.from_arrays([t[f.name].combine_chunks() for f in columns.SNAPSHOT],
@@ -49,6 +49,7 @@ def markets_table(chunk: Chunk, yes: list, whales: dict[int, list[WhaleAlert]], 
             "volume": m.volume, "liquidity": m.liquidity,
             "price_at_open": prices[0] if prices else None, "price_at_close": prices[-1] if prices else None,
             "snapshots_after_cutoff": after.get(m.ref, 0),
+            "book_history": (books or {}).get(m.ref, []),
             "whale_alerts": [whale_dict(x) for x in w], **s,
             "news_headlines": [news_dict(n) for n in news.get(m.ref, [])],
             "days_to_resolution": ((m.resolved_at - m.opened_at) / 86400.0) if m.resolved_at is not None else None,

@@ -144,8 +144,9 @@ class HttpClient:
         validates, and to plain JSON when it does not, so one odd row never costs a retry."""
         return self._request("GET", url, params=params, decoder=decoder)
 
-    def post_json(self, url: str, body: Any) -> Any:
-        return self._request("POST", url, json=body)
+    def post_json(self, url: str, body: Any, decoder: msgspec.json.Decoder | None = None) -> Any:
+        """POST a JSON body; ``decoder`` as for get_json."""
+        return self._request("POST", url, json=body, decoder=decoder)
 
     def close(self) -> None:
         self.session.close()

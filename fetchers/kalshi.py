@@ -37,6 +37,7 @@ from typing import Iterator
 
 from collector import clock
 from collector.errors import ApiError
+from fetchers import books_kalshi
 from fetchers import kalshi_parse as kp
 from fetchers.base import PhaseContext
 from fetchers.http import ApiRefused
@@ -106,6 +107,7 @@ def snapshot(ctx: PhaseContext) -> None:
     if not cfg.include_parlays:
         params["mve_filter"] = "exclude"
     seen: set[str] = set()
+    book_volumes: dict[str, float | None] = {}
     for items in _pages(ctx, "/markets", "markets", params):
         read_at = clock.now()  # the page was just fetched: when these prices were observed
         for m in items:
@@ -119,6 +121,8 @@ def snapshot(ctx: PhaseContext) -> None:
             if snap.market_id not in seen:
                 seen.add(snap.market_id)
                 ctx.publish(snap)
+                book_volumes[snap.market_id] = snap.volume
+    books_kalshi.fetch(ctx, t, book_volumes)  # after the sweep: order books (issue 19)
 
 
 def resolve(ctx: PhaseContext) -> None:

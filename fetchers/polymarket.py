@@ -29,6 +29,7 @@ import json
 from pathlib import Path
 
 from collector import clock, wire
+from fetchers import books_polymarket
 from fetchers import polymarket_parse as parse
 from fetchers.base import PhaseContext
 from collector.errors import ApiError
@@ -191,12 +192,17 @@ def snapshot(ctx: PhaseContext) -> None:
             if not m.closed and not m.placeholder:  # closed here: the server ignored closed=false
                 ctx.publish(parse.snapshot(m, t))
                 counts["snapshots"] += 1
+                tokens = m.upsert.extra.get("clob_token_ids")
+                if tokens:
+                    book_markets[m.market_id] = (json.loads(tokens), m.volume)
 
+    book_markets: dict[str, tuple[list[str], float | None]] = {}
     sweep = _sweep_or_restart(ctx, OPEN, None, on_open)
     if sweep.complete and sweep.ascending:
         State(ctx).set(open_tail=sweep.tail)
     ctx.log.info("snapshot at %s: %d markets in %d pages, %d upserts", clock.iso(t), counts["snapshots"],
                  sweep.pages, counts["upserts"])
+    books_polymarket.fetch(ctx, t, book_markets)  # after the sweep: order books (issue 19)
 
 
 # --- RESOLVE ---------------------------------------------------------------------------------

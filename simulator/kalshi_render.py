@@ -28,6 +28,11 @@ def _oi(v: float) -> float:
     return float(int(v * 0.45))
 
 
+def top_sizes(cat: KalshiCatalog, m: KXMarket, k: int) -> tuple[float, float]:
+    """Contracts resting at the best YES bid and best YES ask in minute k (markets and order books agree)."""
+    return float(1 + uint(cat.seed, 300, m.i, k) % 500), float(1 + uint(cat.seed, 301, m.i, k) % 500)
+
+
 def market(cat: KalshiCatalog, m: KXMarket, now: float, legacy: bool = False) -> dict:
     p, s, i, ev = m.path, cat.seed, m.i, m.ev
     status = cat.status(m, now)
@@ -35,7 +40,7 @@ def market(cat: KalshiCatalog, m: KXMarket, now: float, legacy: bool = False) ->
     k = p.minute(now)
     if trading:
         bid, ask = p.quote(k)
-        bsz, asz = float(1 + uint(s, 300, i, k) % 500), float(1 + uint(s, 301, i, k) % 500)
+        bsz, asz = top_sizes(cat, m, k)
     else:
         bid, ask, bsz, asz = 0, UNIT, 0.0, 0.0
     lt = p.last_trade(k) if now >= m.open else None

@@ -49,9 +49,11 @@ def write_truth(world: World, path: str | None) -> None:
 @click.option("--start", default=DEFAULT_START, callback=_start_time, show_default=True,
               help="simulated start time, ISO 8601")
 @click.option("--legacy-cents", is_flag=True, help="Kalshi legacy integer-cent fields")
+@click.option("--kalshi-books-auth", is_flag=True,
+              help="Kalshi GET /markets/orderbooks demands an API key (401 to key-less requests)")
 @click.option("--truth-out", default=None, type=click.Path(dir_okay=False),
               help="write truth JSON here at start and at exit")
-def cli(port, seed, markets, speed, faults, start, legacy_cents, truth_out) -> None:
+def cli(port, seed, markets, speed, faults, start, legacy_cents, kalshi_books_auth, truth_out) -> None:
     """Serve the simulated Polymarket (Gamma + CLOB) and Kalshi APIs on 127.0.0.1 until SIGTERM/SIGINT.
 
     Prints `simulator listening on http://127.0.0.1:PORT` once, then serves; exits 0 on SIGTERM.
@@ -61,6 +63,7 @@ def cli(port, seed, markets, speed, faults, start, legacy_cents, truth_out) -> N
     try:
         fault_spec = Faults(faults, seed)
         world = World(seed=seed, markets=markets, start=start, speed=speed, legacy_cents=legacy_cents)
+        world.kalshi_books_auth = kalshi_books_auth
     except (FaultSpecError, ValueError) as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)

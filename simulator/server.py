@@ -26,6 +26,7 @@ import msgspec
 from .clob_routes import ClobRoutes
 from .faults import CF403_HTML, Faults, corrupt, rate_limited, server_error
 from .gamma_routes import GammaRoutes
+from .kalshi_books import KalshiBookRoutes
 from .kalshi_routes import KalshiRoutes
 from .reply import BadRequest, Reply, Req
 from .world import World
@@ -74,7 +75,7 @@ class Simulator:
         self.requests: Counter = Counter()
         self.lock = threading.Lock()
         self.router = Router({"gamma": GammaRoutes(world).routes(), "clob": ClobRoutes(world).routes(),
-                              "kalshi": KalshiRoutes(world).routes(), "sim": self.sim_routes()})
+                              "kalshi": KalshiRoutes(world).routes() + KalshiBookRoutes(world).routes(), "sim": self.sim_routes()})
 
     def sim_routes(self):
         return [("GET", "/truth", self.truth), ("GET", "/clock", self.clock),
@@ -266,9 +267,11 @@ def make_server(world: World, faults: Faults, port: int = 0) -> tuple[Simulator,
 
 
 def start(seed: int = 7, markets: int = 100, speed: float = 1.0, faults: str = "",
-          start: float | str | None = None, legacy_cents: bool = False, port: int = 0) -> SimHandle:
+          start: float | str | None = None, legacy_cents: bool = False, port: int = 0,
+          kalshi_books_auth: bool = False) -> SimHandle:
     """Start a simulator on 127.0.0.1 in a background thread and return its handle."""
     world = World(seed=seed, markets=markets, start=start, speed=speed, legacy_cents=legacy_cents)
+    world.kalshi_books_auth = kalshi_books_auth
     sim, httpd = make_server(world, Faults(faults, seed), port)
     thread = threading.Thread(target=httpd.serve_forever, name="simulator-http", daemon=True)
     thread.start()

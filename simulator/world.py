@@ -28,6 +28,7 @@ class World:
             start = DEFAULT_START
         self.start = parse_iso(start) if isinstance(start, str) else float(start)
         self.seed, self.n, self.legacy_cents = seed, markets, legacy_cents
+        self.kalshi_books_auth = False  # True: GET /markets/orderbooks answers 401 without an API key
         self.clock = SimClock(self.start, speed)
         self.pm = PolyCatalog(seed, markets, self.start)
         self.kx = KalshiCatalog(seed, markets, self.start)

@@ -14,11 +14,16 @@ served by views:
   snapshot tables reference.
 * ``snapshot_cycles``: rows stored per (platform, grid time), maintained in the same transaction
   as the rows; it makes `collector status` and gap detection O(cycles) rather than O(rows).
+* ``book`` (migration 004): the top of each market's order book per cycle, clustered like
+  ``snapshot``, levels packed into one blob (collector/books.py) that the ``order_books`` view
+  unpacks in plain SQL; ``book_cycles`` counts it like ``snapshot_cycles``.
 """
 
 from __future__ import annotations
 
 import sqlite3
+
+from collector import books
 from collector.errors import DatabaseError
 
 APPLICATION_ID = 0x504D4331  # "PMC1": marks a file as ours; anything else is refused
@@ -237,12 +242,76 @@ BEGIN
 END;
 """
 
+
+
+def _order_books_sql() -> str:
+    """The top of each market's book per cycle (issue 19): a packed blob per (t, market, outcome).
+
+    Clustered like ``snapshot`` so a cycle appends at the B-tree's right edge. ``seen_ms`` is the
+    observation time as milliseconds after the grid time t; ``book_ms`` the platform's own book
+    timestamp relative to the observation (Polymarket); ``hash32`` the first 8 hex digits of its
+    hash. ``levels`` NULL means the platform had no book (404, left out of a batch); an empty
+    book is a blob with zero levels. ``order_books`` unpacks one row per level in plain SQL.
+    """
+    lv = books.levels_sql("b.levels", "lv.value")
+    indexes = "[" + ",".join(str(i) for i in range(2 * books.MAX_LEVELS)) + "]"
+    return f"""
+CREATE TABLE book (
+    t INTEGER NOT NULL,
+    market INTEGER NOT NULL,
+    outcome INTEGER NOT NULL,          -- 0: the YES book (Kalshi's one book); 1: Polymarket's NO token
+    seen_ms INTEGER NOT NULL,          -- observed at t * 1000 + seen_ms (unix ms)
+    levels BLOB,                       -- collector/books.py; NULL = no book
+    book_ms INTEGER,                   -- the platform's book timestamp minus the observation, ms
+    hash32 INTEGER,                    -- first 8 hex digits of the platform's book hash
+    PRIMARY KEY (t, market, outcome)
+) WITHOUT ROWID;
+
+CREATE TABLE book_cycles (
+    platform TEXT NOT NULL,
+    t INTEGER NOT NULL,
+    rows INTEGER NOT NULL,             -- markets with a YES book row for the cycle, found or not
+    found INTEGER NOT NULL,            -- of which the platform had a book
+    PRIMARY KEY (platform, t)
+) WITHOUT ROWID;
+
+-- Parquet files holding book rows moved out of SQLite (archive/order_books/...); like
+-- archived_partitions for snapshots, written in the transaction that deletes the rows.
+CREATE TABLE archived_book_partitions (
+    platform TEXT NOT NULL,
+    day TEXT NOT NULL,
+    file TEXT NOT NULL,                -- relative to the archive directory
+    t_start INTEGER NOT NULL,
+    t_end INTEGER NOT NULL,
+    rows INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    archived_at REAL NOT NULL,
+    PRIMARY KEY (platform, file)
+) WITHOUT ROWID;
+
+CREATE VIEW order_books AS
+SELECT m.market_id, m.platform,
+       strftime('%Y-%m-%dT%H:%M:%SZ', b.t, 'unixepoch') AS snapshot_at,
+       strftime('%Y-%m-%dT%H:%M:%fZ', (b.t * 1000 + b.seen_ms) / 1000.0, 'unixepoch') AS observed_at,
+       CASE b.outcome WHEN 0 THEN 'YES' ELSE 'NO' END AS outcome,
+       {lv['side']} AS side,
+       {lv['level']} AS level,
+       {lv['price_millionths']} / 1e6 AS price,
+       {lv['size']} AS size,
+       b.t AS snapshot_ts, (b.t * 1000 + b.seen_ms) / 1000.0 AS observed_ts, b.market AS market_ref
+  FROM book b JOIN markets m ON m.id = b.market
+  JOIN json_each('{indexes}') lv ON lv.value < {lv['count']}
+ WHERE b.levels IS NOT NULL;
+"""
+
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("001_initial", _M001_INITIAL),
     ("002_backfill_checkpoint", _M002_BACKFILL),
     ("003_archive", _M003_ARCHIVE),
     ("004_snapshot_observed_lag", _M004_OBSERVED),
     ("005_market_versions", _M005_VERSIONS),
+    ("006_order_books", _order_books_sql()),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

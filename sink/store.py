@@ -6,6 +6,7 @@ at-least-once) leaves the database exactly as one delivery would:
 * markets: (platform, market_id); metadata applies only if its observed_at is not older than what
   is stored, and a resolved or voided market never changes status again;
 * snapshots: (t, market) — the first row for a market and grid time wins (INSERT OR IGNORE);
+* order books: (t, market, outcome), the same rule (sink/book_store.py);
 * resolutions: applied only while the market is not final and the observation is not older;
 * news: (platform, market_id, url or normalised headline); phase reports: job_id.
 """
@@ -20,9 +21,10 @@ from collections import defaultdict
 
 from itertools import repeat
 
-from collector.wire import (ArchiveCommit, BackfillMark, MarketUpsert, NewsHeadline, PhaseReport,
+from collector.wire import (ArchiveCommit, BackfillMark, BookArchiveCommit, MarketUpsert, NewsHeadline, OrderBook, PhaseReport,
                             PriceSnapshot, Resolution, SnapshotColumns, columnize)
 from sink import archive
+from sink.book_store import apply_archive as apply_book_archive, store_books
 
 log = logging.getLogger("sink")
 
@@ -139,7 +141,7 @@ class Store:
             by_type[type(r)].append(r)
         markets, snaps, columns = by_type[MarketUpsert], by_type[PriceSnapshot], by_type[SnapshotColumns]
         resolutions, news, phases = by_type[Resolution], by_type[NewsHeadline], by_type[PhaseReport]
-        marks, commits = by_type[BackfillMark], by_type[ArchiveCommit]
+        marks, commits, order_books = by_type[BackfillMark], by_type[ArchiveCommit], by_type[OrderBook]
         if markets:
             counts["markets"] = self._markets(markets)
         if resolutions:
@@ -151,6 +153,15 @@ class Store:
                 counts["snapshots"] = self._snapshots(columns, now, counts)
             else:
                 counts["snapshots_dropped_disk"] = sum(len(c.market_ids) for c in columns)
+        if order_books:
+            if store_snapshots:
+                for platform in {b.platform for b in order_books}:
+                    missing = {b.market_id for b in order_books if b.platform == platform} - self._ids[platform].keys()
+                    if missing:
+                        self._ensure_markets(platform, missing, now)
+                store_books(self.db, order_books, self._ids, counts)
+            else:
+                counts["books_dropped_disk"] = len(order_books)
         if news:
             cur = self.db.executemany(
                 _INSERT_NEWS,
@@ -178,6 +189,11 @@ class Store:
                 ],
             )
             counts["phase_reports"] = cur.rowcount
+        for c in by_type[BookArchiveCommit]:  # last, as below: books of this transaction are in place
+            refused = apply_book_archive(self.db, self.archive_dir, c, now) if self.archive_dir else "no archive dir"
+            counts["archive_commits_refused" if refused else "archive_commits"] += 1
+            if refused:
+                log.error("book archive commit refused: %s", refused)
         for c in commits:  # last: snapshots of this same transaction are in place before the check
             refused = archive.apply_commit(self.db, self.archive_dir, c, now) if self.archive_dir else "no archive dir"
             if refused:

@@ -25,7 +25,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests import soak_check
+from tests import soak_books, soak_check
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -168,6 +168,8 @@ def run(sim_hours: float, speed: float, markets: int, kill_every: float, seed: i
         restart_s=RESTART_S * speed))
     report["records_rejected"] = sink_counter(work / "collector.db", "records_rejected")
     report["records_skipped"] = phase_skipped(work / "collector.db")
+    report.update(soak_books.check(work / "collector.db", seed, markets, START))  # order books vs served quotes
+    report["ok"] = report["ok"] and report["books_mismatched"] == 0
     report["chaos_kills"] = chaos
     report["peak_rss_mb"] = {k: round(v, 1) for k, v in sorted(peak.items())}
     report["simulator_faults"] = stats.get("faults", {})

@@ -188,6 +188,10 @@ def render(r: dict) -> str:
         lines.append(f"       {g['platform']} t={g['t']}: {g['missing']} of {g['expected']} missing "
                      f"(e.g. {', '.join(g['examples'])}): {'; '.join(g['explained_by']) or 'UNEXPLAINED'}")
     lines.append(f"  {mark(r['integrity_check'] == 'ok')} PRAGMA integrity_check: {r['integrity_check']}")
+    if "books_checked" in r:
+        lines.append(f"  {mark(not r['books_mismatched'])} order books whose best levels the simulator never quoted: "
+                     f"{r['books_mismatched']} of {r['books_checked']} checked"
+                     + (f" e.g. {r['book_mismatch_examples']}" if r["books_mismatched"] else ""))
     if r.get("db_mb_per_million_snapshots") is not None:
         lines.append(f"  info database size: {r['db_bytes'] / 1e6:.1f} MB, "
                      f"{r['db_mb_per_million_snapshots']} MB per million snapshots")

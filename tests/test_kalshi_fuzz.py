@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from collector import validate, wire
-from collector.config import Config
+from collector.config import Config, Snapshot
 from fetchers import kalshi, kalshi_parse as kp
 from fetchers.base import PhaseContext, PhaseCounters
 from tests.conftest import API_EXAMPLES
@@ -168,7 +168,8 @@ def test_bad_records_are_skipped_and_counted_the_rest_published(spec):
     for phase, parse, kind in ((kalshi.snapshot, lambda m: kp.price_snapshot(m, 1_800_000_900).market_id, wire.PriceSnapshot),
                                (kalshi.discover, parse_for_discover, wire.MarketUpsert)):
         out, counters = [], PhaseCounters()
-        ctx = PhaseContext(platform="kalshi", phase=phase.__name__, cfg=Config(), http=Pages(items),
+        cfg = Config(snapshot=Snapshot(book_depth=0))  # order books have their own tests (test_books_*.py)
+        ctx = PhaseContext(platform="kalshi", phase=phase.__name__, cfg=cfg, http=Pages(items),
                            publish=out.append, counters=counters, log=logging.getLogger("fuzz"), grid_time=1_800_000_900)
         kalshi._catalog = kalshi.Catalog()
         phase(ctx)

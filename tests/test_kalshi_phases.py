@@ -14,7 +14,7 @@ import msgspec
 import pytest
 
 from collector import wire
-from collector.config import Config, Kalshi
+from collector.config import Config, Kalshi, Snapshot
 from fetchers import kalshi, kalshi_catalog
 from fetchers.base import PhaseContext, PhaseCounters
 from tests.conftest import API_EXAMPLES
@@ -49,7 +49,8 @@ class Exchange:
 
 
 def run(phase, exchange, include_parlays=False, grid_time=1_800_000_900):  # a sane time (2000-2100)
-    cfg = msgspec.structs.replace(Config(), kalshi=Kalshi(base_url=BASE, include_parlays=include_parlays))
+    cfg = msgspec.structs.replace(Config(), kalshi=Kalshi(base_url=BASE, include_parlays=include_parlays),
+                                  snapshot=Snapshot(book_depth=0))  # order books: tests/test_books_*.py
     out, counters = [], PhaseCounters()
     ctx = PhaseContext(platform="kalshi", phase=phase.__name__, cfg=cfg, http=exchange, publish=out.append,
                        counters=counters, log=logging.getLogger("test"), grid_time=grid_time)

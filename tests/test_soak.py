@@ -28,6 +28,7 @@ def test_short_soak_with_one_kill_of_each_program(tmp_path):
     assert report["cycle_counter_mismatch"] == 0 and report["gaps_unexplained"] == 0
     assert report["prices_out_of_tolerance"] == 0
     assert report["integrity_check"] == "ok"
+    assert report["books_checked"] > 100 and report["books_mismatched"] == 0  # stored books = served quotes
     assert sum(report["simulator_faults"].values()) > 0  # the faults really happened
     assert report["ok"]
 

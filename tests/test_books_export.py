@@ -1,0 +1,93 @@
+"""book_history in markets.parquet: depth features of the stored books, causal, the same after archiving."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import datetime
+
+import pyarrow.parquet as pq
+
+from collector import config, wire
+from exporter.book_features import features
+from fetchers.publisher import Publisher
+from tests.conftest import script
+from tests.test_archive import DAY, DAYS, T0, export, fill, make_config
+from tests.test_sink import start_sink
+
+CLOSE = T0 + DAYS * DAY  # test_archive's markets close here
+
+
+def levels(i: int, c: int):
+    mid = 400_000 + 10_000 * ((i + c) % 7)
+    bids = [(mid - 5_000 - 10_000 * k, 100 * (k + 1) + c) for k in range(5)]
+    asks = [(mid + 5_000 + 10_000 * k, 50 * (k + 1) + i) for k in range(5)]
+    return bids, asks
+
+
+def fill_books(cfg_path) -> None:
+    cfg = config.load(cfg_path)
+    pub = Publisher(cfg.sink_endpoint, "books", "live", cfg)
+    for i in range(3):
+        for c, t in enumerate(range(T0, CLOSE + DAY, 6 * 3600)):  # the last day is after the close
+            bids, asks = levels(i, c)
+            pub.publish(wire.OrderBook(platform="kalshi", market_id=f"k-{i}", t=t, observed_at=t + 30.25,
+                                       bid_px=[p for p, _ in bids], bid_sz=[s for _, s in bids],
+                                       ask_px=[p for p, _ in asks], ask_sz=[s for _, s in asks]))
+    pub.flush_and_wait(60)
+    pub.close()
+
+
+def test_features_of_one_book():
+    f = features([(450_000, 10), (445_000, 20), (400_000, 30)], [(470_000, 5), (520_000, 7)])
+    assert f["best_bid"] == 0.45 and f["best_ask"] == 0.47 and round(f["spread"], 9) == 0.02
+    # mid 0.46: within 1 cent -> bids >= 0.45, asks <= 0.47; within 5 cents -> bids >= 0.41, asks <= 0.51
+    assert (f["bid_depth_1c"], f["ask_depth_1c"], f["bid_depth_5c"], f["ask_depth_5c"]) == (10, 5, 30, 5)
+    assert f["imbalance"] == (30 - 5) / 35
+    one_sided = features([(450_000, 10)], [])
+    assert one_sided["best_ask"] is None and one_sided["spread"] is None and one_sided["imbalance"] is None
+
+
+def test_book_history_is_causal_and_survives_archiving(procs, tmp_path):
+    cfg = make_config(tmp_path)
+    start_sink(procs, tmp_path, cfg)
+    fill(cfg)
+    fill_books(cfg)
+    before = export(cfg, tmp_path / "before")
+    table = pq.read_table(tmp_path / "before" / "markets.parquet").to_pylist()
+    by_market = {r["market_id"]: r["book_history"] for r in table}
+    row = next(r for r in table if r["market_id"] == "k-1")
+    hist = row["book_history"]
+    closed = row["closed_at"].timestamp()
+    assert hist and all(p["observed_at"].timestamp() <= closed for p in hist)  # nothing observed after the cutoff
+    assert len(hist) == DAYS * 4  # every 6 h until the close, none after
+    assert [p["t"].timestamp() for p in hist] == sorted(p["t"].timestamp() for p in hist)
+    for c, p in enumerate(hist):
+        want = features(*levels(1, c))
+        assert {k: p[k] for k in want} == want
+        assert p["observed_at"].timestamp() == p["t"].timestamp() + 30.25
+    assert all(r["book_history"] == [] for r in table if r["platform"] == "polymarket")
+    # a prompt states the newest book observed at or before its as_of, never a later one
+    stated = 0
+    for line in before["prompts.jsonl"].decode().splitlines():
+        p = json.loads(line)
+        book = p["context"].get("order_book")
+        if p["platform"] == "polymarket" or p["market_id"] not in ("k-0", "k-1", "k-2"):
+            assert book is None
+            continue
+        as_of = datetime.fromisoformat(p["as_of"].replace("Z", "+00:00")).timestamp()
+        seen = [pt for pt in by_market[p["market_id"]] if pt["observed_at"].timestamp() <= as_of]
+        if not seen:
+            assert book is None
+            continue
+        newest = seen[-1]
+        assert book["observed_at"] == newest["observed_at"].strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert book["best_bid"] == newest["best_bid"] and book["bid_depth_5c"] == newest["bid_depth_5c"]
+        assert "Order book at" in p["prompt"][1]["content"]
+        stated += 1
+    assert stated > 0
+    r = subprocess.run([script("collector"), "--config", str(cfg), "archive"], capture_output=True, text=True,
+                       timeout=180)
+    assert r.returncode == 0 and "order books in" in r.stdout, r.stdout + r.stderr
+    after = export(cfg, tmp_path / "after")
+    assert after == before  # markets.parquet and prompts.jsonl: the same export from both stores

@@ -1,0 +1,56 @@
+"""The book planner: everything when it fits; else most traded first plus a rotation covering the rest."""
+
+from __future__ import annotations
+
+from fetchers import book_plan
+
+
+def test_everything_fits_polymarket_at_real_scale():
+    volumes = {f"m{i}": float(i) for i in range(46_000)}
+    allowed = book_plan.budget(2.0, 900, used=470)  # the Gamma sweep took ~470 requests
+    p = book_plan.plan(volumes, 500, allowed, cycle=0)
+    assert len(p.chosen) == 46_000 and p.requests == 92 and p.revisit_cycles == 1
+
+
+def test_over_budget_most_traded_every_cycle_and_rotation_covers_all():
+    volumes = {f"m{i:03d}": float(i) for i in range(1000)}
+    seen: set[str] = set()
+    first = None
+    for cycle in range(100, 104):  # four 15-minute cycles: one hour
+        p = book_plan.plan(volumes, 100, 4, cycle)
+        assert p.requests == 4 and len(p.chosen) == 400 and len(set(p.chosen)) == 400
+        assert {f"m{i:03d}" for i in range(800, 1000)} <= set(p.chosen)  # the 200 most traded, always
+        seen.update(p.chosen)
+        first = first or p
+    assert first.revisit_cycles == 4 and first.hourly(900)
+    assert len(seen) == 1000  # every open market within the hour
+
+
+def test_kalshi_real_scale_needs_the_budget_it_has():
+    volumes = {f"K{i}": None for i in range(120_000)}
+    allowed = book_plan.budget(2.0, 900, used=120)  # 120 /markets pages of 1000
+    p = book_plan.plan(volumes, 100, allowed, cycle=7)
+    assert allowed == 1320 and p.requests == 1200 and len(p.chosen) == 120_000
+    tight = book_plan.plan(volumes, 100, book_plan.budget(1.0, 900, used=120), cycle=7)
+    assert tight.requests == 600 and tight.revisit_cycles == 3 and tight.hourly(900)
+    assert "each market at least every 45 min" in tight.describe(900)
+    starved = book_plan.plan(volumes, 100, book_plan.budget(0.5, 900, used=120), cycle=7)
+    assert starved.revisit_cycles == 9 and not starved.hourly(900)
+    assert "NOT hourly" in starved.describe(900)
+
+
+def test_a_plan_that_misses_the_hour_becomes_a_report_note():
+    import logging
+
+    from fetchers.base import PhaseCounters
+
+    class Ctx:
+        counters, log = PhaseCounters(), logging.getLogger("test")
+
+    starved = book_plan.plan({f"K{i}": None for i in range(120_000)}, 100, 240, cycle=0)
+    book_plan.report(Ctx, starved, 900, 0)
+    assert Ctx.counters.notes and "NOT hourly" in Ctx.counters.notes[0]
+    fine = book_plan.plan({"a": 1.0}, 100, 10, cycle=0)
+    Ctx.counters.notes.clear()
+    book_plan.report(Ctx, fine, 900, 1)
+    assert Ctx.counters.notes == []
