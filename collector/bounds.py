@@ -23,6 +23,8 @@ TEXT_MAX = 20_000  # characters: description / rules text
 ID_MAX = 200  # characters in a market id, job id or sender name
 EXTRA_MAX = 64  # entries in MarketUpsert.extra / outcomes
 SOURCES = ("live", "backfill")
+LAG_MAX = 7 * 86_400  # seconds from a snapshot's grid time to when it was read (a week-late job at most)
+BOOK_LEVELS_MAX = 15  # order-book levels per side (collector/books.py packs the count in a nibble)
 
 # Market ids: printable, no whitespace or control characters (Polymarket 0x-hex condition ids,
 # Kalshi tickers like KXBTC-25DEC31-T100000, gamma numeric ids all fit).

@@ -15,8 +15,8 @@ import re
 import msgspec
 
 from collector import bounds as b
-from collector.wire import (ArchiveCommit, BackfillMark, MarketUpsert, NewsHeadline, PhaseReport,
-                            PriceSnapshot, Record, Resolution, SnapshotColumns)
+from collector.wire import (ArchiveCommit, BackfillMark, BookArchiveCommit, MarketUpsert, NewsHeadline,
+                            OrderBook, PhaseReport, PriceSnapshot, Record, Resolution, SnapshotColumns)
 
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}([T ][0-9:.]+)?(Z|[+-]\d{2}:?\d{2})?")
 _SAFE_FILE = re.compile(r"[A-Za-z0-9_=./-]{1,300}")
@@ -55,6 +55,23 @@ def problem(r: Record) -> str | None:
                 (any(map(b.bad_price, (r.yes_price, r.best_bid, r.best_ask))), "a price outside [0, 1]"),
                 (b.bad_size(r.volume) or b.bad_size(r.liquidity), "volume/liquidity not in [0, 1e15)"),
                 (r.source not in b.SOURCES, f"source {r.source[:20]!r}"),
+                (r.observed_at is not None and b.bad_time(r.observed_at),
+                 f"observed_at {r.observed_at!r} outside 2000-2100"),  # its lag is bounded in clean_columns
+            ])
+        case OrderBook():
+            return b.market_problem(r.platform, r.market_id) or b.first([
+                (b.bad_time(r.t), f"t {r.t!r} outside 2000-2100"),
+                (b.bad_time(r.observed_at) or abs(r.observed_at - r.t) >= b.LAG_MAX,
+                 f"observed_at {r.observed_at!r} outside 2000-2100 or over {b.LAG_MAX} s from t"),
+                (r.outcome not in (0, 1), f"outcome {r.outcome!r}"),
+                (len(r.bid_px) != len(r.bid_sz) or len(r.ask_px) != len(r.ask_sz)
+                 or len(r.bid_px) > b.BOOK_LEVELS_MAX or len(r.ask_px) > b.BOOK_LEVELS_MAX,
+                 f"level lists unequal or longer than {b.BOOK_LEVELS_MAX}"),
+                (not _in(r.bid_px + r.ask_px, 0, b.PRICE_SCALE + 1), "a level price outside [0, 1]"),
+                (not _in(r.bid_sz + r.ask_sz, 0, b.SIZE_MAX), "a level size not in [0, 1e15)"),
+                (r.book_ms is not None and not b.TIME_MIN * 1000 <= r.book_ms < b.TIME_MAX * 1000,
+                 "book_ms outside 2000-2100"),
+                (b.bad_text(r.book_hash, b.ID_MAX), "book_hash too long"),
             ])
         case Resolution():
             return b.market_problem(r.platform, r.market_id) or b.first([
@@ -85,6 +102,16 @@ def problem(r: Record) -> str | None:
                 (any(b.bad_size(x) for x in (r.rows, r.markets)), "rows/markets not in [0, 1e15)"),
                 (any(not (-2**63 <= x < 2**63) for x in (r.sum_t, r.sum_yes, r.sum_bid, r.sum_ask,
                                                            r.sum_volume, r.sum_liquidity)), "a sum beyond 64 bits"),
+            ])
+        case BookArchiveCommit():
+            return b.first([
+                (r.platform not in b.PLATFORMS, f"unknown platform {r.platform[:40]!r}"),
+                (_DAY.fullmatch(r.day) is None, f"day {r.day[:20]!r} is not YYYY-MM-DD"),
+                (b.bad_time(r.t_start) or b.bad_time(r.t_end), "t_start/t_end outside 2000-2100"),
+                (not _safe_relative(r.file), f"file {r.file[:80]!r} is not a plain relative path"),
+                (b.bad_size(r.rows), "rows not in [0, 1e15)"),
+                (any(not (-2**63 <= x < 2**63) for x in (r.sum_t, r.sum_seen_ms, r.sum_level_bytes)),
+                 "a sum beyond 64 bits"),
             ])
         case PhaseReport():
             return b.first([
@@ -124,7 +151,7 @@ def clean_columns(c: SnapshotColumns) -> tuple[SnapshotColumns | None, list[str]
     """(the columns with bad rows removed or None if nothing is left, one reason per removed row)."""
     n = len(c.market_ids)
     cols = (c.yes, c.bid, c.ask, c.volume, c.liquidity)
-    if any(len(col) != n for col in cols):
+    if any(len(col) != n for col in cols) or (c.lag is not None and len(c.lag) != n):
         return None, [f"snapshot columns for {c.platform[:40]!r} have unequal lengths"] * max(n, 1)
     head = b.first([(c.platform not in b.PLATFORMS, f"unknown platform {c.platform[:40]!r}"),
                     (b.bad_time(c.t), f"t {c.t!r} outside 2000-2100"),
@@ -133,7 +160,8 @@ def clean_columns(c: SnapshotColumns) -> tuple[SnapshotColumns | None, list[str]
         return None, [head] * max(n, 1)
     prices_ok = all(_in(col, 0, b.PRICE_SCALE + 1) for col in cols[:3])
     sizes_ok = all(_in(col, 0, b.SIZE_MAX) for col in cols[3:])
-    if prices_ok and sizes_ok and _ids_ok(c.market_ids):
+    lags_ok = c.lag is None or _in(c.lag, 0, b.LAG_MAX)
+    if prices_ok and sizes_ok and lags_ok and _ids_ok(c.market_ids):
         return c, []
     keep, why = [], []
     for i in range(n):
@@ -142,6 +170,8 @@ def clean_columns(c: SnapshotColumns) -> tuple[SnapshotColumns | None, list[str]
              "a price outside [0, 1]"),
             (any(x is not None and not 0 <= x < b.SIZE_MAX for x in (c.volume[i], c.liquidity[i])),
              "volume/liquidity not in [0, 1e15)"),
+            (c.lag is not None and c.lag[i] is not None and not 0 <= c.lag[i] < b.LAG_MAX,
+             f"read more than {b.LAG_MAX} s after t"),
         ])
         if reason:
             why.append(f"{c.market_ids[i][:80]}: {reason}")
@@ -151,4 +181,5 @@ def clean_columns(c: SnapshotColumns) -> tuple[SnapshotColumns | None, list[str]
         return None, why
     pick = lambda col: [col[i] for i in keep]  # noqa: E731
     return msgspec.structs.replace(c, market_ids=pick(c.market_ids), yes=pick(c.yes), bid=pick(c.bid),
-                                   ask=pick(c.ask), volume=pick(c.volume), liquidity=pick(c.liquidity)), why
+                                   ask=pick(c.ask), volume=pick(c.volume), liquidity=pick(c.liquidity),
+                                   lag=None if c.lag is None else pick(c.lag)), why

@@ -346,7 +346,8 @@ def _drop_fifth(c: wire.SnapshotColumns) -> wire.SnapshotColumns:
     keep = [i for i in range(len(c.market_ids)) if i % 5 != 4]
     pick = lambda col: [col[i] for i in keep]  # noqa: E731
     return msgspec.structs.replace(c, market_ids=pick(c.market_ids), yes=pick(c.yes), bid=pick(c.bid),
-                                   ask=pick(c.ask), volume=pick(c.volume), liquidity=pick(c.liquidity))
+                                   ask=pick(c.ask), volume=pick(c.volume), liquidity=pick(c.liquidity),
+                                   lag=None if c.lag is None else pick(c.lag))
 
 
 @click.command(cls=Command, context_settings=CONTEXT_SETTINGS)
