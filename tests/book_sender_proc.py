@@ -9,7 +9,6 @@ acknowledged everything.
 from __future__ import annotations
 
 import sys
-import time
 
 from collector import config, wire
 from fetchers.publisher import Publisher
@@ -33,7 +32,7 @@ def main() -> None:
         for i in range(n_markets):
             bid_px, bid_sz, ask_px, ask_sz = expected_levels(i, c)
             pub.publish(wire.OrderBook(platform="kalshi", market_id=f"m-{i}", t=T0 + 900 * c,
-                                       observed_at=time.time(), bid_px=bid_px, bid_sz=bid_sz,
+                                       observed_at=T0 + 900 * c + 5.0, bid_px=bid_px, bid_sz=bid_sz,
                                        ask_px=ask_px, ask_sz=ask_sz))
             sent += 1
     pub.flush_and_wait()

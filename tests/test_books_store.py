@@ -41,9 +41,10 @@ def test_books_are_stored_once_and_read_back_level_by_level(procs, tmp_path):
                        bid_px=[2_000_000], bid_sz=[1]),  # price above 1: rejected, counted
     ]
     batch = wire.Batch(sender="t", seq=1, source="live", records=records)
-    assert send_and_ack(s, batch).stored == 5
+    ack = send_and_ack(s, batch)
+    assert (ack.stored, ack.rejected) == (4, 1) and "0xbad" in ack.reason  # the bad book alone is dropped
     first = dump(db_path)
-    assert send_and_ack(s, batch).stored == 5  # replayed: acknowledged again, nothing changes
+    assert send_and_ack(s, batch).stored == 4  # replayed: acknowledged again, nothing changes
     assert dump(db_path) == first
 
     rows = query(db_path, "SELECT market_id, platform, snapshot_at, observed_at, outcome, side, level, price, size "
@@ -63,7 +64,7 @@ def test_books_are_stored_once_and_read_back_level_by_level(procs, tmp_path):
         ("K3", None, None, None)]
     assert query(db_path, "SELECT platform, t, rows, found FROM book_cycles ORDER BY platform") == [
         ("kalshi", T0, 3, 2), ("polymarket", T0, 1, 1)]
-    wait_for(lambda: counter(db_path, "books_rejected") == 2, what="books_rejected counter (one per delivery)")
+    wait_for(lambda: counter(db_path, "records_rejected") == 2, what="records_rejected counter (one per delivery)")
     s.close()
 
 

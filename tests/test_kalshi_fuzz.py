@@ -192,8 +192,8 @@ def test_absurd_values_skip_only_their_market_with_a_counter_and_a_log_line(capl
     for phase, kind, skipped in ((kalshi.snapshot, wire.PriceSnapshot, {"HUGEVOL", "BIGBID"}),
                                  (kalshi.discover, wire.MarketUpsert, {"HUGEVOL", "LONGTITLE", "LONGRULES", "Y2200"})):
         out, counters = [], PhaseCounters()
-        ctx = PhaseContext(platform="kalshi", phase=phase.__name__, cfg=Config(), http=Pages(items),
-                           publish=out.append, counters=counters, log=logging.getLogger("fuzz"),
+        ctx = PhaseContext(platform="kalshi", phase=phase.__name__, cfg=Config(snapshot=Snapshot(book_depth=0)),
+                           http=Pages(items), publish=out.append, counters=counters, log=logging.getLogger("fuzz"),
                            grid_time=1_800_000_900)
         kalshi._catalog = kalshi.Catalog()
         caplog.clear()
