@@ -29,8 +29,8 @@ def hit(name: str) -> None:
 def active(name: str) -> bool:
     """A behaviour failpoint (not a crash): the code takes its planted wrong path when this is True.
 
-    Names in use: ``sink:ack_before_commit``, ``sink:drop_rows``, ``fetcher:skip_cycle`` (the soak
-    checker must catch each; tests/test_soak_checker.py). ``$COLLECTOR_FAILPOINTS`` holds a
+    Names in use: ``sink:ack_before_commit``, ``sink:drop_rows``, ``fetcher:skip_cycle``,
+    ``fetcher:drop_labels`` (the soak checker must catch each; tests/test_soak.py). ``$COLLECTOR_FAILPOINTS`` holds a
     comma-separated list, so a crash point and behaviour points never share one variable.
     """
     return name in os.environ.get("COLLECTOR_FAILPOINTS", "").split(",")

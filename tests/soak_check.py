@@ -11,7 +11,9 @@ Hard (the run fails on any):
   start, the slot's snapshot run reported failed, or it reported at least as many skipped
   records as are missing. A sink kill explains nothing: senders re-send what was not acknowledged;
 * stored prices within ``PRICE_TOLERANCE`` of what the simulator served around the slot;
-* snapshot_cycles row counts equal the rows stored (the counter kept in the same transaction).
+* snapshot_cycles row counts equal the rows stored (the counter kept in the same transaction);
+* labels complete: no stored market that was final in the simulator before a successful RESOLVE
+  run of its platform started is still unlabelled (negRisk placeholders, never labelled, aside).
 Soft (reported): resolutions still pending although final in the simulator for a while, database
 size per million snapshots.
 
@@ -53,6 +55,9 @@ def check(db_path: Path, truth: dict, chaos: list[dict], end_sim: float, config:
         for platform, market_id, t, yes in db.execute(
                 "SELECT m.platform, m.market_id, s.t, s.yes FROM snapshot s JOIN markets m ON m.id = s.market"):
             rows[(platform, t)][market_id] = yes
+        resolves: dict[str, list[float]] = defaultdict(list)  # platform -> starts of successful RESOLVE runs
+        for p, started in db.execute("SELECT platform, started_at FROM phase_runs WHERE phase = 'resolve' AND ok = 1"):
+            resolves[p].append(started)
         runs: dict[tuple[str, int], list[tuple[int, int, str]]] = defaultdict(list)
         for p, g, ok, skipped, msg in db.execute(
                 "SELECT platform, grid_time, ok, skipped, message FROM phase_runs WHERE phase = 'snapshot'"):
@@ -62,7 +67,7 @@ def check(db_path: Path, truth: dict, chaos: list[dict], end_sim: float, config:
         db.close()
     size = sum(f.stat().st_size for f in db_path.parent.glob(db_path.name + "*"))
 
-    missing, wrong, early, pending = [], [], [], []
+    missing, wrong, early, pending, unlabelled = [], [], [], [], []
     for platform in ("polymarket", "kalshi"):
         for m in truth[platform]:
             if m.get("is_mve"):
@@ -82,14 +87,18 @@ def check(db_path: Path, truth: dict, chaos: list[dict], end_sim: float, config:
                     wrong.append((key, (status, res), outcome))
                 if final_at is None or observed is None or observed + 1 < final_at:
                     early.append((key, observed, final_at))
-            elif outcome and final_at and final_at < end_sim - 3 * config.resolve:
-                pending.append(key)
+            elif outcome and final_at and not m.get("placeholder"):
+                if any(started > final_at for started in resolves[platform]):
+                    unlabelled.append((key, final_at))  # a RESOLVE that began after finality missed it
+                elif final_at < end_sim - 3 * config.resolve:
+                    pending.append(key)
 
     counted = {(p, t): n for p, t, n in cycles}
     counter_mismatch = [(k, counted.get(k, 0), len(v)) for k, v in rows.items() if counted.get(k, 0) != len(v)]
     gaps, price_bad, checked_rows = cycle_gaps(truth, rows, runs, chaos, start_sim, end_sim, config)
     unexplained = [g for g in gaps if not g["explained_by"]]
-    ok = not (missing or wrong or early or dup_markets or unexplained or price_bad or counter_mismatch) \
+    ok = not (missing or wrong or early or unlabelled or dup_markets or unexplained or price_bad
+              or counter_mismatch) \
         and integrity == "ok"
     snapshots = sum(len(v) for v in rows.values())
     return {
@@ -100,6 +109,7 @@ def check(db_path: Path, truth: dict, chaos: list[dict], end_sim: float, config:
         "resolutions_wrong": len(wrong), "wrong_examples": wrong[:5],
         "resolutions_early": len(early), "early_examples": early[:5],
         "resolutions_pending_late": len(pending),
+        "labels_missing_after_resolve": len(unlabelled), "unlabelled_examples": unlabelled[:5],
         "snapshots": snapshots, "snapshot_cycles": len(rows),
         "cycles_checked": len({(g["platform"], g["t"]) for g in gaps}) + len(checked_rows),
         "rows_expected": sum(checked_rows.values()) + sum(g["missing"] for g in gaps),
@@ -121,7 +131,7 @@ def cycle_gaps(truth: dict, rows: dict, runs: dict, chaos: list[dict], start_sim
     last = int(end_sim - step) // step * step  # the last slot that had its whole interval
     gaps, price_bad, checked = [], [], {}
     for platform in ("polymarket", "kalshi"):
-        markets = [m for m in truth[platform] if not m.get("is_mve")]
+        markets = [m for m in truth[platform] if not m.get("is_mve") and not m.get("placeholder")]  # never snapshotted
         for t in range(first, last + 1, step):
             have = rows.get((platform, t), {})
             expected = [m for m in markets
@@ -173,6 +183,9 @@ def render(r: dict) -> str:
         + (f" e.g. {r['wrong_examples']}" if r["resolutions_wrong"] else ""),
         f"  {mark(not r['resolutions_early'])} resolutions stored before final: {r['resolutions_early']}"
         + (f" e.g. {r['early_examples']}" if r["resolutions_early"] else ""),
+        f"  {mark(not r['labels_missing_after_resolve'])} labels missing one RESOLVE after finality: "
+        f"{r['labels_missing_after_resolve']}"
+        + (f" e.g. {r['unlabelled_examples']}" if r["labels_missing_after_resolve"] else ""),
         f"  info resolutions final in the simulator > 3 resolve intervals ago but still pending: {r['resolutions_pending_late']}",
         f"  info {r['snapshots']} snapshots in {r['snapshot_cycles']} cycles; {r['cycles_checked']} complete cycles "
         f"checked against the simulator ({r['rows_expected']} rows expected)",

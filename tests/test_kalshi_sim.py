@@ -21,7 +21,7 @@ pytestmark = pytest.mark.timeout(300)
 
 # The suggested spec (rate=20,err=0.05,malformed=0.02) with malformed and dup_page raised: a run is
 # only ~200 requests and most small pages are empty, so 2 % would often corrupt nothing at all.
-FAULTS = "rate=20,err=0.05,malformed=0.15,dup_page=0.05"
+FAULTS = "rate=20,err=0.05,malformed=0.15,dup_page=0.1"
 DAY = 86400
 FETCH_TIMEOUT_S = 120
 

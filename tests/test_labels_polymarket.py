@@ -18,6 +18,7 @@ from tests.polymarket_helpers import db_markets, fetch, sim_config, start_sink
 
 pytestmark = pytest.mark.timeout(300)
 DAY = 86400
+SEEN = 1_793_000_000.0  # when the tests saw a market (a sane time: 2000-2100 bounds)
 NOT_FINAL = ("closed", "proposed", "disputed")
 
 
@@ -96,23 +97,23 @@ def test_clob_cross_check_accepts_only_the_markets_own_condition_and_tokens():
     cond = "0x" + "ab" * 32
     m = parse.parse_market({"id": "7", "conditionId": cond, "closed": True, "umaResolutionStatus": "resolved",
                             "outcomes": '["Yes", "No"]', "outcomePrices": '["0.6", "0.4"]',
-                            "clobTokenIds": '["111", "222"]', "closedTime": "2026-11-02 10:00:00+00"}, 0.0)
-    assert parse.resolution(m, 0.0).detail == parse.ANOMALY
+                            "clobTokenIds": '["111", "222"]', "closedTime": "2026-11-02 10:00:00+00"}, SEEN)
+    assert parse.resolution(m, SEEN).detail == parse.ANOMALY
 
     def clob(condition_id, winner):
         return {"condition_id": condition_id, "is_50_50_outcome": False,
                 "tokens": [{"token_id": t, "outcome": o, "winner": t == winner}
                            for t, o in ((winner if winner not in ("111", "222") else "111", "Yes"), ("222", "No"))]}
 
-    verdict = parse.clob_verdict(clob(cond, "222"), m, 0.0)
+    verdict = parse.clob_verdict(clob(cond, "222"), m, SEEN)
     assert (verdict.status, verdict.resolution, verdict.winning_outcome) == ("resolved", "NO", "No")
     with pytest.raises(parse.BadRecord, match="condition_id"):  # the answer is about another market
-        parse.clob_verdict(clob("0x" + "cd" * 32, "222"), m, 0.0)
+        parse.clob_verdict(clob("0x" + "cd" * 32, "222"), m, SEEN)
     with pytest.raises(parse.BadRecord, match="clobTokenIds"):  # a winner that is not one of ours
-        parse.clob_verdict(clob(cond, "999"), m, 0.0)
+        parse.clob_verdict(clob(cond, "999"), m, SEEN)
     fifty = dict(clob("0x" + "cd" * 32, "222"), is_50_50_outcome=True)
     with pytest.raises(parse.BadRecord):  # not even a 50-50 from another market
-        parse.clob_verdict(fifty, m, 0.0)
+        parse.clob_verdict(fifty, m, SEEN)
 
 
 def test_negrisk_placeholders_are_flagged_in_extra():
@@ -120,10 +121,10 @@ def test_negrisk_placeholders_are_flagged_in_extra():
 
     base = {"id": "9", "conditionId": "0x" + "ef" * 32, "outcomes": '["Yes", "No"]', "clobTokenIds": '["1", "2"]',
             "negRiskMarketID": "0x" + "12" * 32, "outcomePrices": '["0.1", "0.9"]'}
-    member = parse.parse_market(base, 0.0)
-    other = parse.parse_market(dict(base, negRiskOther=True), 0.0)
-    unpriced = parse.parse_market({k: v for k, v in base.items() if k != "outcomePrices"}, 0.0)
-    plain = parse.parse_market({k: v for k, v in base.items() if k not in ("negRiskMarketID", "outcomePrices")}, 0.0)
+    member = parse.parse_market(base, SEEN)
+    other = parse.parse_market(dict(base, negRiskOther=True), SEEN)
+    unpriced = parse.parse_market({k: v for k, v in base.items() if k != "outcomePrices"}, SEEN)
+    plain = parse.parse_market({k: v for k, v in base.items() if k not in ("negRiskMarketID", "outcomePrices")}, SEEN)
     assert not member.placeholder and parse.PLACEHOLDER_KEY not in member.upsert.extra
     assert other.placeholder and other.upsert.extra[parse.PLACEHOLDER_KEY] == "true"
     assert unpriced.placeholder  # an augmented group's member without prices (polymarket.md §4.3)
