@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from collector import book_status, clock
-from collector import verdict
+from collector import sink_health, verdict
 from collector.config import Config
 from collector.errors import DatabaseError
 from collector.wire import MARKET_STATUSES, PHASES
@@ -57,6 +57,8 @@ def gather(cfg: Config) -> dict:
         books: {platform: {last_cycle, open, books, with_levels, cycle_share, hour_markets, hour_share,
                            note}} (order-book coverage, collector/book_status.py) or null
         sink_counters: {name: value}
+        sink_health: {commit_failing, failing_since, failures_in_a_row, last_error, updated_at} while
+                     the sink's commits fail (collector/sink_health.py), else null
         supervisor: {running, socket, error, programs: {name: {state, description}}}
         verdict: {state ("OK" | "DEGRADED" | "DOWN"), line, exit_code, problems: [{severity, what, fix}]}
     """
@@ -76,6 +78,7 @@ def gather(cfg: Config) -> dict:
         "archive": None,
         "backfill": None,
         "supervisor": supervisor_state(cfg.data_dir),
+        "sink_health": sink_health.read(cfg.data_dir),
     }
     if out["database"]["exists"]:
         from sink.schema import check_ours, connect_reader  # keep `collector --help` light

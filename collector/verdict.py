@@ -110,6 +110,18 @@ def check_disk(st: dict, cfg: Config) -> list[dict]:
                     "free disk space or run collector archive; storing resumes by itself")]
 
 
+def check_sink_commits(st: dict, cfg: Config) -> list[dict]:
+    """The sink cannot commit (read-only file, I/O error, lock held elsewhere): nothing is stored."""
+    h = st.get("sink_health")
+    if not h:
+        return []
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(h.get("failing_since") or 0))
+    return [problem(DOWN, f"sink commits failing since {since} ({h.get('failures_in_a_row')} in a row): "
+                          f"{h.get('last_error')}",
+                    "check the database file and its disk (permissions, read-only mount, free space, another "
+                    "writer); nothing acknowledged is lost, the sink retries with back-off")]
+
+
 def check_closed_pending(st: dict, cfg: Config) -> list[dict]:
     """Markets closed but not final long after trading stopped: RESOLVE is not finding outcomes."""
     return [problem(DEGRADED, f"{platform}: {m['stuck']} markets closed but not final more "
@@ -119,7 +131,7 @@ def check_closed_pending(st: dict, cfg: Config) -> list[dict]:
 
 
 CHECKS: list[Callable[[dict, Config], list[dict]]] = [
-    check_supervisor, check_phases, check_cycles, check_disk, check_closed_pending]
+    check_supervisor, check_sink_commits, check_phases, check_cycles, check_disk, check_closed_pending]
 
 
 def judge(st: dict, cfg: Config) -> dict:

@@ -25,7 +25,8 @@ import zmq
 
 from collector import clock, config as config_mod, failpoints, paths, process, validate, wire
 from collector.cliutil import CONTEXT_SETTINGS, Command, version_option
-from sink import health, schema
+from collector import sink_health as health
+from sink import schema
 from sink.store import Store
 
 log = logging.getLogger("sink")

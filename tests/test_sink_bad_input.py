@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import signal
 import sqlite3
+import subprocess
 import time
 
 import msgspec
@@ -15,8 +16,8 @@ import pytest
 import zmq
 
 from collector import wire
-from sink import health
-from tests.conftest import wait_for, write_config
+from collector import sink_health as health
+from tests.conftest import script, wait_for, write_config
 from tests.sender_proc import T0
 from tests.test_sink import counter, query, start_sink
 
@@ -115,7 +116,8 @@ def test_an_oversized_frame_is_refused_without_growing_the_sink(procs, tmp_path)
 
 
 def test_a_failing_database_is_loud_backs_off_recovers_and_sigterm_exits_within_10s(procs, tmp_path):
-    sink = start_sink(procs, tmp_path, cfg_for(tmp_path))
+    cfg = cfg_for(tmp_path)
+    sink = start_sink(procs, tmp_path, cfg)
     assert honest_ack(tmp_path, 1).stored == 1
     db_path = tmp_path / "collector.db"
     blocker = sqlite3.connect(db_path, isolation_level=None)
@@ -126,6 +128,11 @@ def test_a_failing_database_is_loud_backs_off_recovers_and_sigterm_exits_within_
     wait_for(lambda: health.read(tmp_path) is not None, 20, what="sink.health")
     assert "COMMIT FAILING" in sink.output()
     assert "database is locked" in json.loads((tmp_path / "sink.health").read_text())["last_error"]
+    status = subprocess.run([script("collector"), "--config", str(cfg), "status", "--json"], capture_output=True,
+                            text=True, timeout=60)
+    verdict = json.loads(status.stdout)["verdict"]
+    assert status.returncode == 2 and verdict["state"] == "DOWN"
+    assert any("sink commits failing" in p["what"] and "database is locked" in p["what"] for p in verdict["problems"])
     assert not s.poll(500), "acknowledged a batch that was not committed"
     blocker.execute("ROLLBACK")
     assert s.poll(40000), "no ack after the database recovered"
