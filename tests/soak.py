@@ -90,9 +90,14 @@ max_retries = 8
     return cfg
 
 
+# supervisorctl waits for each program's stop: up to supervisord.conf's largest stopwaitsecs (120 s,
+# the sink) before supervisord SIGKILLs it, so the harness waits longer than that, never less.
+SUPERVISORCTL_TIMEOUT_S = 300
+
+
 def supervisorctl(env: dict, *args: str) -> str:
     r = subprocess.run([str(BIN / "supervisorctl"), "-c", str(REPO / "supervisord.conf"), *args],
-                       capture_output=True, text=True, env=env, timeout=60)
+                       capture_output=True, text=True, env=env, timeout=SUPERVISORCTL_TIMEOUT_S)
     return r.stdout
 
 
