@@ -279,6 +279,7 @@ def test_job_past_deadline_is_reissued_to_another_fetcher(tmp_path, ctx, procs):
 
 
 def test_silent_fetcher_is_reported_and_its_job_goes_to_the_restarted_one(tmp_path, ctx, procs):
+    wait_until_slot_has(20, 60)  # the re-sent job is this slot's: a minute boundary would supersede it
     cfg, endpoint = write_config(tmp_path, discover=1, snapshot=1, resolve=1, silent=1.5)
     procs.append(sched := SchedulerProc(cfg, tmp_path))
     a = FakeFetcher(ctx, endpoint, answer=False)
@@ -299,6 +300,7 @@ def test_silent_fetcher_is_reported_and_its_job_goes_to_the_restarted_one(tmp_pa
 
 def test_idle_fetcher_that_never_took_the_job_gets_it_again(tmp_path, ctx, procs):
     """A Job lost on the way (the fetcher keeps saying it is idle) is re-sent within two beats."""
+    wait_until_slot_has(15, 60)  # the re-sent job is this slot's: a minute boundary would supersede it
     cfg, endpoint = write_config(tmp_path, discover=1, snapshot=1, resolve=1)
     procs.append(SchedulerProc(cfg, tmp_path))
     f = FakeFetcher(ctx, endpoint, work=0.1)
