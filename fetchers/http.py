@@ -10,8 +10,8 @@ Why each piece exists:
   (``ATTEMPT_DEADLINE_SECONDS``: connect, headers and the whole body): a body that drips one byte
   a second no longer holds a cycle for minutes, since the read timeout only bounds each read. The
   body is read as it arrives, so the stop flag is checked between reads (SIGTERM mid-body ends
-  the phase within a second while bytes flow; a server silent mid-body holds it at most the
-  read timeout).
+  the phase within a second while bytes flow; a server silent before its headers or mid-body is
+  cut off by ``fetchers.http_stop.StopWatch``, which shuts the connection's socket on a stop).
 * **One request, all retries included, gives up after ``REQUEST_BUDGET_SECONDS``**, and a
   Retry-After longer than ``RETRY_AFTER_CAP_SECONDS`` is not waited for at all: the request
   fails now and the next run catches up.
@@ -44,6 +44,7 @@ import urllib3
 
 from collector.errors import ApiError
 from fetchers.base import PhaseCounters
+from fetchers.http_stop import StopWatch
 
 USER_AGENT = "polymaster-collector/0.1 (+https://github.com/neur0map/polymaster)"
 BACKOFF_BASE_SECONDS = 0.5  # first retry waits up to this long (full jitter: uniform 0..x)
@@ -133,6 +134,8 @@ class HttpClient:
         self.attempt_deadline = ATTEMPT_DEADLINE_SECONDS
         self.request_budget = REQUEST_BUDGET_SECONDS
         self.session = session or requests.Session()
+        self._stop_watch = StopWatch(self.should_stop)  # a stop shuts a read blocked on a silent server
+        self._stop_watch.mount(self.session)
         self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
 
     # --- public API ----------------------------------------------------------------------
@@ -149,6 +152,7 @@ class HttpClient:
         return self._request("POST", url, json=body, decoder=decoder)
 
     def close(self) -> None:
+        self._stop_watch.close()
         self.session.close()
 
     # --- internals -----------------------------------------------------------------------
@@ -177,6 +181,8 @@ class HttpClient:
             try:
                 return self._attempt(method, url, decoder, **kwargs)
             except _Retryable as exc:
+                if self.should_stop():  # the stop watch cut this attempt short: no retry, no backoff
+                    raise Interrupted(f"{self.platform}: stop requested mid-request ({exc.reason})") from None
                 reason, retry_after = exc.reason, exc.retry_after
             except ApiRefused as exc:
                 if exc.status != 403 or forbidden_retried:
@@ -233,20 +239,21 @@ class HttpClient:
         """The whole body, read as it arrives; _Retryable past the deadline, Interrupted on stop."""
         chunks = []
         try:
-            while True:
-                if time.monotonic() > deadline:
-                    raise _Retryable(f"body not complete within {self.attempt_deadline:.0f} s")
-                if self.should_stop():
-                    raise Interrupted(f"{self.platform}: stop requested mid-body")
-                try:
-                    chunk = resp.raw.read1(BODY_CHUNK_BYTES, decode_content=True)
-                except urllib3.exceptions.ReadTimeoutError as exc:
-                    raise requests.exceptions.ReadTimeout(str(exc)) from None
-                except (urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError) as exc:
-                    raise requests.exceptions.ChunkedEncodingError(str(exc)) from None
-                if not chunk:
-                    return b"".join(chunks)
-                chunks.append(chunk)
+            with self._stop_watch.watching(resp.raw):
+                while True:
+                    if time.monotonic() > deadline:
+                        raise _Retryable(f"body not complete within {self.attempt_deadline:.0f} s")
+                    if self.should_stop():
+                        raise Interrupted(f"{self.platform}: stop requested mid-body")
+                    try:
+                        chunk = resp.raw.read1(BODY_CHUNK_BYTES, decode_content=True)
+                    except urllib3.exceptions.ReadTimeoutError as exc:
+                        raise requests.exceptions.ReadTimeout(str(exc)) from None
+                    except (urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError) as exc:
+                        raise requests.exceptions.ChunkedEncodingError(str(exc)) from None
+                    if not chunk:
+                        return b"".join(chunks)
+                    chunks.append(chunk)
         finally:
             resp.close()
 

@@ -217,9 +217,58 @@ def test_stop_ends_a_request_mid_body(drip):
     c, _ = client(stop=stop.is_set)
     threading.Timer(0.5, stop.set).start()
     t0 = time.monotonic()
-    with pytest.raises(Interrupted, match="mid-body"):
+    with pytest.raises(Interrupted, match="stop requested mid-"):
         c.get_json(drip.url + "/x")
     assert time.monotonic() - t0 < 2.0
+
+
+class Silent:
+    """Goes silent for a minute, either before its headers or after half of its body (a hung server)."""
+
+    def __init__(self, before_headers: bool):
+        release = self.release = threading.Event()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = b'{"x": "' + b"a" * 990 + b'"}'
+                if before_headers:
+                    release.wait(60)
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    self.wfile.write(body[:500])
+                    self.wfile.flush()
+                    release.wait(60)
+                    self.wfile.write(body[500:])
+                except OSError:
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.http = LocalHttp(Handler)
+        self.url = self.http.url
+
+    def close(self):
+        self.release.set()
+        self.http.close()
+
+
+@pytest.mark.parametrize("before_headers", [False, True], ids=["mid-body", "before-headers"])
+def test_stop_ends_a_request_to_a_silent_server_long_before_the_read_timeout(before_headers):
+    """A stop must not wait for the 30 s read timeout: the in-flight connection is shut down."""
+    silent = Silent(before_headers)
+    stop = threading.Event()
+    c, n = client(stop=stop.is_set, read=30.0)
+    threading.Timer(0.5, stop.set).start()
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(Interrupted, match="stop requested"):
+            c.get_json(silent.url + "/x")
+    finally:
+        silent.close()
+    assert time.monotonic() - t0 < 2.0 and n.requests == 1 and n.retries == 0
 
 
 def test_a_huge_retry_after_gives_up_at_once(server):
