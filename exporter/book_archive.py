@@ -15,15 +15,13 @@ be read. The rows leave SQLite through the same verified commit as snapshots.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from collector import books, failpoints, wire
-from sink.archive import file_sha256
+from collector import books, wire
 
 DAY = 86400
 _ROWS = """
@@ -83,23 +81,17 @@ def write(table: pa.Table, path: Path) -> None:
 
 def write_partition(db: sqlite3.Connection, root: Path, platform: str, start: int) -> wire.BookArchiveCommit | None:
     """Write one (platform, day) file atomically; the commit asks the sink to delete its rows."""
-    from exporter.archive import _day
+    from exporter.archive import _day, place
 
     rows = db.execute(_ROWS, (start, start + DAY, platform)).fetchall()
     if not rows:
         return None
-    rel_dir = Path("order_books") / f"platform={platform}" / f"date={_day(start)}"
-    (root / rel_dir).mkdir(parents=True, exist_ok=True)
-    tmp = root / rel_dir / f".tmp-{os.getpid()}.parquet"
-    write(table_of(rows), tmp)
-    digest = file_sha256(tmp)
-    final = root / rel_dir / f"part-{digest[:16]}.parquet"
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, final)
-    failpoints.hit("archiver:after_write")
+    placed = place(root, "order_books", platform, start, lambda tmp: write(table_of(rows), tmp))
+    if placed is None:
+        return None
+    file, digest = placed
     return wire.BookArchiveCommit(
-        platform=platform, day=_day(start), t_start=start, t_end=start + DAY, file=str(rel_dir / final.name),
+        platform=platform, day=_day(start), t_start=start, t_end=start + DAY, file=file,
         sha256=digest, rows=len(rows), sum_t=sum(r[1] for r in rows), sum_seen_ms=sum(r[3] for r in rows),
         sum_level_bytes=sum(len(r[4]) for r in rows if r[4] is not None and r[7] is None))  # as stored
 

@@ -144,20 +144,14 @@ _RANGE = "b.t >= ? AND b.t < ? AND b.market IN (SELECT id FROM markets WHERE pla
 
 def apply_archive(db: sqlite3.Connection, archive_dir, c: BookArchiveCommit, now: float) -> str | None:
     """Verify a book archive file against the rows, then delete them and register it; why not, or None."""
-    from sink.archive import file_sha256
+    from sink.archive import check_file
 
     if db.execute("SELECT 1 FROM archived_book_partitions WHERE platform = ? AND file = ?",
                   (c.platform, c.file)).fetchone():
         return None  # replayed
-    path = (archive_dir / c.file).resolve()
-    if archive_dir.resolve() not in path.parents:
-        return f"{c.file}: outside the archive directory"
-    try:
-        digest = file_sha256(path)
-    except OSError as exc:
-        return f"{c.file}: unreadable: {exc}"
-    if digest != c.sha256:
-        return f"{c.file}: sha256 {digest[:12]} != {c.sha256[:12]}"
+    why = check_file(archive_dir, c.file, c.sha256)
+    if why:
+        return why
     have = db.execute(f"SELECT count(*), coalesce(sum(b.t), 0), coalesce(sum(b.seen_ms), 0), "
                       f"coalesce(sum(length(b.levels)), 0) FROM book b WHERE {_RANGE}",
                       (c.t_start, c.t_end, c.platform)).fetchone()
