@@ -1,6 +1,6 @@
 """Order-book benchmark: requests per cycle at real scale, fetcher CPU per 50k books, bytes per book.
 
-    python bench/bench_books.py [--markets 4000] [--cycles 96] [--sim-markets 60000]
+    python bench/bench_books.py [--markets 4000] [--cycles 96] [--sim-markets 60000] [--shares 0.5,0.3]
 
 0. One real SNAPSHOT against the simulator (default 60,000 markets, ~9,400 open): every open
    market gets a book row, in ceil(N/500) POST /books requests.
@@ -12,11 +12,13 @@
    a side, worst first) -> decode -> parse and sort (fetchers/books_parse.py) -> OrderBook records
    -> msgpack frames, as the fetcher does it. Target < 2 s.
 3. Bytes per market-snapshot (one book, 5 levels x 2 sides) in SQLite (the ``book`` table's pages,
-   stored through the sink's own code) and in the Parquet archive (exporter/book_archive.py), for
-   books that move like real ones between 15-minute cycles: most levels keep their price, sizes
-   change on about a third of them (Polymarket sizes log-uniform up to 200k shares, Kalshi up to
-   900 contracts), observed at a stable point of the cycle, Polymarket hashes new every cycle.
-   Targets <= 40 B and <= 12 B.
+   stored through the sink's own code, unchanged books as same_as rows) and in the Parquet archive
+   (exporter/book_archive.py), under several churn models (CHURN below): "realistic" (most markets
+   illiquid, about 1 book in 6 differs from the previous cycle's), "every book moves" (the first
+   model: every book changes every cycle) and one per --shares probability. When a book moves,
+   most levels keep their price, sizes change on about a third of them (Polymarket sizes
+   log-uniform up to 200k shares, Kalshi up to 900 contracts); observed at a stable point of the
+   cycle; Polymarket book timestamps and hashes new on every answer. Targets <= 40 B and <= 12 B.
 """
 
 from __future__ import annotations
@@ -124,7 +126,7 @@ def fetcher_cpu(n_books: int = 50_000) -> None:
 # (as above) in a given cycle with a probability drawn from the activity classes below: 10 % of
 # markets busy (every cycle), 30 % occasional (1 cycle in 5), 60 % dormant (1 in 50), so about 17 %
 # of the books of a cycle differ from the previous cycle's. An assumption, not a measurement:
-# storage_by_share() prints the bytes at other shares so a reader can take their own.
+# --shares adds models where every book moves with one probability, so a reader can take their own.
 CHURN = {"every book moves": ((1.0, 1.0),),
          "realistic": ((0.10, 1.0), (0.30, 0.2), (0.60, 0.02))}  # (share of markets, P(book moves) per cycle)
 
@@ -184,7 +186,7 @@ def storage(platform: str, markets: int, cycles: int, tmp: Path, churn: str) -> 
         records = []
         for market_id, b in books.items():
             bid_px, bid_sz, ask_px, ask_sz = b.step()
-            changed += last.get(market_id) != (bid_px, bid_sz, ask_px, ask_sz)
+            changed += market_id in last and last[market_id] != (bid_px, bid_sz, ask_px, ask_sz)
             last[market_id] = (bid_px, bid_sz, ask_px, ask_sz)
             observed = t + b.slot + rng.uniform(0, 2)
             records.append(wire.OrderBook(platform=platform, market_id=market_id, t=t, observed_at=observed,
@@ -215,7 +217,7 @@ def storage(platform: str, markets: int, cycles: int, tmp: Path, churn: str) -> 
     parquet_b = out.stat().st_size / len(rows_p)
     figure(f"{platform} order book bytes per market-snapshot in the Parquet archive, churn: {churn}",
            f"{parquet_b:.1f} B", "<= 12 B",
-           f"{len(rows_p):,} books, zstd + delta encoding, sorted by market and time")
+           f"{len(rows_p):,} books sorted by market and time, zstd (t and offsets delta-coded)")
     return sqlite_b, parquet_b
 
 
@@ -254,7 +256,10 @@ def main() -> None:
     ap.add_argument("--markets", type=int, default=4000)
     ap.add_argument("--cycles", type=int, default=96)
     ap.add_argument("--sim-markets", type=int, default=60_000, help="simulator world size (0: skip)")
+    ap.add_argument("--shares", default="0.5,0.3", help="extra churn models: P(book moves) per cycle, comma-separated")
     args = ap.parse_args()
+    for p in filter(None, args.shares.split(",")):
+        CHURN[f"{float(p):.0%} of books move each cycle"] = ((1.0, float(p)),)
     requests_per_cycle()
     if args.sim_markets:
         with tempfile.TemporaryDirectory() as tmp:

@@ -16,7 +16,9 @@ served by views:
   as the rows; it makes `collector status` and gap detection O(cycles) rather than O(rows).
 * ``book`` (migration 004): the top of each market's order book per cycle, clustered like
   ``snapshot``, levels packed into one blob (collector/books.py) that the ``order_books`` view
-  unpacks in plain SQL; ``book_cycles`` counts it like ``snapshot_cycles``.
+  unpacks in plain SQL; ``book_cycles`` counts it like ``snapshot_cycles``. Since 007 a book
+  equal to an earlier one of the same day is a row without levels naming that row (``same_as``);
+  the ``book_levels`` view resolves it, and ``order_books`` reads ``book_levels``.
 """
 
 from __future__ import annotations
