@@ -9,10 +9,10 @@ equal those of an earlier row of the same market, outcome and UTC day is stored 
 ``same_as`` = seconds back to that row (migration 007; the ``book_levels`` and ``order_books``
 views resolve it). The row keeps its own observation time and book timestamp; not the hash
 (5 bytes, new on every answer when the platform hashes its timestamp too): the hash is a change
-detector, and the row's levels are known to be the referenced row's. Which
-row to point at comes from ``LevelsIndex`` (memory) or the previous cycle, and is always checked
-against the table inside the same transaction, so a rolled-back batch, a restart or a replay can
-only cost bytes (a full row), never a wrong reference.
+detector, and the row's levels are known to be the referenced row's. Which row to point at comes
+from ``LevelsIndex`` (memory) or the previous cycle, and is always checked against the table
+inside the same transaction, so a rolled-back batch, a restart or a replay can only cost bytes
+(a full row), never a wrong reference.
 """
 
 from __future__ import annotations
@@ -54,6 +54,8 @@ class LevelsIndex:
             self.newest = {k: v for k, v in self.newest.items() if v // DAY == self.day}
         if t // DAY == self.day and t > self.newest.get(key, -1):
             self.newest[key] = t
+
+
 _BUMP = """
 INSERT INTO book_cycles (platform, t, rows, found) VALUES (?, ?, ?, ?)
 ON CONFLICT (platform, t) DO UPDATE SET rows = rows + excluded.rows, found = found + excluded.found
@@ -122,7 +124,8 @@ def _store_cycle(db: sqlite3.Connection, records: list[OrderBook], ids: dict[str
             base = index.get(key)
             if base is None or base >= b.t:  # unknown, or a later cycle arrived first (a re-sent batch)
                 if b.platform not in previous:
-                    previous[b.platform] = db.execute(_PREVIOUS_CYCLE, (b.platform, b.t, b.t - b.t % DAY)).fetchone()[0]
+                    day_start = b.t - b.t % DAY
+                    previous[b.platform] = db.execute(_PREVIOUS_CYCLE, (b.platform, b.t, day_start)).fetchone()[0]
                 prev = previous[b.platform]
                 base = None if prev is None else _holding_row(db, prev, row[1], b.outcome)
             row = _as_reference(db, row, base)

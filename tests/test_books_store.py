@@ -198,3 +198,25 @@ def test_a_database_from_before_same_as_migrates_and_keeps_its_books(procs, tmp_
                           "ORDER BY 1, 2") == [(MIDNIGHT, 1, 0.455, 2301173), (MIDNIGHT, 2, 0.454, 12),
                                                (MIDNIGHT + 900, 1, 0.455, 2301173), (MIDNIGHT + 900, 2, 0.454, 12)]
     s.close()
+
+
+def test_status_coverage_counts_unchanged_books_as_books():
+    """`collector status`'s hour coverage: a market whose book sat still (a same_as row) has a book."""
+    import sqlite3
+
+    from collector import book_status
+    from sink import schema
+
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    schema.migrate(db)
+    db.execute("INSERT INTO markets (id, platform, market_id, first_seen_at, observed_at) VALUES "
+               "(1, 'kalshi', 'K1', 0, 0), (2, 'kalshi', 'K2', 0, 0)")
+    t = MIDNIGHT + 4 * 3600
+    db.execute("INSERT INTO book (t, market, outcome, seen_ms, levels) VALUES (?, 1, 0, 5000, X'10802A0B')",
+               (t - 7200,))  # K1's levels, two hours back
+    db.execute("INSERT INTO book (t, market, outcome, seen_ms, same_as) VALUES (?, 1, 0, 5000, 7200)", (t,))
+    db.execute("INSERT INTO book (t, market, outcome, seen_ms) VALUES (?, 2, 0, 5000)", (t,))  # K2: no book
+    db.execute("INSERT INTO book_cycles VALUES ('kalshi', ?, 2, 1)", (t,))
+    assert book_status.coverage(db)["kalshi"]["hour_markets"] == 1
+    assert db.execute("SELECT market_id, level, price, size FROM order_books WHERE snapshot_ts = ?", (t,)).fetchall() \
+        == [("K1", 1, 0.42, 11)]
