@@ -14,7 +14,7 @@
 3. Bytes per market-snapshot (one book, 5 levels x 2 sides) in SQLite (the ``book`` table's pages,
    stored through the sink's own code, unchanged books as same_as rows) and in the Parquet archive
    (exporter/book_archive.py), under several churn models (CHURN below): "realistic" (most markets
-   illiquid, about 1 book in 6 differs from the previous cycle's), "every book moves" (the first
+   illiquid, about 18 % of books differ from the previous cycle's), "every book moves" (the first
    model: every book changes every cycle) and one per --shares probability. When a book moves,
    most levels keep their price, sizes change on about a third of them (Polymarket sizes
    log-uniform up to 200k shares, Kalshi up to 900 contracts); observed at a stable point of the
@@ -124,7 +124,7 @@ def fetcher_cpu(n_books: int = 50_000) -> None:
 # cycle, a third of the level sizes change and the mid moves one tick a quarter of the time.
 # "realistic": most markets are illiquid and their books sit still for hours; a market's book moves
 # (as above) in a given cycle with a probability drawn from the activity classes below: 10 % of
-# markets busy (every cycle), 30 % occasional (1 cycle in 5), 60 % dormant (1 in 50), so about 17 %
+# markets busy (every cycle), 30 % occasional (1 cycle in 5), 60 % dormant (1 in 50), so about 18 %
 # of the books of a cycle differ from the previous cycle's. An assumption, not a measurement:
 # --shares adds models where every book moves with one probability, so a reader can take their own.
 CHURN = {"every book moves": ((1.0, 1.0),),
