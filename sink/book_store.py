@@ -8,7 +8,7 @@ Most books are the same from one cycle to the next (illiquid markets), so a book
 equal those of an earlier row of the same market, outcome and UTC day is stored without them:
 ``same_as`` = seconds back to that row (migration 007; the ``book_levels`` and ``order_books``
 views resolve it). The row keeps its own observation time and book timestamp; not the hash
-(5 bytes, new on every answer when the platform hashes its timestamp too): the hash is a change
+(5 bytes, new on every answer if the platform hashes its timestamp too): the hash is a change
 detector, and the row's levels are known to be the referenced row's. Which row to point at comes
 from ``LevelsIndex`` (memory) or the previous cycle, and is always checked against the table
 inside the same transaction, so a rolled-back batch, a restart or a replay can only cost bytes
