@@ -1,6 +1,6 @@
 """Order-book benchmark: requests per cycle at real scale, fetcher CPU per 50k books, bytes per book.
 
-    python bench/bench_books.py [--markets 4000] [--cycles 96] [--sim-markets 60000]
+    python bench/bench_books.py [--markets 4000] [--cycles 96] [--sim-markets 60000] [--shares 0.5,0.3]
 
 0. One real SNAPSHOT against the simulator (default 60,000 markets, ~9,400 open): every open
    market gets a book row, in ceil(N/500) POST /books requests.
@@ -12,11 +12,13 @@
    a side, worst first) -> decode -> parse and sort (fetchers/books_parse.py) -> OrderBook records
    -> msgpack frames, as the fetcher does it. Target < 2 s.
 3. Bytes per market-snapshot (one book, 5 levels x 2 sides) in SQLite (the ``book`` table's pages,
-   stored through the sink's own code) and in the Parquet archive (exporter/book_archive.py), for
-   books that move like real ones between 15-minute cycles: most levels keep their price, sizes
-   change on about a third of them (Polymarket sizes log-uniform up to 200k shares, Kalshi up to
-   900 contracts), observed at a stable point of the cycle, Polymarket hashes new every cycle.
-   Targets <= 40 B and <= 12 B.
+   stored through the sink's own code, unchanged books as same_as rows) and in the Parquet archive
+   (exporter/book_archive.py), under several churn models (CHURN below): "realistic" (most markets
+   illiquid, about 18 % of books differ from the previous cycle's), "every book moves" (the first
+   model: every book changes every cycle) and one per --shares probability. When a book moves,
+   most levels keep their price, sizes change on about a third of them (Polymarket sizes
+   log-uniform up to 200k shares, Kalshi up to 900 contracts); observed at a stable point of the
+   cycle; Polymarket book timestamps and hashes new on every answer. Targets <= 40 B and <= 12 B.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from exporter import book_archive  # noqa: E402
 from fetchers import book_plan  # noqa: E402
 from fetchers.books_parse import (KALSHI_BOOKS, POLYMARKET_BOOKS, kalshi_levels, polymarket_levels,  # noqa: E402
                                   polymarket_stamp)
-from sink.book_store import store_books  # noqa: E402
+from sink.book_store import LevelsIndex, store_books  # noqa: E402
 from sink.schema import connect_writer, migrate  # noqa: E402
 
 T0 = 1_790_000_000 - 1_790_000_000 % 86400
@@ -118,11 +120,22 @@ def fetcher_cpu(n_books: int = 50_000) -> None:
                f"{cpu / n_books * 1e6:.1f} us/book over {mb:.0f} MB of full-depth JSON")
 
 
+# Book churn between 15-minute cycles. "every book moves" (the first model): in every market, every
+# cycle, a third of the level sizes change and the mid moves one tick a quarter of the time.
+# "realistic": most markets are illiquid and their books sit still for hours; a market's book moves
+# (as above) in a given cycle with a probability drawn from the activity classes below: 10 % of
+# markets busy (every cycle), 30 % occasional (1 cycle in 5), 60 % dormant (1 in 50), so about 18 %
+# of the books of a cycle differ from the previous cycle's. An assumption, not a measurement:
+# --shares adds models where every book moves with one probability, so a reader can take their own.
+CHURN = {"every book moves": ((1.0, 1.0),),
+         "realistic": ((0.10, 1.0), (0.30, 0.2), (0.60, 0.02))}  # (share of markets, P(book moves) per cycle)
+
+
 class _Book:
     """One market's book, moving like a real one between cycles."""
 
-    def __init__(self, rng: random.Random, kalshi: bool) -> None:
-        self.rng, self.kalshi = rng, kalshi
+    def __init__(self, rng: random.Random, kalshi: bool, activity: float = 1.0) -> None:
+        self.rng, self.kalshi, self.activity = rng, kalshi, activity
         self.tick = 10_000 if kalshi or rng.random() < 0.6 else 1_000
         self.mid = rng.randrange(50, 950) * 1000 // self.tick * self.tick
         self.sizes = [self._size() for _ in range(10)]
@@ -132,18 +145,26 @@ class _Book:
         return int(math.exp(self.rng.uniform(math.log(1), math.log(900 if self.kalshi else 200_000))))
 
     def step(self) -> tuple[list[int], list[int], list[int], list[int]]:
-        if self.rng.random() < 0.25:
-            self.mid = min(900_000, max(100_000, self.mid + self.rng.choice((-1, 1)) * self.tick))
-        for k in range(10):
-            if self.rng.random() < 0.33:
-                self.sizes[k] = self._size()
+        if self.rng.random() < self.activity:
+            if self.rng.random() < 0.25:
+                self.mid = min(900_000, max(100_000, self.mid + self.rng.choice((-1, 1)) * self.tick))
+            for k in range(10):
+                if self.rng.random() < 0.33:
+                    self.sizes[k] = self._size()
         bid_px = [self.mid - self.tick * (k + 1) for k in range(5)]
         ask_px = [self.mid + self.tick * (k + 1) for k in range(5)]
         return bid_px, self.sizes[:5], ask_px, self.sizes[5:]
 
 
-def storage(platform: str, markets: int, cycles: int, tmp: Path) -> None:
+def _activities(rng: random.Random, markets: int, classes: tuple) -> list[float]:
+    return [rng.choices([p for _, p in classes], weights=[w for w, _ in classes])[0] for _ in range(markets)]
+
+
+def storage(platform: str, markets: int, cycles: int, tmp: Path, churn: str) -> tuple[float, float]:
+    """Bytes per market-snapshot (SQLite, Parquet) under one churn model; prints the two figures."""
     rng = random.Random(9)
+    tmp = tmp / churn.replace(" ", "-")
+    tmp.mkdir(exist_ok=True)
     path = tmp / f"{platform}.db"
     db = connect_writer(str(path))
     migrate(db)
@@ -154,20 +175,26 @@ def storage(platform: str, markets: int, cycles: int, tmp: Path) -> None:
     db.executemany("INSERT INTO markets (id, platform, market_id, first_seen_at, observed_at) VALUES (?, ?, ?, 0, 0)",
                    [(ref, platform, m) for m, ref in ids[platform].items()])
     db.execute("COMMIT")
-    books = {m: _Book(rng, kalshi) for m in ids[platform]}
+    activity = _activities(rng, markets, CHURN[churn])
+    books = {m: _Book(rng, kalshi, a) for m, a in zip(ids[platform], activity)}
+    index = LevelsIndex()  # the sink's own memory of where each market's levels are
     counts: dict = defaultdict(int)
+    changed = 0
+    last: dict = {}
     for c in range(cycles):
         t = T0 + c * GRID
         records = []
         for market_id, b in books.items():
             bid_px, bid_sz, ask_px, ask_sz = b.step()
+            changed += market_id in last and last[market_id] != (bid_px, bid_sz, ask_px, ask_sz)
+            last[market_id] = (bid_px, bid_sz, ask_px, ask_sz)
             observed = t + b.slot + rng.uniform(0, 2)
             records.append(wire.OrderBook(platform=platform, market_id=market_id, t=t, observed_at=observed,
                                           bid_px=bid_px, bid_sz=bid_sz, ask_px=ask_px, ask_sz=ask_sz,
                                           book_ms=None if kalshi else int(observed * 1000) - rng.randrange(0, 400),
                                           book_hash=None if kalshi else f"{rng.getrandbits(160):040x}"))
         db.execute("BEGIN")
-        store_books(db, records, ids, counts)
+        store_books(db, records, ids, counts, index)
         db.execute("COMMIT")
     rows = counts["books"]
     try:
@@ -175,17 +202,23 @@ def storage(platform: str, markets: int, cycles: int, tmp: Path) -> None:
         how = "dbstat pages of the book table"
     except sqlite3.OperationalError:
         table_bytes, how = path.stat().st_size, "whole file"
-    blob = db.execute("SELECT avg(length(levels)) FROM book").fetchone()[0]
-    figure(f"{platform} order book bytes per market-snapshot in SQLite (5 levels x 2 sides)",
-           f"{table_bytes / rows:.1f} B", "<= 40 B",
-           f"{rows:,} books, {markets:,} markets x {cycles} cycles ({how}); packed levels {blob:.1f} B of it")
+    blob = db.execute("SELECT coalesce(sum(length(levels)), 0) FROM book").fetchone()[0] / rows
+    refs = db.execute("SELECT count(*) FROM book WHERE same_as IS NOT NULL").fetchone()[0]
+    share = changed / (markets * (cycles - 1)) * 100 if cycles > 1 else 100.0
+    sqlite_b = table_bytes / rows
+    figure(f"{platform} order book bytes per market-snapshot in SQLite (5 levels x 2 sides), churn: {churn}",
+           f"{sqlite_b:.1f} B", "<= 40 B",
+           f"{rows:,} books, {markets:,} markets x {cycles} cycles ({how}); {share:.0f} % of books changed "
+           f"between cycles, {refs:,} stored as same_as rows; packed levels {blob:.1f} B of it")
     rows_p = db.execute(book_archive._ROWS, (T0, T0 + cycles * GRID, platform)).fetchall()
     db.close()
     out = tmp / f"{platform}.parquet"
     book_archive.write(book_archive.table_of(rows_p), out)
-    figure(f"{platform} order book bytes per market-snapshot in the Parquet archive",
-           f"{out.stat().st_size / len(rows_p):.1f} B", "<= 12 B",
-           f"{len(rows_p):,} books, zstd + delta encoding, sorted by market and time")
+    parquet_b = out.stat().st_size / len(rows_p)
+    figure(f"{platform} order book bytes per market-snapshot in the Parquet archive, churn: {churn}",
+           f"{parquet_b:.1f} B", "<= 12 B",
+           f"{len(rows_p):,} books sorted by market and time, zstd (t and offsets delta-coded)")
+    return sqlite_b, parquet_b
 
 
 def simulator_cycle(markets: int, tmp: Path) -> None:
@@ -223,15 +256,19 @@ def main() -> None:
     ap.add_argument("--markets", type=int, default=4000)
     ap.add_argument("--cycles", type=int, default=96)
     ap.add_argument("--sim-markets", type=int, default=60_000, help="simulator world size (0: skip)")
+    ap.add_argument("--shares", default="0.5,0.3", help="extra churn models: P(book moves) per cycle, comma-separated")
     args = ap.parse_args()
+    for p in filter(None, args.shares.split(",")):
+        CHURN[f"{float(p):.0%} of books move each cycle"] = ((1.0, float(p)),)
     requests_per_cycle()
     if args.sim_markets:
         with tempfile.TemporaryDirectory() as tmp:
             simulator_cycle(args.sim_markets, Path(tmp))
     fetcher_cpu()
     with tempfile.TemporaryDirectory() as tmp:
-        for platform in ("polymarket", "kalshi"):
-            storage(platform, args.markets, args.cycles, Path(tmp))
+        for churn in CHURN:
+            for platform in ("polymarket", "kalshi"):
+                storage(platform, args.markets, args.cycles, Path(tmp), churn)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,16 @@ HOUR_S = 3600
 NOTE_MARK = "order books"  # notes of fetchers/books_*.py and book_plan.py: depth off, stopped, not hourly
 
 
+def _hour_markets(db: sqlite3.Connection, platform: str, t: int) -> int:
+    """Distinct markets with a book (levels, or ``same_as`` an earlier row's) in the hour up to t."""
+    query = ("SELECT count(DISTINCT b.market) FROM book b JOIN markets m ON m.id = b.market "
+             "WHERE b.t > ? AND b.t <= ? AND m.platform = ? AND (b.levels IS NOT NULL OR {same_as})")
+    try:
+        return db.execute(query.format(same_as="b.same_as IS NOT NULL"), (t - HOUR_S, t, platform)).fetchone()[0]
+    except sqlite3.OperationalError:  # the sink has not yet migrated the database to 007 (same_as)
+        return db.execute(query.format(same_as="0"), (t - HOUR_S, t, platform)).fetchone()[0]
+
+
 def coverage(db: sqlite3.Connection) -> dict | None:
     """{platform: {last_cycle, open, books, with_levels, cycle_share, hour_markets, hour_share, note}}."""
     try:
@@ -36,9 +46,7 @@ def coverage(db: sqlite3.Connection) -> dict | None:
             snap = db.execute("SELECT rows FROM snapshot_cycles WHERE platform = ? AND source = 'live' AND t = ?",
                               (platform, t)).fetchone()
             open_markets = snap[0] if snap else books
-            hour = db.execute("SELECT count(DISTINCT b.market) FROM book b JOIN markets m ON m.id = b.market "
-                              "WHERE b.t > ? AND b.t <= ? AND m.platform = ? AND b.levels IS NOT NULL",
-                              (t - HOUR_S, t, platform)).fetchone()[0]
+            hour = _hour_markets(db, platform, t)
             entry.update(open=open_markets, books=books, with_levels=found,
                          cycle_share=found / open_markets if open_markets else 0.0,
                          hour_markets=hour, hour_share=min(1.0, hour / open_markets) if open_markets else 0.0)

@@ -73,15 +73,31 @@ def partitions(db: sqlite3.Connection, before: int) -> list[tuple[str, int]]:
     return out
 
 
-def write_partition(db: sqlite3.Connection, root: Path, platform: str, start: int) -> wire.ArchiveCommit | None:
-    """Write one (platform, day) file atomically; returns the commit that asks the sink to delete its rows.
+def place(root: Path, kind: str, platform: str, start: int, write) -> tuple[str, str] | None:
+    """Write one (platform, day) file of ``kind`` atomically: ``write(tmp)``, fsync, rename to
+    ``kind/platform=…/date=…/part-<sha16>.parquet``. Returns (path under root, sha256).
 
     The path is built only from registered names (collector/bounds.py PLATFORMS, a UTC date): a
-    platform string from an old or tampered database never becomes a directory.
+    platform string from an old or tampered database never becomes a directory (None, logged).
     """
     if platform not in bounds.PLATFORMS:
-        log.error("not archiving snapshots of unknown platform %r (not a registered name)", platform[:80])
+        log.error("not archiving %s of unknown platform %r (not a registered name)", kind, platform[:80])
         return None
+    rel_dir = Path(kind) / f"platform={platform}" / f"date={_day(start)}"
+    (root / rel_dir).mkdir(parents=True, exist_ok=True)
+    tmp = root / rel_dir / f".tmp-{os.getpid()}.parquet"
+    write(tmp)
+    digest = file_sha256(tmp)
+    final = root / rel_dir / f"part-{digest[:16]}.parquet"
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, final)
+    failpoints.hit("archiver:after_write")
+    return str(rel_dir / final.name), digest
+
+
+def write_partition(db: sqlite3.Connection, root: Path, platform: str, start: int) -> wire.ArchiveCommit | None:
+    """Write one (platform, day) file (``place``); returns the commit that asks the sink to delete its rows."""
     rows = db.execute(_ROWS, (start, start + DAY, platform)).fetchall()
     if not rows:
         return None
@@ -90,25 +106,19 @@ def write_partition(db: sqlite3.Connection, root: Path, platform: str, start: in
                       *(pa.array(c, pa.int32()) for c in cols[2:5]), *(pa.array(c, pa.int64()) for c in cols[5:7]),
                       pa.array(cols[7], pa.int32())],
                      schema=SCHEMA)
-    rel_dir = Path("price_snapshots") / f"platform={platform}" / f"date={_day(start)}"
-    (root / rel_dir).mkdir(parents=True, exist_ok=True)
-    tmp = root / rel_dir / f".tmp-{os.getpid()}.parquet"
-    pq.write_table(table, tmp, compression="zstd", compression_level=9, write_statistics=True,
-                   use_dictionary=["market_id"], row_group_size=1_000_000,
-                   column_encoding={c: "DELTA_BINARY_PACKED" for c in ("t", "yes", "bid", "ask", "volume", "liquidity",
-                                                                        "lag")})
-    digest = file_sha256(tmp)
-    final = root / rel_dir / f"part-{digest[:16]}.parquet"
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, final)
-    failpoints.hit("archiver:after_write")
+    placed = place(root, "price_snapshots", platform, start, lambda tmp: pq.write_table(
+        table, tmp, compression="zstd", compression_level=9, write_statistics=True, use_dictionary=["market_id"],
+        row_group_size=1_000_000, column_encoding={c: "DELTA_BINARY_PACKED" for c in (
+            "t", "yes", "bid", "ask", "volume", "liquidity", "lag")}))
+    if placed is None:
+        return None
+    file, digest = placed
 
     def total(name: str) -> int:
         return int(pc.sum(table[name].cast(pa.int64())).as_py() or 0)
 
     return wire.ArchiveCommit(
-        platform=platform, day=_day(start), t_start=start, t_end=start + DAY, file=str(rel_dir / final.name),
+        platform=platform, day=_day(start), t_start=start, t_end=start + DAY, file=file,
         sha256=digest, rows=table.num_rows, markets=len(set(cols[0])), sum_t=sum(cols[1]),
         sum_yes=total("yes"), sum_bid=total("bid"), sum_ask=total("ask"), sum_volume=total("volume"),
         sum_liquidity=total("liquidity"),

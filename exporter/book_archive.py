@@ -5,28 +5,28 @@
 One row per (market, grid time, outcome book), sorted by market then time, levels as plain
 integer columns ``bid_px_1 .. bid_px_N``, ``bid_sz_1 ..``, ``ask_px_1 ..``, ``ask_sz_1 ..``
 (price x 1e6, whole units; null where the book had fewer levels; N = the deepest book of the
-partition). Sorted that way, a market's book changes little from one cycle to the next, so the
-delta encoding and zstd make a 5 x 2-level book a few bytes (bench/bench_books.py measures it).
-``found`` false = the platform had no book; ``seen_ms`` = observed_at - t in ms; ``book_ms`` and
-``hash32`` as in SQLite. The rows leave SQLite through the same verified commit as snapshots.
+partition). Sorted that way, a market's book changes little from one cycle to the next, so
+zstd makes a 5 x 2-level book a few bytes (bench/bench_books.py measures it).
+``found`` false = the platform had no book; ``seen_ms`` = observed_at - t in ms; ``book_ms``,
+``hash32`` and ``same_as`` as in SQLite, but every row carries its levels (an unchanged book's
+are repeated: sorted by market and time they cost almost nothing), so a file needs no other to
+be read. The rows leave SQLite through the same verified commit as snapshots.
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from collector import books, failpoints, wire
-from sink.archive import file_sha256
+from collector import books, wire
 
 DAY = 86400
 _ROWS = """
-SELECT m.market_id, b.t, b.outcome, b.seen_ms, b.levels, b.book_ms, b.hash32
-  FROM book b CROSS JOIN markets m ON m.id = b.market
+SELECT m.market_id, b.t, b.outcome, b.seen_ms, b.levels, b.book_ms, b.hash32, b.same_as
+  FROM book_levels b CROSS JOIN markets m ON m.id = b.market
  WHERE b.t >= ? AND b.t < ? AND m.platform = ?
  ORDER BY m.market_id, b.outcome, b.t
 """
@@ -45,7 +45,7 @@ def partitions(db: sqlite3.Connection, before: int) -> list[tuple[str, int]]:
 
 
 def table_of(rows: list[tuple]) -> pa.Table:
-    """The archive table of (market_id, t, outcome, seen_ms, levels blob, book_ms, hash32) rows."""
+    """The archive table of (market_id, t, outcome, seen_ms, levels blob, book_ms, hash32, same_as) rows."""
     unpacked = [books.unpack(r[4]) if r[4] is not None else ([], []) for r in rows]
     depth = max([max(len(b), len(a)) for b, a in unpacked] + [1])
     cols: dict[str, pa.Array] = {
@@ -56,6 +56,7 @@ def table_of(rows: list[tuple]) -> pa.Table:
         "seen_ms": pa.array([r[3] for r in rows], pa.int64()),
         "book_ms": pa.array([r[5] for r in rows], pa.int64()),
         "hash32": pa.array([r[6] for r in rows], pa.int64()),
+        "same_as": pa.array([r[7] for r in rows], pa.int32()),
     }
     for side, pick in (("bid", 0), ("ask", 1)):
         for n in range(depth):
@@ -65,34 +66,34 @@ def table_of(rows: list[tuple]) -> pa.Table:
     return pa.table(cols)
 
 
+# Sorted by market and time, t and the observation offsets change by small steps (delta coding);
+# the levels repeat for as long as a book sits still, which zstd over plain values packs best
+# (bench/bench_books.py: 8.5 vs 12.7 B a book with delta-coded levels under realistic churn).
+_DELTA_CODED = ("t", "seen_ms", "book_ms")
+
+
 def write(table: pa.Table, path: Path) -> None:
-    ints = [n for n in table.column_names if n not in ("market_id", "found")]
     pq.write_table(table, path, compression="zstd", compression_level=9, use_dictionary=["market_id"],
                    row_group_size=1_000_000, write_statistics=True,
-                   column_encoding={c: "DELTA_BINARY_PACKED" for c in ints})
+                   column_encoding={c: "DELTA_BINARY_PACKED" if c in _DELTA_CODED else "PLAIN"
+                                    for c in table.column_names if c not in ("market_id", "found")})
 
 
 def write_partition(db: sqlite3.Connection, root: Path, platform: str, start: int) -> wire.BookArchiveCommit | None:
     """Write one (platform, day) file atomically; the commit asks the sink to delete its rows."""
-    from exporter.archive import _day
+    from exporter.archive import _day, place
 
     rows = db.execute(_ROWS, (start, start + DAY, platform)).fetchall()
     if not rows:
         return None
-    rel_dir = Path("order_books") / f"platform={platform}" / f"date={_day(start)}"
-    (root / rel_dir).mkdir(parents=True, exist_ok=True)
-    tmp = root / rel_dir / f".tmp-{os.getpid()}.parquet"
-    write(table_of(rows), tmp)
-    digest = file_sha256(tmp)
-    final = root / rel_dir / f"part-{digest[:16]}.parquet"
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, final)
-    failpoints.hit("archiver:after_write")
+    placed = place(root, "order_books", platform, start, lambda tmp: write(table_of(rows), tmp))
+    if placed is None:
+        return None
+    file, digest = placed
     return wire.BookArchiveCommit(
-        platform=platform, day=_day(start), t_start=start, t_end=start + DAY, file=str(rel_dir / final.name),
+        platform=platform, day=_day(start), t_start=start, t_end=start + DAY, file=file,
         sha256=digest, rows=len(rows), sum_t=sum(r[1] for r in rows), sum_seen_ms=sum(r[3] for r in rows),
-        sum_level_bytes=sum(len(r[4]) for r in rows if r[4] is not None))
+        sum_level_bytes=sum(len(r[4]) for r in rows if r[4] is not None and r[7] is None))  # as stored
 
 
 def registered(db: sqlite3.Connection, platform: str, file: str) -> bool:

@@ -38,11 +38,17 @@ def features(bids: list[tuple[int, int]], asks: list[tuple[int, int]]) -> dict:
 
 def stage(con: duckdb.DuckDBPyConnection, archive_files: list[str]) -> bool:
     """Copy found YES books into DuckDB (``bookpts``: market, t, observed ms, levels); False if none."""
-    try:
-        con.execute("CREATE OR REPLACE TABLE bookpts AS SELECT market, t, t * 1000 + seen_ms AS seen, levels"
-                    " FROM c.book WHERE outcome = 0 AND levels IS NOT NULL")
+    try:  # an unchanged book's row names the earlier row holding its levels (same_as, migration 007)
+        con.execute("CREATE OR REPLACE TABLE bookpts AS SELECT b.market, b.t, b.t * 1000 + b.seen_ms AS seen, "
+                    "coalesce(b.levels, r.levels) AS levels FROM c.book b LEFT JOIN c.book r "
+                    "ON b.same_as IS NOT NULL AND r.t = b.t - b.same_as AND r.market = b.market AND r.outcome = 0 "
+                    "WHERE b.outcome = 0 AND (b.levels IS NOT NULL OR b.same_as IS NOT NULL)")
     except duckdb.Error:
-        return False  # a database from before the order-book migration
+        try:
+            con.execute("CREATE OR REPLACE TABLE bookpts AS SELECT market, t, t * 1000 + seen_ms AS seen, levels"
+                        " FROM c.book WHERE outcome = 0 AND levels IS NOT NULL")  # not yet migrated to 007
+        except duckdb.Error:
+            return False  # a database from before the order-book migration
     if archive_files:
         con.execute("CREATE OR REPLACE TABLE bookarch AS SELECT m.id AS market, epoch(a.t)::BIGINT AS t, "
                     "epoch(a.t)::BIGINT * 1000 + a.seen_ms AS seen, a.* EXCLUDE (market_id, t, seen_ms) "

@@ -37,19 +37,27 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def check_file(archive_dir: Path, file: str, sha256: str) -> str | None:
+    """Why the file a commit names cannot be trusted (outside the archive, unreadable, other bytes), or None."""
+    path = (archive_dir / file).resolve()
+    if archive_dir.resolve() not in path.parents:
+        return f"{file}: outside the archive directory"
+    try:
+        digest = file_sha256(path)
+    except OSError as exc:
+        return f"{file}: unreadable: {exc}"
+    if digest != sha256:
+        return f"{file}: sha256 {digest[:12]} != manifest {sha256[:12]}"
+    return None
+
+
 def apply_commit(db: sqlite3.Connection, archive_dir: Path, c: ArchiveCommit, now: float) -> str | None:
     """Delete and register inside the caller's transaction; returns why it refused, or None."""
     if db.execute("SELECT 1 FROM archived_partitions WHERE platform = ? AND file = ?", (c.platform, c.file)).fetchone():
         return None  # a replayed commit: already done
-    path = (archive_dir / c.file).resolve()
-    if archive_dir.resolve() not in path.parents:
-        return f"{c.file}: outside the archive directory"
-    try:
-        digest = file_sha256(path)
-    except OSError as exc:
-        return f"{c.file}: unreadable: {exc}"
-    if digest != c.sha256:
-        return f"{c.file}: sha256 {digest[:12]} != manifest {c.sha256[:12]}"
+    why = check_file(archive_dir, c.file, c.sha256)
+    if why:
+        return why
     have = db.execute(_AGGREGATES, (c.t_start, c.t_end, c.platform)).fetchone()
     want = (c.rows, c.markets, c.sum_t, c.sum_yes, c.sum_bid, c.sum_ask, c.sum_volume, c.sum_liquidity)
     if tuple(have) != want:

@@ -16,7 +16,9 @@ served by views:
   as the rows; it makes `collector status` and gap detection O(cycles) rather than O(rows).
 * ``book`` (migration 004): the top of each market's order book per cycle, clustered like
   ``snapshot``, levels packed into one blob (collector/books.py) that the ``order_books`` view
-  unpacks in plain SQL; ``book_cycles`` counts it like ``snapshot_cycles``.
+  unpacks in plain SQL; ``book_cycles`` counts it like ``snapshot_cycles``. Since 007 a book
+  equal to an earlier one of the same day is a row without levels naming that row (``same_as``);
+  the ``book_levels`` view resolves it, and ``order_books`` reads ``book_levels``.
 """
 
 from __future__ import annotations
@@ -253,8 +255,6 @@ def _order_books_sql() -> str:
     hash. ``levels`` NULL means the platform had no book (404, left out of a batch); an empty
     book is a blob with zero levels. ``order_books`` unpacks one row per level in plain SQL.
     """
-    lv = books.levels_sql("b.levels", "lv.value")
-    indexes = "[" + ",".join(str(i) for i in range(2 * books.MAX_LEVELS)) + "]"
     return f"""
 CREATE TABLE book (
     t INTEGER NOT NULL,
@@ -289,7 +289,14 @@ CREATE TABLE archived_book_partitions (
     PRIMARY KEY (platform, file)
 ) WITHOUT ROWID;
 
-CREATE VIEW order_books AS
+{_order_books_view('book')}"""
+
+
+def _order_books_view(source: str) -> str:
+    """The ``order_books`` view over ``source`` (006: the raw ``book``; 007: ``book_levels``)."""
+    lv = books.levels_sql("b.levels", "lv.value")
+    indexes = "[" + ",".join(str(i) for i in range(2 * books.MAX_LEVELS)) + "]"
+    return f"""CREATE VIEW order_books AS
 SELECT m.market_id, m.platform,
        strftime('%Y-%m-%dT%H:%M:%SZ', b.t, 'unixepoch') AS snapshot_at,
        strftime('%Y-%m-%dT%H:%M:%fZ', (b.t * 1000 + b.seen_ms) / 1000.0, 'unixepoch') AS observed_at,
@@ -299,10 +306,26 @@ SELECT m.market_id, m.platform,
        {lv['price_millionths']} / 1e6 AS price,
        {lv['size']} AS size,
        b.t AS snapshot_ts, (b.t * 1000 + b.seen_ms) / 1000.0 AS observed_ts, b.market AS market_ref
-  FROM book b JOIN markets m ON m.id = b.market
+  FROM {source} b JOIN markets m ON m.id = b.market
   JOIN json_each('{indexes}') lv ON lv.value < {lv['count']}
  WHERE b.levels IS NOT NULL;
 """
+
+
+# Issue 19, storage: most books are the same from one cycle to the next, so the sink stores an
+# unchanged book as a row without levels that names the earlier row holding them (``same_as`` =
+# seconds back, always within the same UTC day so an archived day never leaves a dangling
+# reference). Every observation keeps its own row and observation time; ``book_levels`` resolves
+# the levels, and ``order_books`` reads it, so plain SQL sees every cycle's book as before.
+_M007_BOOK_SAME_AS = f"""
+ALTER TABLE book ADD COLUMN same_as INTEGER;  -- NULL, or: levels are those of the row at t - same_as
+DROP VIEW order_books;
+CREATE VIEW book_levels AS
+SELECT b.t, b.market, b.outcome, b.seen_ms, coalesce(b.levels, r.levels) AS levels, b.book_ms, b.hash32,
+       b.same_as
+  FROM book b LEFT JOIN book r
+    ON b.same_as IS NOT NULL AND r.t = b.t - b.same_as AND r.market = b.market AND r.outcome = b.outcome;
+{_order_books_view('book_levels')}"""
 
 
 MIGRATIONS: list[tuple[str, str]] = [
@@ -312,6 +335,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("004_snapshot_observed_lag", _M004_OBSERVED),
     ("005_market_versions", _M005_VERSIONS),
     ("006_order_books", _order_books_sql()),
+    ("007_book_same_as", _M007_BOOK_SAME_AS),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

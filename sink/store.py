@@ -24,7 +24,7 @@ from itertools import repeat
 from collector.wire import (ArchiveCommit, BackfillMark, BookArchiveCommit, MarketUpsert, NewsHeadline, OrderBook, PhaseReport,
                             PriceSnapshot, Resolution, SnapshotColumns, columnize)
 from sink import archive
-from sink.book_store import apply_archive as apply_book_archive, store_books
+from sink.book_store import LevelsIndex, apply_archive as apply_book_archive, store_books
 
 log = logging.getLogger("sink")
 
@@ -116,6 +116,7 @@ class Store:
         self.db = db
         self.archive_dir = archive_dir
         self._ids: dict[str, dict[str, int]] = defaultdict(dict)  # platform -> market_id -> id
+        self._book_levels = LevelsIndex()  # where each market's newest book levels are stored
         self.forget_ids()
 
     # --- meta ---------------------------------------------------------------------------------
@@ -159,7 +160,7 @@ class Store:
                     missing = {b.market_id for b in order_books if b.platform == platform} - self._ids[platform].keys()
                     if missing:
                         self._ensure_markets(platform, missing, now)
-                store_books(self.db, order_books, self._ids, counts)
+                store_books(self.db, order_books, self._ids, counts, self._book_levels)
             else:
                 counts["books_dropped_disk"] = len(order_books)
         if news:

@@ -17,6 +17,8 @@ T0 = 1_800_000_000
 
 
 def expected_levels(i: int, c: int) -> tuple[list[int], list[int], list[int], list[int]]:
+    """Even markets' books move every cycle; odd ones' sit still for 5 cycles (stored as same_as rows)."""
+    c = c if i % 2 == 0 else c // 5
     mid = 100 + (i * 7 + c * 13) % 800  # in thousandths
     bid_px = [(mid - k) * 1000 for k in range(1, 6)]
     ask_px = [(mid + k) * 1000 for k in range(1, 6)]

@@ -41,6 +41,7 @@ def test_old_books_move_to_hive_partitioned_parquet(procs, tmp_path):
     total = fill_books(cfg)
     db = tmp_path / "collector.db"
     before = q(db, "SELECT market_id, snapshot_ts, side, level, price, size FROM order_books ORDER BY 1, 2, 3, 4")
+    assert q(db, "SELECT count(*) FROM book WHERE same_as IS NOT NULL")[0][0] > 0  # odd markets' books sit still
     r = subprocess.run([script("collector"), "--config", str(cfg), "archive"], capture_output=True, text=True,
                        timeout=180)
     assert r.returncode == 0, r.stderr
@@ -59,6 +60,12 @@ def test_old_books_move_to_hive_partitioned_parquet(procs, tmp_path):
     for market_id, t, bid_px, bid_sz, ask_px, ask_sz in rows:
         want = expected_levels(int(market_id.split("-")[1]), (t - T0) // STEP)
         assert (bid_px, bid_sz, ask_px, ask_sz) == (want[0][0], want[1][0], want[2][4], want[3][4])
+    # unchanged books carry their levels in the file (each file reads alone) and say so in same_as
+    assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{glob}') WHERE same_as IS NOT NULL AND bid_px_1 IS NULL"
+                      ).fetchone()[0] == 0
+    assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{glob}') WHERE same_as IS NOT NULL").fetchone()[0] > 0
+    assert q(db, "SELECT count(*) FROM book b LEFT JOIN book r ON r.t = b.t - b.same_as AND r.market = b.market "
+                 "WHERE b.same_as IS NOT NULL AND r.levels IS NULL")[0][0] == 0  # none left dangling in SQLite
     archived_level_rows = sum(1 for row in before if row[1] < T0 + (DAYS - 1) * DAY)
     assert len(q(db, "SELECT * FROM order_books")) == len(before) - archived_level_rows
     again = subprocess.run([script("collector"), "--config", str(cfg), "archive"], capture_output=True, text=True,

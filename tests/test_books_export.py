@@ -13,12 +13,13 @@ from exporter.book_features import features
 from fetchers.publisher import Publisher
 from tests.conftest import script
 from tests.test_archive import DAY, DAYS, T0, export, fill, make_config
-from tests.test_sink import start_sink
+from tests.test_sink import query, start_sink
 
 CLOSE = T0 + DAYS * DAY  # test_archive's markets close here
 
 
 def levels(i: int, c: int):
+    c //= 2  # each book sits still for two cycles: the second is stored as a same_as row
     mid = 400_000 + 10_000 * ((i + c) % 7)
     bids = [(mid - 5_000 - 10_000 * k, 100 * (k + 1) + c) for k in range(5)]
     asks = [(mid + 5_000 + 10_000 * k, 50 * (k + 1) + i) for k in range(5)]
@@ -53,6 +54,7 @@ def test_book_history_is_causal_and_survives_archiving(procs, tmp_path):
     start_sink(procs, tmp_path, cfg)
     fill(cfg)
     fill_books(cfg)
+    assert query(tmp_path / "collector.db", "SELECT count(*) FROM book WHERE same_as IS NOT NULL")[0][0] > 0
     before = export(cfg, tmp_path / "before")
     table = pq.read_table(tmp_path / "before" / "markets.parquet").to_pylist()
     by_market = {r["market_id"]: r["book_history"] for r in table}

@@ -100,4 +100,123 @@ def test_sigkill_mid_stream_loses_and_doubles_no_book(procs, tmp_path):
         want = [("bid", n + 1, p, q) for n, (p, q) in enumerate(zip(bid_px, bid_sz))]
         want += [("ask", n + 1, p, q) for n, (p, q) in enumerate(zip(ask_px, ask_sz))]
         assert sorted(levels) == sorted(want)
+    # the odd markets' books sat still: stored as references, each to a row of the same day with levels
+    assert query(db_path, "SELECT count(*) FROM book WHERE same_as IS NOT NULL")[0][0] > n_markets * n_cycles // 3
+    assert query(db_path, "SELECT count(*) FROM book b LEFT JOIN book r ON r.t = b.t - b.same_as "
+                          "AND r.market = b.market AND r.outcome = b.outcome WHERE b.same_as IS NOT NULL "
+                          "AND (r.levels IS NULL OR r.t / 86400 != b.t / 86400)")[0][0] == 0
     assert query(db_path, "PRAGMA integrity_check")[0][0] == "ok"
+
+
+MIDNIGHT = T0 - T0 % 86400 + 86400
+BOOK_A = dict(bid_px=[455000, 454000], bid_sz=[2301173, 12], ask_px=[457000], ask_sz=[2907])
+BOOK_B = dict(bid_px=[455000, 454000], bid_sz=[2301174, 12], ask_px=[457000], ask_sz=[2907])  # one share more
+
+
+def poly_book(t, levels, k):
+    return wire.OrderBook(platform="polymarket", market_id="0xp", t=t, observed_at=t + 30.5 + k / 1000,
+                          book_ms=(t + 30) * 1000 + k, book_hash=f"{k:08x}" + "0" * 32, **levels)
+
+
+def test_unchanged_books_point_at_the_stored_levels_and_read_back_every_cycle(procs, tmp_path):
+    """An unchanged book is a row without levels naming the row that has them (same_as), never
+    across a UTC midnight; each cycle keeps its own observation time, and the view reads the same."""
+    cfg = write_config(tmp_path, sink={"flush_interval_seconds": 0.05, "min_free_disk_mb": 1})
+    sink = start_sink(procs, tmp_path, cfg)
+    s = dealer(tmp_path)
+    db_path = tmp_path / "collector.db"
+    plan = [(MIDNIGHT - 1800, BOOK_A), (MIDNIGHT - 900, BOOK_A), (MIDNIGHT, BOOK_A), (MIDNIGHT + 900, BOOK_B),
+            (MIDNIGHT + 1800, BOOK_B), (MIDNIGHT + 2700, BOOK_B), (MIDNIGHT + 3600, BOOK_A)]
+    batches = [wire.Batch(sender="t", seq=k + 1, source="live", records=[poly_book(t, levels, k)])
+               for k, (t, levels) in enumerate(plan)]
+    for batch in batches[:5]:  # one batch per cycle, as a fetcher sends them
+        assert send_and_ack(s, batch).stored == 1
+    s.close()
+    assert sink.stop() == 0
+    start_sink(procs, tmp_path, cfg)  # a restarted sink finds the levels through the previous cycle
+    s = dealer(tmp_path)
+    for batch in batches[5:]:
+        assert send_and_ack(s, batch).stored == 1
+    table = query(db_path, "SELECT t, length(levels), same_as, book_ms, hash32 FROM book ORDER BY t")
+    full = 2 + 3 * (2 + 3)  # 3 levels, 2-byte prices (x 1000), 3-byte sizes
+    assert table == [
+        (MIDNIGHT - 1800, full, None, -500, 0), (MIDNIGHT - 900, None, 900, -500, None),
+        (MIDNIGHT, full, None, -500, 2),  # a new UTC day starts with its own levels: days archive alone
+        (MIDNIGHT + 900, full, None, -500, 3), (MIDNIGHT + 1800, None, 900, -500, None),
+        (MIDNIGHT + 2700, None, 1800, -500, None), (MIDNIGHT + 3600, full, None, -500, 6)]
+    rows = query(db_path, "SELECT snapshot_ts, observed_at, side, level, price, size FROM order_books "
+                          "ORDER BY snapshot_ts, side DESC, level")
+    want = []
+    for k, (t, levels) in enumerate(plan):
+        observed = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t + 30)) + f".{500 + k:03d}Z"
+        want += [(t, observed, "bid", n + 1, p / 1e6, q) for n, (p, q) in enumerate(zip(levels["bid_px"],
+                                                                                        levels["bid_sz"]))]
+        want += [(t, observed, "ask", n + 1, p / 1e6, q) for n, (p, q) in enumerate(zip(levels["ask_px"],
+                                                                                        levels["ask_sz"]))]
+    assert rows == want
+    assert query(db_path, "SELECT sum(rows), sum(found) FROM book_cycles") == [(7, 7)]
+    first = dump(db_path)
+    for batch in batches:  # everything re-sent: acknowledged, nothing changes
+        assert send_and_ack(s, batch).stored == 1
+    assert dump(db_path) == first
+    s.close()
+
+
+def _database_at_version_6(path) -> None:
+    """A database as the sink left it before migration 007, holding one stored book."""
+    import sqlite3
+
+    from collector import books
+    from sink import schema
+
+    db = sqlite3.connect(path, isolation_level=None)
+    for version, (_name, sql) in enumerate(schema.MIGRATIONS[:6], start=1):
+        db.executescript(f"BEGIN;\n{sql}\nPRAGMA application_id = {schema.APPLICATION_ID};\n"
+                         f"PRAGMA user_version = {version};\nCOMMIT;")
+    db.execute("INSERT INTO markets (id, platform, market_id, first_seen_at, observed_at) "
+               "VALUES (1, 'polymarket', '0xp', 0, 0)")
+    db.execute("INSERT INTO book VALUES (?, 1, 0, 30500, ?, -500, 0)",
+               (MIDNIGHT, books.pack(BOOK_A["bid_px"], BOOK_A["bid_sz"], BOOK_A["ask_px"], BOOK_A["ask_sz"])))
+    db.execute("INSERT INTO book_cycles VALUES ('polymarket', ?, 1, 1)", (MIDNIGHT,))
+    db.close()
+
+
+def test_a_database_from_before_same_as_migrates_and_keeps_its_books(procs, tmp_path):
+    db_path = tmp_path / "collector.db"
+    _database_at_version_6(db_path)
+    before = query(db_path, "SELECT * FROM order_books")
+    assert len(before) == 3
+    cfg = write_config(tmp_path, sink={"flush_interval_seconds": 0.05, "min_free_disk_mb": 1})
+    start_sink(procs, tmp_path, cfg)
+    assert query(db_path, "PRAGMA user_version")[0][0] >= 7
+    assert query(db_path, "SELECT * FROM order_books") == before
+    s = dealer(tmp_path)
+    assert send_and_ack(s, wire.Batch(sender="t", seq=1, source="live",
+                                      records=[poly_book(MIDNIGHT + 900, BOOK_A, 1)])).stored == 1
+    assert query(db_path, "SELECT t, same_as FROM book ORDER BY t") == [(MIDNIGHT, None), (MIDNIGHT + 900, 900)]
+    assert query(db_path, "SELECT snapshot_ts, level, price, size FROM order_books WHERE side = 'bid' "
+                          "ORDER BY 1, 2") == [(MIDNIGHT, 1, 0.455, 2301173), (MIDNIGHT, 2, 0.454, 12),
+                                               (MIDNIGHT + 900, 1, 0.455, 2301173), (MIDNIGHT + 900, 2, 0.454, 12)]
+    s.close()
+
+
+def test_status_coverage_counts_unchanged_books_as_books():
+    """`collector status`'s hour coverage: a market whose book sat still (a same_as row) has a book."""
+    import sqlite3
+
+    from collector import book_status
+    from sink import schema
+
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    schema.migrate(db)
+    db.execute("INSERT INTO markets (id, platform, market_id, first_seen_at, observed_at) VALUES "
+               "(1, 'kalshi', 'K1', 0, 0), (2, 'kalshi', 'K2', 0, 0)")
+    t = MIDNIGHT + 4 * 3600
+    db.execute("INSERT INTO book (t, market, outcome, seen_ms, levels) VALUES (?, 1, 0, 5000, X'10802A0B')",
+               (t - 7200,))  # K1's levels, two hours back
+    db.execute("INSERT INTO book (t, market, outcome, seen_ms, same_as) VALUES (?, 1, 0, 5000, 7200)", (t,))
+    db.execute("INSERT INTO book (t, market, outcome, seen_ms) VALUES (?, 2, 0, 5000)", (t,))  # K2: no book
+    db.execute("INSERT INTO book_cycles VALUES ('kalshi', ?, 2, 1)", (t,))
+    assert book_status.coverage(db)["kalshi"]["hour_markets"] == 1
+    assert db.execute("SELECT market_id, level, price, size FROM order_books WHERE snapshot_ts = ?", (t,)).fetchall() \
+        == [("K1", 1, 0.42, 11)]
