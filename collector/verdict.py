@@ -14,12 +14,12 @@ import calendar
 import time
 from typing import Callable
 
+from collector import platforms
 from collector.config import Config
 
 OK, DEGRADED, DOWN = "OK", "DEGRADED", "DOWN"
 EXIT_CODES = {OK: 0, DEGRADED: 1, DOWN: 2}
 CORE_PROGRAMS = ("sink", "scheduler")  # without either, nothing is stored or scheduled
-FETCHER_PLATFORMS = ("polymarket", "kalshi", "news")
 BAD_PROGRAM_STATES = ("FATAL", "BACKOFF", "EXITED", "UNKNOWN")  # wrong whether expected or not
 SCHEDULED_PHASES = ("discover", "snapshot", "resolve", "news")  # what the scheduler runs on a cadence
 STALE_PHASE_INTERVALS = 3  # a phase whose last run is older than this many intervals is not running
@@ -32,7 +32,7 @@ def problem(severity: str, what: str, fix: str) -> dict:
 
 def expected_programs(cfg: Config) -> list[str]:
     """The supervisord programs that should be RUNNING for this config."""
-    return [*CORE_PROGRAMS, *(f"fetcher-{p}" for p in FETCHER_PLATFORMS if cfg.platform(p).enabled)]
+    return [*CORE_PROGRAMS, *(f"fetcher-{p.name}" for p in platforms.enabled(cfg))]
 
 
 def check_supervisor(st: dict, cfg: Config) -> list[dict]:
@@ -54,7 +54,7 @@ def check_supervisor(st: dict, cfg: Config) -> list[dict]:
         if name not in expected and info["state"] in BAD_PROGRAM_STATES:
             found.append(problem(DEGRADED, f"{name} {info['state']} ({info['description']})",
                                  f"collector ctl start {name}; its log: {name}.log in the data directory"))
-    fetchers = [f"fetcher-{p}" for p in FETCHER_PLATFORMS if f"fetcher-{p}" in expected]
+    fetchers = [name for name in expected if name.startswith("fetcher-")]
     if fetchers and not any(programs.get(f, {}).get("state") == "RUNNING" for f in fetchers):
         found.append(problem(DOWN, "no fetcher is running", "collector ctl start all"))
     return found

@@ -33,7 +33,7 @@ from typing import Union
 
 import msgspec
 
-from collector.bounds import PLATFORMS, SIZE_MAX  # noqa: F401  (PLATFORMS: re-exported for senders)
+from collector.bounds import SIZE_MAX
 
 PROTOCOL_VERSION = 1
 MAX_FRAME_BYTES = 64 * 1024 * 1024  # ZMQ_MAXMSGSIZE on every socket; a batch is ~100 KB-5 MB

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from collector import books, failpoints, wire
-from sink.archive import file_sha256
+from collector.db import file_sha256
 
 DAY = 86400
 _ROWS = """

@@ -88,7 +88,7 @@ def history(con: duckdb.DuckDBPyConnection, refs: list[int], cutoffs: dict[int, 
 
 def registered_files(db_path, root) -> list[str]:
     """Absolute paths of the registered order-book archive files (exporter/book_archive.py)."""
-    from sink.schema import connect_reader
+    from collector.db import connect_reader
 
     db = connect_reader(str(db_path))
     try:

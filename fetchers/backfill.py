@@ -31,7 +31,6 @@ dates or configuration, 3 no sink.
 from __future__ import annotations
 
 import calendar
-import importlib
 import json
 import logging
 import resource
@@ -44,16 +43,15 @@ from dataclasses import dataclass, field
 
 import click
 
-from collector import clock, wire
+from collector import clock, platforms, wire
 from collector.config import Config
 from collector.cliutil import iso_day
 from collector.errors import CollectorError, SinkUnavailable, UsageError
 from fetchers import runner
 from fetchers.base import PhaseContext, PhaseCounters
 from fetchers.http import HttpClient, Interrupted, RetryBudgetExhausted
-from fetchers.publisher import Publisher, SinkRefused, source_for
+from collector.sink_client import Publisher, SinkRefused
 
-MODULES = {"polymarket": "fetchers.polymarket_backfill", "kalshi": "fetchers.kalshi_backfill"}
 FINAL = ("resolved", "voided")
 DAY_S = 86400
 STOP_FLUSH_SECONDS = 20.0  # after SIGTERM, how long the final flush may wait for the sink
@@ -271,11 +269,11 @@ def summary_json(platform: str, t: Tally, seconds: float, skipped: int, interrup
 def run(cfg: Config, platform: str, window: Window, stop: threading.Event, log: logging.Logger,
         as_json: bool = False) -> int:
     """The whole backfill of one platform; returns the exit code (0 ok or stopped, 1 errors)."""
-    module = importlib.import_module(MODULES[platform])
+    module = runner.load(platforms.get(platform, cfg).backfill, platform)
     log = logging.getLogger(f"{log.name}.backfill")
     counters = PhaseCounters()
     http = HttpClient(platform, cfg.platform(platform), counters, log, should_stop=stop.is_set)
-    publisher = Publisher(cfg.sink_endpoint, runner.sender_id(platform), source_for(cfg, platform), cfg, log)
+    publisher = Publisher(cfg.sink_endpoint, runner.sender_id(platform), platforms.source_for(cfg, platform), cfg, log)
     db = runner.open_db(cfg)
     started, t0 = clock.now(), time.monotonic()
 
@@ -356,9 +354,9 @@ def main(cfg: Config, platform: str, since: str | None, until: str | None, stop:
     """The CLI edge of ``fetcher --backfill``: validate the window, refuse a mixed database, run."""
     try:
         window = parse_window(since, until)
-        if platform not in MODULES:
-            raise BadUsage(f"--backfill is for {', '.join(MODULES)}, not {platform}")
-        runner.check_source(cfg, source_for(cfg, platform))
+        if platform not in platforms.with_backfill(cfg):
+            raise BadUsage(f"--backfill is for {', '.join(platforms.with_backfill(cfg))}, not {platform}")
+        runner.check_source(cfg, platforms.source_for(cfg, platform))
         return run(cfg, platform, window, stop, log, as_json)
     except CollectorError as exc:
         click.echo(f"Error: {exc}", err=True)

@@ -1,16 +1,21 @@
 """The tiny interface between the fetcher process and a platform module.
 
-A platform is a module (``fetchers/polymarket.py``, ``fetchers/kalshi.py``) exposing
+A platform is a module (``fetchers/polymarket.py``, ``fetchers/kalshi.py``, ``tests/toy_platform.py``)
+exposing one function per phase its registry entry lists (collector/platforms.py)::
 
     def discover(ctx: PhaseContext) -> None
     def snapshot(ctx: PhaseContext) -> None
     def resolve(ctx: PhaseContext) -> None
-    def backfill(ctx: PhaseContext) -> None      # optional until the backfill work lands
 
-chosen from the plain dict in ``fetchers.platforms`` — no registration magic. Adding a third
-platform touches one new file and one dict entry. A phase function talks to the exchange through
-``ctx.http``, reads what is already stored through ``ctx.db`` (read-only, short transactions), and
-hands every record to ``ctx.publish``; it never writes the database itself.
+and, optionally, a history replay in a module of its own named by the entry's ``backfill``::
+
+    def run(ctx: PhaseContext, driver: fetchers.backfill.Driver) -> None
+
+The fetcher imports the module only when it runs it (fetchers/runner.py). Adding a platform is one
+new module and one registry entry (README "Adding a platform"). A phase function talks to the
+exchange through ``ctx.http``, reads what is already stored through ``ctx.db`` (read-only, the
+documented views, short transactions), finds its settings in ``ctx.cfg.platform(ctx.platform)``,
+and hands every record to ``ctx.publish``; it never writes the database itself.
 """
 
 from __future__ import annotations

@@ -11,18 +11,20 @@ refusing our data) propagate, because they concern every later phase too.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sqlite3
 import uuid
+from types import ModuleType
 
-from collector import clock, failpoints, logs, wire
+from collector import clock, failpoints, logs, platforms, wire
+from collector.db import connect_reader
 from collector.config import Config
 from collector.errors import ApiError, DatabaseError, SinkUnavailable
-from fetchers import platforms
 from fetchers.base import PhaseContext, PhaseCounters
 from fetchers.http import HttpClient, Interrupted
-from fetchers.publisher import Publisher, SinkRefused
+from collector.sink_client import Publisher, SinkRefused
 
 MESSAGE_MAX_CHARS = 500  # a report message stays readable in `collector status`
 
@@ -35,8 +37,6 @@ def setup_logging(platform: str, cfg: Config) -> logging.Logger:
 
 def open_db(cfg: Config) -> sqlite3.Connection | None:
     """collector.db read-only, or None before the sink has created it."""
-    from sink.schema import connect_reader
-
     path = cfg.db_path
     if not path.exists():
         return None
@@ -62,6 +62,27 @@ def check_source(cfg: Config, source: str) -> None:
             f"{cfg.db_path} holds {row[0]} data but this fetcher's URLs make it a {source} source; "
             "simulator and live data never mix: use another general.db_path"
         )
+
+
+def load(module_path: str, platform: str) -> ModuleType:
+    """A platform's module, named by the registry (collector/platforms.py), imported only now, so
+    a broken or not-yet-written kalshi module never stops the polymarket fetcher.
+    UnknownPlatform (exit 2) when the module itself is missing; a broken import inside it still raises."""
+    try:
+        return importlib.import_module(module_path)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_path:
+            raise platforms.UnknownPlatform(f"platform {platform!r} is not implemented ({module_path} missing)") from None
+        raise
+
+
+def phase_function(cfg: Config, platform: str, phase: str):
+    """The callable for one phase of one platform; UnknownPlatform when it has none."""
+    entry = platforms.get(platform, cfg)
+    fn = getattr(load(entry.module, platform), phase, None) if phase in entry.phases else None
+    if not callable(fn):
+        raise platforms.UnknownPlatform(f"platform {platform!r} has no {phase!r} phase")
+    return fn
 
 
 def sender_id(platform: str) -> str:
@@ -97,7 +118,7 @@ def run_phase(cfg: Config, platform: str, phase: str, *, publisher: Publisher, h
         if phase == "snapshot" and failpoints.active("fetcher:skip_cycle") and (grid_time or 0) // 900 % 4 == 1:
             log.warning("failpoint fetcher:skip_cycle: reporting this cycle done without fetching it")
         else:
-            platforms.phase_function(platform, phase)(ctx)
+            phase_function(cfg, platform, phase)(ctx)
     except (SinkUnavailable, SinkRefused):
         raise
     except Interrupted:

@@ -23,12 +23,12 @@ import time
 import msgspec
 import zmq
 
-from collector import clock, wire
+from collector import clock, platforms, wire
 from collector.config import Config
 from collector.errors import CollectorError, SinkUnavailable
 from fetchers import runner
 from fetchers.http import HttpClient
-from fetchers.publisher import Publisher, source_for
+from collector.sink_client import Publisher
 
 IDLE_POLL_SECONDS = 0.5  # the worker services sink acks at least this often while idle
 MAIN_POLL_MS = 200  # the main loop's longest poll on the scheduler socket
@@ -50,7 +50,7 @@ class Worker(threading.Thread):
     def run(self) -> None:
         http = HttpClient(self.platform, self.cfg.platform(self.platform), None, self.log,
                           should_stop=self.stop.is_set)
-        publisher = Publisher(self.cfg.sink_endpoint, self.sender, source_for(self.cfg, self.platform),
+        publisher = Publisher(self.cfg.sink_endpoint, self.sender, platforms.source_for(self.cfg, self.platform),
                               self.cfg, self.log)
         try:
             while not self.stop.is_set():

@@ -19,7 +19,7 @@ import time
 import click
 import zmq
 
-from collector import bounds, clock, config as config_mod, paths, process, validate, wire
+from collector import bounds, clock, config as config_mod, paths, platforms, process, validate, wire
 from collector.cliutil import CONTEXT_SETTINGS, Command, version_option
 from scheduler.archive_job import ArchiveJob
 from scheduler.board import Board
@@ -125,7 +125,7 @@ def out_of_bounds(msg: wire.Message) -> str | None:
     match msg:
         case wire.Heartbeat():
             return bounds.first([
-                (msg.platform not in bounds.REPORT_PLATFORMS, f"unknown platform {msg.platform[:40]!r}"),
+                (msg.platform not in platforms.report_names(), f"unknown platform {msg.platform[:40]!r}"),
                 (bounds.bad_text(msg.busy_job, bounds.ID_MAX) or bounds.bad_text(msg.sender, bounds.ID_MAX),
                  "busy_job/sender too long"),
             ])

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from collector import clock
+from collector import clock, platforms
 from collector.config import Config
 
 # Dispatch order when several phases of one platform are due: the snapshot grid is what the
 # datasets are built on, discover feeds it, resolve and news can wait a few minutes.
 PRIORITY = ("snapshot", "discover", "resolve", "news")
 NEEDS_DISCOVER = frozenset({"snapshot", "resolve"})
-TRADING_PHASES = ("discover", "snapshot", "resolve")
 DEADLINE_INTERVALS = 2.0  # a job may take at most this many of its intervals before re-issue
 
 
@@ -57,14 +56,8 @@ class Task:
 
 
 def tasks_for(cfg: Config) -> list[Task]:
-    """One task per enabled platform and phase, plus news when enabled."""
-    tasks = []
-    for platform in ("polymarket", "kalshi"):
-        if cfg.platform(platform).enabled:
-            tasks += [Task(platform, phase, cfg.interval_seconds(phase)) for phase in TRADING_PHASES]
-    if cfg.news.enabled:
-        tasks.append(Task("news", "news", cfg.news.interval_minutes * 60.0))
-    return tasks
+    """One task per phase of every enabled platform of the registry (collector/platforms.py)."""
+    return [Task(p.name, phase, cfg.interval_seconds(phase)) for p in platforms.enabled(cfg) for phase in p.phases]
 
 
 def deadline_seconds(deadline_minutes: float, interval: float) -> float:

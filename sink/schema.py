@@ -24,9 +24,9 @@ from __future__ import annotations
 import sqlite3
 
 from collector import books
+from collector.db import APPLICATION_ID, check_ours
 from collector.errors import DatabaseError
 
-APPLICATION_ID = 0x504D4331  # "PMC1": marks a file as ours; anything else is refused
 PRICE_SCALE = 1_000_000  # stored price integer = round(probability * PRICE_SCALE)
 WRITER_BUSY_S = 2.0  # the sink's wait for a write lock before a commit counts as failed
 
@@ -331,15 +331,6 @@ def connect_writer(path: str) -> sqlite3.Connection:
     return db
 
 
-def connect_reader(path: str) -> sqlite3.Connection:
-    """Read-only connection for everyone but the sink (fetchers, scheduler, status, exporter)."""
-    uri = f"file:{path}?mode=ro"
-    db = sqlite3.connect(uri, uri=True, timeout=10.0, isolation_level=None)
-    db.execute("PRAGMA busy_timeout = 10000")
-    db.execute("PRAGMA query_only = 1")
-    return db
-
-
 def check_writable(db: sqlite3.Connection, path: str) -> None:
     """Refuse at start a database SQLite opened read-only (read-only mount, immutable file).
 
@@ -352,22 +343,6 @@ def check_writable(db: sqlite3.Connection, path: str) -> None:
     except sqlite3.OperationalError as exc:
         raise DatabaseError(f"{path}: cannot write the database ({exc}); the sink needs a writable "
                             "file and directory") from None
-
-
-def check_ours(db: sqlite3.Connection, path: str) -> None:
-    """Refuse a file that is not a collector database (another app's, or not SQLite at all)."""
-    try:
-        app_id = db.execute("PRAGMA application_id").fetchone()[0]
-        tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-    except sqlite3.DatabaseError as exc:
-        raise DatabaseError(f"{path}: not a SQLite database ({exc})") from None
-    if app_id == 0 and tables == 0:
-        return  # a new, empty file: ours to initialise
-    if app_id != APPLICATION_ID:
-        raise DatabaseError(
-            f"{path}: not a polymaster-collector database (application_id {app_id:#x}); "
-            "refusing to write to it"
-        )
 
 
 def migrate(db: sqlite3.Connection) -> int:

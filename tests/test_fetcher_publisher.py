@@ -9,7 +9,8 @@ import pytest
 
 from collector import config, wire
 from collector.errors import SinkUnavailable
-from fetchers.publisher import Publisher, SinkRefused, is_loopback_url, source_for
+from collector.platforms import is_loopback_url, source_for
+from collector.sink_client import Publisher, SinkRefused
 from tests.conftest import script, wait_for, write_config
 
 pytestmark = pytest.mark.timeout(120)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from collector import config
+from collector import config, platforms
 from scheduler import plan
 
 S = 1_699_999_200  # a grid slot of 300, 900 and 1800 s
@@ -13,7 +13,7 @@ S = 1_699_999_200  # a grid slot of 300, 900 and 1800 s
 
 
 def tasks(interval=900.0, **last):
-    ts = {(p, ph): plan.Task(p, ph, interval) for p in ("polymarket",) for ph in plan.TRADING_PHASES}
+    ts = {(p, ph): plan.Task(p, ph, interval) for p in ("polymarket",) for ph in platforms.TRADING_PHASES}
     for phase, slot in last.items():
         ts[("polymarket", phase)].last_slot = slot
     return ts
@@ -103,7 +103,7 @@ def test_job_id_round_trip_and_foreign_ids():
 def test_tasks_follow_the_config():
     cfg = config.Config()
     keys = {t.key for t in plan.tasks_for(cfg)}
-    assert keys == {(p, ph) for p in ("polymarket", "kalshi") for ph in plan.TRADING_PHASES}
+    assert keys == {(p, ph) for p in ("polymarket", "kalshi") for ph in platforms.TRADING_PHASES}
     cfg = msgspec.structs.replace(cfg, kalshi=config.Kalshi(enabled=False),
                                   news=config.News(enabled=True, interval_minutes=30.0))
     ts = {t.key: t for t in plan.tasks_for(cfg)}

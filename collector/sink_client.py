@@ -1,4 +1,7 @@
-"""A fetcher's one connection to the sink: batches out, acks in, nothing lost while unacknowledged.
+"""A sender's one connection to the sink: batches out, acks in, nothing lost while unacknowledged.
+
+The senders are the fetchers and the archiver (exporter/archive.py); it lives in collector/, the
+shared ground, so neither imports the other or the sink (tests/test_layering.py).
 
 The sink binds a ROUTER at ``cfg.sink_endpoint``; this DEALER connects to it. Records are grouped
 into ``wire.Batch`` frames of up to ``BATCH_RECORDS``; every batch stays in ``unacked`` (seq ->
@@ -15,10 +18,8 @@ poll with a timeout. A socket belongs to one thread: create the Publisher in the
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import time
-from urllib.parse import urlsplit
 
 import msgspec
 import zmq
@@ -31,35 +32,12 @@ BATCH_RECORDS = 1000  # records per Batch frame
 BATCH_MAX_AGE_SECONDS = 2.0  # a partial batch older than this goes out at the next publish()
 POLL_SLICE_MS = 100  # one poll while waiting for acks
 LINGER_MS = 500  # on close, how long queued frames may still go out
-LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
 
 class SinkRefused(CollectorError):
     """The sink answered a batch with an error (e.g. simulator data into a live database)."""
 
     exit_code = 2
-
-
-def is_loopback_url(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def source_for(cfg: Config, platform: str) -> str:
-    """'simulator' when the exchange URLs this fetcher uses are all loopback, else 'live'.
-
-    The news fetcher talks to a local SearXNG, so it takes the exchanges' source instead.
-    """
-    urls = {
-        "polymarket": [cfg.polymarket.base_url, cfg.polymarket.gamma_url],
-        "kalshi": [cfg.kalshi.base_url],
-    }.get(platform) or [cfg.polymarket.base_url, cfg.polymarket.gamma_url, cfg.kalshi.base_url]
-    return "simulator" if all(is_loopback_url(u) for u in urls) else "live"
 
 
 class Publisher:
@@ -83,7 +61,6 @@ class Publisher:
         self.pending_since = 0.0
         self.seq = 0
         self.unacked: dict[int, tuple[bytes, float, int]] = {}  # seq -> (frame, sent_at, records)
-        self.last_ack = time.monotonic()
         self.stats = {"records": 0, "batches": 0, "resent": 0, "acked": 0, "rejected": 0, "unencodable": 0}
 
     # --- public API ----------------------------------------------------------------------
@@ -120,10 +97,6 @@ class Publisher:
         """
         self._send_pending()
         self._wait(lambda: not self.unacked, timeout)
-
-    @property
-    def in_flight(self) -> int:
-        return len(self.unacked) + (1 if self.pending else 0)
 
     def close(self) -> None:
         if self.unacked or self.pending:
@@ -187,7 +160,6 @@ class Publisher:
                              "all" if msg.rejected < 0 else f"{msg.rejected} record(s)", msg.seq, msg.reason)
         if self.unacked.pop(msg.seq, None) is not None:
             self.stats["acked"] += 1
-        self.last_ack = time.monotonic()
 
     def _wait(self, done, timeout: float | None) -> None:
         start = time.monotonic()
