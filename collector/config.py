@@ -79,45 +79,38 @@ class Snapshot(_Section):
     book_depth: int = 5  # levels kept per side; 0 = no order books
 
 
-class Polymarket(_Section):
-    enabled: bool = True
-    base_url: str = "https://clob.polymarket.com"
-    gamma_url: str = "https://gamma-api.polymarket.com"
-    requests_per_second: float = 2.0
-    connect_timeout_seconds: float = 5.0
-    read_timeout_seconds: float = 30.0
-    max_retries: int = 6  # per request, with exponential backoff and jitter
-    page_size: int = 100
-    book_tokens: str = "yes"  # order books of the YES token only, or "both" (twice the requests)
+class Exchange(_Section):
+    """What every exchange's section holds: its switch, its API and how hard we may use it (fetchers/http.py)."""
 
-
-class Kalshi(_Section):
-    enabled: bool = True
-    base_url: str = "https://api.elections.kalshi.com/trade-api/v2"
-    requests_per_second: float = 2.0
-    connect_timeout_seconds: float = 5.0
-    read_timeout_seconds: float = 30.0
-    max_retries: int = 6
-    page_size: int = 1000
-    include_parlays: bool = False  # KXMVE multivariate markets: >99% of the unfiltered feed
-
-
-class PlatformSection(_Section):
-    """``[platforms.NAME]``: a platform added without editing this file (collector/platforms.py).
-
-    ``module`` names its fetcher module (fetchers/base.py's interface); the rest are the settings
-    every exchange client takes (fetchers/http.py).
-    """
-
-    module: str
-    backfill_module: str = ""  # dotted path of its history replay (fetchers/backfill.py), if any
     enabled: bool = True
     base_url: str = ""
     requests_per_second: float = 2.0
     connect_timeout_seconds: float = 5.0
     read_timeout_seconds: float = 30.0
-    max_retries: int = 6
+    max_retries: int = 6  # per request, with exponential backoff and jitter
     page_size: int = 100
+
+
+class Polymarket(Exchange, kw_only=True):
+    base_url: str = "https://clob.polymarket.com"
+    gamma_url: str = "https://gamma-api.polymarket.com"
+    book_tokens: str = "yes"  # order books of the YES token only, or "both" (twice the requests)
+
+
+class Kalshi(Exchange, kw_only=True):
+    base_url: str = "https://api.elections.kalshi.com/trade-api/v2"
+    page_size: int = 1000
+    include_parlays: bool = False  # KXMVE multivariate markets: >99% of the unfiltered feed
+
+
+class PlatformSection(Exchange, kw_only=True):
+    """``[platforms.NAME]``: a platform added without editing this file (collector/platforms.py).
+
+    ``module`` names its fetcher module (fetchers/base.py's interface).
+    """
+
+    module: str
+    backfill_module: str = ""  # dotted path of its history replay (fetchers/backfill.py), if any
 
 
 class Export(_Section):

@@ -5,7 +5,7 @@ imported only by the fetcher that runs them (fetchers/runner.py), so the sink, t
 `collector status` never import fetcher code, and a broken kalshi module never stops polymarket.
 
 Everything that used to keep its own list reads this one: the scheduler's tasks
-(scheduler/plan.py), live-vs-simulator (``source_for``), the bounds the sink checks
+(scheduler/plan.py), live-vs-simulator (``data_origin``), the bounds the sink checks
 (collector/bounds.py), `collector status` and its verdict, config validation (collector/config.py),
 the backfill driver (fetchers/backfill.py) and the CLI's platform choices.
 
@@ -124,10 +124,11 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
-def source_for(cfg: Config, name: str) -> str:
-    """'simulator' when the exchange URLs this platform uses are all loopback, else 'live'.
+def data_origin(cfg: Config, name: str) -> str:
+    """The origin of the data a platform's fetcher sends (``Batch.source`` on the wire, ``meta.source``
+    in the database): 'simulator' when the exchange URLs this platform uses are all loopback, else 'live'.
 
-    A platform without exchange URLs of its own (news talks to a local SearXNG) takes the source
+    A platform without exchange URLs of its own (news talks to a local SearXNG) takes the origin
     of the market platforms whose markets it annotates.
     """
     entry = get(name, cfg)

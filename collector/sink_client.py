@@ -32,6 +32,7 @@ BATCH_RECORDS = 1000  # records per Batch frame
 BATCH_MAX_AGE_SECONDS = 2.0  # a partial batch older than this goes out at the next publish()
 POLL_SLICE_MS = 100  # one poll while waiting for acks
 LINGER_MS = 500  # on close, how long queued frames may still go out
+STOP_FLUSH_SECONDS = 20.0  # after SIGTERM, how long a sender's final flush may wait for the sink's acks
 
 
 class SinkRefused(CollectorError):
@@ -41,11 +42,11 @@ class SinkRefused(CollectorError):
 
 
 class Publisher:
-    def __init__(self, endpoint: str, sender_id: str, source: str, cfg: Config,
+    def __init__(self, endpoint: str, sender_id: str, origin: str, cfg: Config,
                  log: logging.Logger | None = None, context: zmq.Context | None = None) -> None:
         self.endpoint = endpoint
         self.sender = sender_id
-        self.source = source
+        self.origin = origin  # 'live' | 'simulator' (collector/platforms.py data_origin): Batch.source
         self.log = log or logging.getLogger("fetcher.publisher")
         self.ack_timeout = cfg.zmq.ack_timeout_seconds
         self.sink_wait = cfg.zmq.sink_wait_seconds
@@ -120,7 +121,7 @@ class Publisher:
         self.stats["batches"] += 1
 
     def _encode(self, records: list[wire.Record]) -> bytes:
-        return wire.encode(wire.Batch(sender=self.sender, seq=self.seq + 1, source=self.source,
+        return wire.encode(wire.Batch(sender=self.sender, seq=self.seq + 1, source=self.origin,
                                       records=wire.columnize(records) if records else []))
 
     def _encodable(self, records: list[wire.Record]) -> list[wire.Record]:
@@ -128,7 +129,7 @@ class Publisher:
         good = []
         for r in records:
             try:
-                wire.encode(wire.Batch(sender=self.sender, seq=0, source=self.source, records=wire.columnize([r])))
+                wire.encode(wire.Batch(sender=self.sender, seq=0, source=self.origin, records=wire.columnize([r])))
                 good.append(r)
             except (OverflowError, TypeError, ValueError, msgspec.EncodeError) as exc:
                 self.stats["unencodable"] += 1

@@ -124,6 +124,8 @@ def problem(r: Record) -> str | None:
                 (any(not 0 <= x < b.SIZE_MAX for x in (r.requests, r.retries, r.records, r.skipped, r.errors)),
                  "a count not in [0, 1e15)"),
                 (b.bad_text(r.message, b.TEXT_MAX) or b.bad_text(r.phase, 40), "phase/message too long"),
+                (len(r.listings_complete) > b.EXTRA_MAX or any(b.bad_text(x, b.TITLE_MAX) for x in r.listings_complete),
+                 "listings_complete too many or too long"),
             ])
         case SnapshotColumns():
             return None

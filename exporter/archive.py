@@ -197,8 +197,8 @@ def run(cfg: Config, now: float | None = None, progress=None) -> dict[str, int]:
     cutoff = int(now - cfg.archive.retention_days * DAY)
     counts = {"partitions": 0, "rows": 0, "refused": 0, "book_partitions": 0, "books": 0}
     db = connect_reader(str(cfg.db_path))
-    source = db.execute("SELECT value FROM meta WHERE key = 'source'").fetchone()
-    pub = Publisher(cfg.sink_endpoint, f"archiver-{os.getpid()}", source[0] if source else platforms.source_for(cfg, "polymarket"),
+    origin = db.execute("SELECT value FROM meta WHERE key = 'source'").fetchone()
+    pub = Publisher(cfg.sink_endpoint, f"archiver-{os.getpid()}", origin[0] if origin else platforms.data_origin(cfg, "polymarket"),
                     cfg, log)
     sent: list[wire.ArchiveCommit] = []
     try:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import duckdb
 
 from collector import books
+from collector.bounds import PRICE_SCALE
 
-PRICE_SCALE = 1e6
 NEAR_1C, NEAR_5C = 10_000, 50_000  # in millionths
 
 

@@ -22,10 +22,9 @@ from collector.cliutil import CONTEXT_SETTINGS, Command, version_option
 from collector.errors import CollectorError
 from fetchers import runner
 from fetchers.http import HttpClient
-from collector.sink_client import Publisher
+from collector.sink_client import STOP_FLUSH_SECONDS, Publisher
 
 ONCE_PHASES = ("discover", "snapshot", "resolve", "news")
-STOP_FLUSH_SECONDS = 20.0  # after SIGTERM, how long the final flush may wait for the sink
 
 
 def install_stop_handlers() -> threading.Event:
@@ -46,7 +45,7 @@ def run_once(cfg: config.Config, platform: str, phase: str, stop: threading.Even
     grid_time = clock.grid_floor(clock.now(), cfg.interval_seconds("snapshot")) if phase == "snapshot" else None
     section = cfg.platform(platform)
     http = HttpClient(platform, section, None, log, should_stop=stop.is_set)
-    publisher = Publisher(cfg.sink_endpoint, runner.sender_id(platform), platforms.source_for(cfg, platform), cfg, log)
+    publisher = Publisher(cfg.sink_endpoint, runner.sender_id(platform), platforms.data_origin(cfg, platform), cfg, log)
     try:
         report = runner.run_phase(cfg, platform, phase, publisher=publisher, http=http, log=log,
                                   job_id=uuid.uuid4().hex, grid_time=grid_time, should_stop=stop.is_set)
@@ -56,7 +55,7 @@ def run_once(cfg: config.Config, platform: str, phase: str, stop: threading.Even
     finally:
         publisher.close()
         http.close()
-    if report.ok or report.message == "interrupted":
+    if report.ok or report.interrupted:
         return 0
     click.echo(f"Error: {platform} {phase} failed: {report.message}", err=True)
     return 1
@@ -98,7 +97,7 @@ def main(config_path, platform, once, backfill, since, until, as_json):
         sys.exit(replay.main(cfg, platform, since, until, install_stop_handlers(), log, as_json))
     stop = install_stop_handlers()
     try:
-        runner.check_source(cfg, platforms.source_for(cfg, platform))
+        runner.check_origin(cfg, platforms.data_origin(cfg, platform))
         if once:
             code = run_once(cfg, platform, once, stop, log)
         else:

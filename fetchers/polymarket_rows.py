@@ -17,6 +17,8 @@ from typing import Any
 
 import msgspec
 
+from fetchers.base import BadRecord
+
 _CANONICAL = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d{1,9})?(Z|\+00(:?00)?)")
 _json_list = msgspec.json.Decoder()
 class _EventRef(msgspec.Struct):
@@ -97,10 +99,6 @@ def page_rows(page) -> tuple[list, Any] | None:
     if isinstance(page, dict) and isinstance(page.get("markets"), list):
         return page["markets"], page.get("next_cursor")
     return None
-
-
-class BadRecord(ValueError):
-    """This one row is unusable; the rest of the page goes on."""
 
 
 def num(value, field: str) -> float | None:

@@ -72,7 +72,7 @@ class Scheduler:
                 self.archive.tick()
                 refresh_at = mono + DB_REFRESH_S
             self.board.check(now, mono)
-            for f, job in self.board.due_jobs(now, mono):
+            for f, job in self.board.due_jobs(now):
                 try:
                     self.sock.send_multipart([f.identity, wire.encode(job)], zmq.NOBLOCK)
                 except zmq.ZMQError as exc:  # EHOSTUNREACH (gone) or EAGAIN (not reading)

@@ -37,7 +37,6 @@ class InFlight:
     fetcher: str  # the fetcher's identity (its DEALER routing id)
     grid_time: int
     deadline: float  # simulated unix seconds
-    sent_at: float  # monotonic seconds (real) when sent or adopted
     idle_beats: int = 0  # heartbeats since sending in which the fetcher said it was idle
 
 
@@ -115,14 +114,13 @@ def pick(tasks: dict[tuple[str, str], Task], platform: str, now: float) -> Task 
     return None
 
 
-def issue(task: Task, now: float, token: str, fetcher: str, deadline_minutes: float,
-          mono: float) -> InFlight:
+def issue(task: Task, now: float, token: str, fetcher: str, deadline_minutes: float) -> InFlight:
     """Create the in-flight record of a new job for the task's current slot."""
     task.attempts += 1
     grid_time = clock.grid_floor(now, task.interval)
     job = InFlight(job_id=job_id(task.platform, task.phase, grid_time, token, task.attempts),
                    fetcher=fetcher, grid_time=grid_time,
-                   deadline=now + deadline_seconds(deadline_minutes, task.interval), sent_at=mono)
+                   deadline=now + deadline_seconds(deadline_minutes, task.interval))
     task.job = job
     return job
 

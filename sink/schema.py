@@ -27,7 +27,6 @@ from collector import books
 from collector.db import APPLICATION_ID, check_ours
 from collector.errors import DatabaseError
 
-PRICE_SCALE = 1_000_000  # stored price integer = round(probability * PRICE_SCALE)
 WRITER_BUSY_S = 2.0  # the sink's wait for a write lock before a commit counts as failed
 
 
@@ -305,6 +304,21 @@ SELECT m.market_id, m.platform,
 """
 
 
+# Phase state as data (issue 18): the listings a run read to their end, one row each, instead of a
+# LIKE over the human-readable message. Runs from before keep their state: the notes they wrote.
+_M007_PHASE_LISTINGS = """
+CREATE TABLE phase_listings (
+    job_id TEXT NOT NULL,               -- phase_runs.job_id
+    listing TEXT NOT NULL,              -- e.g. 'full sweep', 'settled listing complete'
+    PRIMARY KEY (job_id, listing)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO phase_listings (job_id, listing)
+SELECT r.job_id, n.value FROM phase_runs r
+  JOIN json_each('["full sweep", "updated listing complete", "settled listing complete",
+                   "closed listing complete"]') n ON instr(r.message, n.value) > 0
+ WHERE r.platform = 'kalshi' AND r.message != 'interrupted';
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("001_initial", _M001_INITIAL),
     ("002_backfill_checkpoint", _M002_BACKFILL),
@@ -312,6 +326,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("004_snapshot_observed_lag", _M004_OBSERVED),
     ("005_market_versions", _M005_VERSIONS),
     ("006_order_books", _order_books_sql()),
+    ("007_phase_listings", _M007_PHASE_LISTINGS),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

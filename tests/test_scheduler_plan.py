@@ -23,7 +23,7 @@ def test_never_ran_is_due_now_and_stands_for_the_current_slot():
     task = plan.Task("kalshi", "snapshot", 900.0)
     now = S + 50.0  # 50 s into the slot starting at S
     assert plan.is_due(task, now)
-    job = plan.issue(task, now, "tok", "f1", 20.0, 0.0)
+    job = plan.issue(task, now, "tok", "f1", 20.0)
     assert job.grid_time == S
     assert job.job_id == f"kalshi.snapshot.{S}.tok-1"
 
@@ -34,7 +34,7 @@ def test_many_missed_cycles_run_once_then_back_on_the_grid():
     ts[("polymarket", "discover")].last_slot = S
     now = S + 50.0
     assert plan.pick(ts, "polymarket", now) is task
-    job = plan.issue(task, now, "tok", "f1", 20.0, 0.0)
+    job = plan.issue(task, now, "tok", "f1", 20.0)
     assert job.grid_time == S  # the current slot, not the first missed one
     assert plan.pick(ts, "polymarket", now) is None  # in flight: nothing else on that platform
     task.job = None
@@ -49,7 +49,7 @@ def test_snapshot_and_resolve_wait_for_the_first_discover():
     now = S + 50.0
     first = plan.pick(ts, "polymarket", now)
     assert first.phase == "discover"
-    first.job = plan.issue(first, now, "t", "f", 20.0, 0.0)
+    first.job = plan.issue(first, now, "t", "f", 20.0)
     assert plan.pick(ts, "polymarket", now) is None
     first.job = None
     plan.record_run(first, S)
@@ -61,7 +61,7 @@ def test_one_job_per_platform_and_priority_order():
     now = S + 50.0
     order = []
     while (task := plan.pick(ts, "polymarket", now)) is not None:
-        task.job = plan.issue(task, now, "t", "f", 20.0, 0.0)
+        task.job = plan.issue(task, now, "t", "f", 20.0)
         assert plan.pick(ts, "polymarket", now) is None
         order.append(task.phase)
         task.job = None
