@@ -197,7 +197,7 @@ def backfill(ctx: click.Context, config_path: str | None, chosen: tuple[str, ...
 
     Example: collector backfill --platform kalshi --since 2025-01-01
     """
-    from fetchers.backfill import parse_window
+    from collector.cliutil import parse_window
 
     cfg = load(ctx, config_path)
     parse_window(since, until)  # bad dates: one error, exit 2, before any fetcher starts

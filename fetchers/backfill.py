@@ -30,7 +30,6 @@ dates or configuration, 3 no sink.
 
 from __future__ import annotations
 
-import calendar
 import json
 import logging
 import resource
@@ -44,39 +43,18 @@ import click
 
 from collector import clock, platforms, wire
 from collector.config import Config
-from collector.cliutil import iso_day
+from collector.cliutil import Window, parse_day, parse_window  # noqa: F401  (parse_day: tests)
 from collector.errors import CollectorError, SinkUnavailable, UsageError
 from fetchers import runner
 from fetchers.base import PhaseContext, PhaseCounters
 from fetchers.http import HttpClient, Interrupted, RetryBudgetExhausted
 from collector.sink_client import STOP_FLUSH_SECONDS, Publisher, SinkRefused
 
-DAY_S = 86400
 BAR_EVERY_S = 0.25  # progress bar redraw interval on a terminal
 LOG_EVERY_S = 10.0  # progress log line interval otherwise
 
 
 BadUsage = UsageError  # exit 2: a command-line value that cannot work
-
-
-def parse_day(text: str | None, option: str) -> int | None:
-    """'YYYY-MM-DD' (UTC) -> unix seconds of its midnight; None stays None; BadUsage otherwise."""
-    if text is None:
-        return None
-    return calendar.timegm(time.strptime(iso_day(text, option), "%Y-%m-%d"))
-
-
-@dataclass
-class Window:
-    """Markets whose resolution time falls in [lo, hi] (unix seconds, both ends inclusive)."""
-
-    lo: int | None = None
-    hi: int | None = None
-
-    def holds(self, t: int | None) -> bool:
-        if t is None:
-            return self.lo is None and self.hi is None
-        return (self.lo is None or t >= self.lo) and (self.hi is None or t <= self.hi)
 
 
 @dataclass
@@ -319,17 +297,6 @@ def print_outcome(platform: str, out: Outcome, as_json: bool) -> int:
         click.echo(f"Error: {platform} backfill failed: {why}", err=True)
         return 1
     return 0
-
-
-def parse_window(since: str | None, until: str | None) -> Window:
-    """--since/--until as a Window of whole UTC days (both included); BadUsage (exit 2) otherwise.
-    `collector backfill` calls this too, once, before it starts any fetcher."""
-    lo, hi = parse_day(since, "--since"), parse_day(until, "--until")
-    if hi is not None:
-        hi += DAY_S - 1  # --until names the last day included
-    if lo is not None and hi is not None and lo > hi:
-        raise BadUsage(f"--since {since} is after --until {until}")
-    return Window(lo, hi)
 
 
 def main(cfg: Config, platform: str, since: str | None, until: str | None, stop: threading.Event,

@@ -4,8 +4,8 @@
   ``collector.db.connect_reader`` and read the documented views;
 * ``exporter`` imports no ``fetchers`` (the archiver talks to the sink through
   ``collector.sink_client``), ``fetchers`` and ``scheduler`` import neither each other nor the exporter;
-* ``collector`` imports none of the process packages, except its operator front ends
-  (``FRONT_ENDS``), which start or call the others by design.
+* ``collector`` imports none of the process packages, except that its operator front ends
+  (``FRONT_ENDS``: `collector export`, `collector archive`, `collector doctor`) call the exporter.
 
 Imports are read with ``ast`` (also those inside functions), so a lazy import cannot hide.
 """
@@ -25,7 +25,7 @@ FORBIDDEN = {  # importer package -> packages it must not import
     "exporter": {"sink", "fetchers", "scheduler", "simulator"},
     "simulator": {"sink", "fetchers", "scheduler", "exporter"},
 }
-FRONT_ENDS = {"collector/cli.py", "collector/doctor.py", "collector/demo.py"}  # `collector ...` commands
+FRONT_ENDS = {"collector/cli.py": {"exporter"}, "collector/doctor.py": {"exporter"}}  # module -> what it may import
 
 
 def imported_packages(source: str) -> set[str]:
@@ -44,9 +44,8 @@ def violations(root: Path) -> list[str]:
     for package, banned in FORBIDDEN.items():
         for path in sorted((root / package).glob("*.py")):
             rel = path.relative_to(root).as_posix()
-            if rel in FRONT_ENDS:
-                continue
-            for bad in sorted(imported_packages(path.read_text(encoding="utf-8")) & banned):
+            allowed = FRONT_ENDS.get(rel, set())
+            for bad in sorted(imported_packages(path.read_text(encoding="utf-8")) & (banned - allowed)):
                 out.append(f"{rel} imports {bad}")
     return out
 
