@@ -32,7 +32,7 @@ import msgspec
 
 from collector import bounds, validate, wire
 from fetchers.base import yes_price
-from fetchers.polymarket_rows import BadRecord, GammaRow, _EventRef, as_row, iso, num, str_list, text
+from fetchers.polymarket_rows import BadRecord, GammaRow, EventRef, as_row, iso, num, str_list, text
 
 PLATFORM = "polymarket"
 # Tags that name a category, in the order we prefer them; promo tags ("Earn 4%") never match.
@@ -145,7 +145,7 @@ def parse_market(raw, observed_at: float) -> Market:
     return m
 
 
-_NO_EVENT = _EventRef()
+_NO_EVENT = EventRef()
 
 
 def parse_rows(rows: list, observed_at: float) -> tuple[list[Market], list[tuple[str, str]]]:

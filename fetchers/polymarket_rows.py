@@ -21,7 +21,7 @@ from fetchers.base import BadRecord
 
 _CANONICAL = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d{1,9})?(Z|\+00(:?00)?)")
 _json_list = msgspec.json.Decoder()
-class _EventRef(msgspec.Struct):
+class EventRef(msgspec.Struct):
     id: Any = None
     slug: Any = None
     title: Any = None  # the event's question; a member market's own question can be just "Over 218.5"
@@ -65,7 +65,7 @@ class GammaRow(msgspec.Struct):
     groupItemTitle: Any = None
     questionID: Any = None
     tags: list[_TagRef] | None = None
-    events: list[_EventRef] | None = None
+    events: list[EventRef] | None = None
 
 
 class GammaPage(msgspec.Struct):
@@ -88,7 +88,7 @@ def as_row(raw) -> GammaRow:
     tags, events = raw.get("tags"), raw.get("events")
     return GammaRow(**{f: raw.get(f) for f in _PLAIN},
                     tags=[_TagRef(t.get("label")) for t in tags if isinstance(t, dict)] if isinstance(tags, list) else None,
-                    events=[_EventRef(e.get("id"), e.get("slug")) for e in events if isinstance(e, dict)]
+                    events=[EventRef(e.get("id"), e.get("slug")) for e in events if isinstance(e, dict)]
                     if isinstance(events, list) else None)
 
 
