@@ -200,12 +200,12 @@ def backfill(ctx: click.Context, config_path: str | None, chosen: tuple[str, ...
     from collector.cliutil import parse_window
 
     cfg = load(ctx, config_path)
-    parse_window(since, until)  # bad dates: one error, exit 2, before any fetcher starts
-    require_sink(cfg)
+    parse_window(since, until)  # bad dates or platforms: one error, exit 2, before any fetcher starts
     can = platforms.with_backfill(cfg)
     for name in chosen:
         if name not in can:
             raise UsageError(f"Invalid value for '--platform': {name!r} is not one of {', '.join(can)}")
+    require_sink(cfg)
     chosen = chosen or tuple(p.name for p in platforms.enabled(cfg) if p.name in can)
     sys.exit(run_backfill(cfg, chosen, since, until, as_json))
 

@@ -101,3 +101,12 @@ def test_an_unknown_platform_is_one_error_line_and_exit_2(tmp_path):
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 2
     assert "unknown platform 'toy'; known: polymarket, kalshi, news" in r.stderr
+
+
+def test_backfill_offers_the_registered_platforms_that_can_replay(tmp_path):
+    """A configured platform without a backfill module is refused by name, before any sink is needed."""
+    cfg_path = toy_config(tmp_path, "http://127.0.0.1:9")
+    r = subprocess.run([script("collector"), "--config", str(cfg_path), "backfill", "--platform", "toy"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2
+    assert "'toy' is not one of polymarket, kalshi" in r.stderr
