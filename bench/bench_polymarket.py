@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 from collector import clock, config  # noqa: E402
 from fetchers import polymarket, polymarket_parse as parse, polymarket_rows as gamma_rows, runner  # noqa: E402
 from fetchers.http import HttpClient  # noqa: E402
-from fetchers.publisher import Publisher  # noqa: E402
+from collector.sink_client import Publisher  # noqa: E402
 from simulator import gamma_render, server  # noqa: E402
 from simulator.world import World  # noqa: E402
 from report import figure  # noqa: E402  (bench/ is on sys.path when run as a script)

@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from collector import config, status  # noqa: E402
+from collector.db import connect_reader  # noqa: E402
 from sink import schema  # noqa: E402
 from report import figure  # noqa: E402  (bench/ is on sys.path when run as a script)
 
@@ -112,7 +113,7 @@ def main() -> None:
     cfg = config.load(cfg_path)
     st = status.gather(cfg)
     gather = best_of(lambda: status.gather(cfg))
-    db = schema.connect_reader(str(db_path))
+    db = connect_reader(str(db_path))
     started = time.perf_counter()
     rows = db.execute("SELECT count(*) FROM snapshot").fetchone()[0]
     scan = time.perf_counter() - started

@@ -18,7 +18,7 @@ An empty book is the 2-byte header with zero counts; "no book at all" is NULL, n
 
 from __future__ import annotations
 
-PRICE_SCALE = 1_000_000
+from collector.bounds import PRICE_SCALE
 MAX_LEVELS = 15  # per side: a nibble in byte 0
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 import re
 
-PLATFORMS = ("polymarket", "kalshi")  # market platforms: the only values stored, or used in paths
-REPORT_PLATFORMS = PLATFORMS + ("news", "all")  # PhaseReports also come from news and the archiver
+from collector import platforms
+
 PRICE_MIN, PRICE_MAX = 0.0, 1.0  # probabilities of the YES side
 PRICE_SCALE = 1_000_000  # wire/storage integer price = round(probability * PRICE_SCALE)
 SIZE_MAX = 1e15  # volumes, liquidity, open interest, counts: finite, >= 0 and below this
@@ -57,7 +57,7 @@ def bad_id(s) -> bool:
 
 
 def market_problem(platform, market_id) -> str | None:
-    if platform not in PLATFORMS:
+    if platform not in platforms.market_names():  # the only values stored, or used in paths
         return f"unknown platform {str(platform)[:40]!r}"
     if bad_id(market_id):
         return f"market id {str(market_id)[:40]!r} is not 1-{ID_MAX} printable characters"

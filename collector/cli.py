@@ -18,9 +18,9 @@ from pathlib import Path
 
 import click
 
-from collector import clock, config as config_mod
+from collector import clock, config as config_mod, platforms
 from collector.cliutil import CONTEXT_SETTINGS, Group, version_option
-from collector.errors import CollectorError, DatabaseError, SinkNotRunning
+from collector.errors import CollectorError, DatabaseError, SinkNotRunning, UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CONF = ROOT / "supervisord.conf"
@@ -35,6 +35,7 @@ def load(ctx: click.Context, config_path: str | None) -> config_mod.Config:
     """The config named on the command, else on the group, else the usual lookup."""
     cfg = config_mod.load(config_path or (ctx.obj or {}).get("config_path"))
     clock.configure(cfg)
+    platforms.configure(cfg)
     return cfg
 
 
@@ -180,13 +181,13 @@ def export(ctx: click.Context, args: tuple[str, ...]) -> None:
 
 @main.command()
 @config_option
-@click.option("--platform", "platforms", multiple=True, type=click.Choice(["polymarket", "kalshi"]),
-              help="platform to backfill (repeatable; default: every enabled platform)")
+@click.option("--platform", "chosen", multiple=True, metavar="NAME",
+              help="platform to backfill (repeatable; default: every enabled platform that can)")
 @click.option("--since", help="first day to replay, YYYY-MM-DD")
 @click.option("--until", help="last day to replay, YYYY-MM-DD")
 @click.option("--json", "as_json", is_flag=True, help="print each platform's summary as one JSON line")
 @click.pass_context
-def backfill(ctx: click.Context, config_path: str | None, platforms: tuple[str, ...],
+def backfill(ctx: click.Context, config_path: str | None, chosen: tuple[str, ...],
              since: str | None, until: str | None, as_json: bool) -> None:
     """Replay historical prices and resolutions: runs `fetcher --backfill` per platform, in turn.
 
@@ -196,12 +197,16 @@ def backfill(ctx: click.Context, config_path: str | None, platforms: tuple[str, 
 
     Example: collector backfill --platform kalshi --since 2025-01-01
     """
-    from fetchers.backfill import parse_window
+    from collector.cliutil import parse_window
 
     cfg = load(ctx, config_path)
-    parse_window(since, until)  # bad dates: one error, exit 2, before any fetcher starts
+    parse_window(since, until)  # bad dates or platforms: one error, exit 2, before any fetcher starts
+    can = platforms.with_backfill(cfg)
+    for name in chosen:
+        if name not in can:
+            raise UsageError(f"Invalid value for '--platform': {name!r} is not one of {', '.join(can)}")
     require_sink(cfg)
-    chosen = platforms or tuple(p for p in ("polymarket", "kalshi") if cfg.platform(p).enabled)
+    chosen = chosen or tuple(p.name for p in platforms.enabled(cfg) if p.name in can)
     sys.exit(run_backfill(cfg, chosen, since, until, as_json))
 
 

@@ -5,8 +5,11 @@ One place so that `collector`, `exporter`, `fetcher`, `sink`, `scheduler` and `s
 
 from __future__ import annotations
 
+import calendar
 import sys
 import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -97,3 +100,37 @@ def iso_day(value: str, option: str) -> str:
     if len(value) != 10:
         raise UsageError(f"{option} {value!r}: expected a date as YYYY-MM-DD")
     return value
+
+
+DAY_S = 86400
+
+
+def parse_day(text: str | None, option: str) -> int | None:
+    """'YYYY-MM-DD' (UTC) -> unix seconds of its midnight; None stays None; UsageError otherwise."""
+    if text is None:
+        return None
+    return calendar.timegm(time.strptime(iso_day(text, option), "%Y-%m-%d"))
+
+
+@dataclass
+class Window:
+    """Markets whose resolution time falls in [lo, hi] (unix seconds, both ends inclusive)."""
+
+    lo: int | None = None
+    hi: int | None = None
+
+    def holds(self, t: int | None) -> bool:
+        if t is None:
+            return self.lo is None and self.hi is None
+        return (self.lo is None or t >= self.lo) and (self.hi is None or t <= self.hi)
+
+
+def parse_window(since: str | None, until: str | None) -> Window:
+    """--since/--until as a Window of whole UTC days (both included); UsageError (exit 2) otherwise.
+    `collector backfill` checks it once before it starts any fetcher; `fetcher --backfill` uses it."""
+    lo, hi = parse_day(since, "--since"), parse_day(until, "--until")
+    if hi is not None:
+        hi += DAY_S - 1  # --until names the last day included
+    if lo is not None and hi is not None and lo > hi:
+        raise UsageError(f"--since {since} is after --until {until}")
+    return Window(lo, hi)

@@ -7,6 +7,7 @@ converts simulated seconds with ``to_real()``. Against the real exchanges the cl
 
 from __future__ import annotations
 
+import calendar
 import time
 
 from collector.config import Config
@@ -47,3 +48,14 @@ def iso(t: float | None) -> str | None:
     if t is None:
         return None
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def unix(iso_text: str | None) -> int | None:
+    """``iso``'s form ('YYYY-MM-DDTHH:MM:SSZ', a longer tail ignored) -> unix seconds; None or junk -> None."""
+    if not iso_text:
+        return None
+    try:
+        return calendar.timegm((int(iso_text[0:4]), int(iso_text[5:7]), int(iso_text[8:10]),
+                                int(iso_text[11:13]), int(iso_text[14:16]), int(iso_text[17:19]), 0, 0, 0))
+    except (ValueError, TypeError):
+        return None

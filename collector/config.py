@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import re
 import tomllib
 from pathlib import Path
 
@@ -78,27 +79,38 @@ class Snapshot(_Section):
     book_depth: int = 5  # levels kept per side; 0 = no order books
 
 
-class Polymarket(_Section):
+class Exchange(_Section):
+    """What every exchange's section holds: its switch, its API and how hard we may use it (fetchers/http.py)."""
+
     enabled: bool = True
-    base_url: str = "https://clob.polymarket.com"
-    gamma_url: str = "https://gamma-api.polymarket.com"
+    base_url: str = ""
     requests_per_second: float = 2.0
     connect_timeout_seconds: float = 5.0
     read_timeout_seconds: float = 30.0
     max_retries: int = 6  # per request, with exponential backoff and jitter
     page_size: int = 100
+
+
+class Polymarket(Exchange, kw_only=True):
+    base_url: str = "https://clob.polymarket.com"
+    gamma_url: str = "https://gamma-api.polymarket.com"
     book_tokens: str = "yes"  # order books of the YES token only, or "both" (twice the requests)
 
 
-class Kalshi(_Section):
-    enabled: bool = True
+class Kalshi(Exchange, kw_only=True):
     base_url: str = "https://api.elections.kalshi.com/trade-api/v2"
-    requests_per_second: float = 2.0
-    connect_timeout_seconds: float = 5.0
-    read_timeout_seconds: float = 30.0
-    max_retries: int = 6
     page_size: int = 1000
     include_parlays: bool = False  # KXMVE multivariate markets: >99% of the unfiltered feed
+
+
+class PlatformSection(Exchange, kw_only=True):
+    """``[platforms.NAME]``: a platform added without editing this file (collector/platforms.py).
+
+    ``module`` names its fetcher module (fetchers/base.py's interface).
+    """
+
+    module: str
+    backfill_module: str = ""  # dotted path of its history replay (fetchers/backfill.py), if any
 
 
 class Export(_Section):
@@ -140,6 +152,7 @@ class Config(_Section):
     export: Export = msgspec.field(default_factory=Export)
     archive: Archive = msgspec.field(default_factory=Archive)
     news: News = msgspec.field(default_factory=News)
+    platforms: dict[str, PlatformSection] = msgspec.field(default_factory=dict)
     # Where this config was read from ("<defaults>" when built in); not a TOML key.
     source_path: str = "<defaults>"
 
@@ -168,16 +181,20 @@ class Config(_Section):
         return self.zmq.scheduler_endpoint or f"ipc://{self.data_dir / 'scheduler.ipc'}"
 
     def interval_seconds(self, phase: str) -> float:
-        """Cadence of a phase ('discover' | 'snapshot' | 'resolve') in seconds."""
+        """Cadence of a phase ('discover' | 'snapshot' | 'resolve' | 'news') in seconds."""
         minutes = {
             "discover": self.general.poll_interval_minutes,
             "snapshot": self.general.snapshot_interval_minutes,
             "resolve": self.general.resolve_interval_minutes,
+            "news": self.news.interval_minutes,
         }[phase]
         return minutes * 60.0
 
-    def platform(self, name: str) -> Polymarket | Kalshi | News:
-        return {"polymarket": self.polymarket, "kalshi": self.kalshi, "news": self.news}[name]
+    def platform(self, name: str) -> Polymarket | Kalshi | News | PlatformSection:
+        """The platform's section (collector/platforms.py names it); UnknownPlatform otherwise."""
+        from collector import platforms
+
+        return platforms.section(self, name)
 
 
 def resolve_path(explicit: str | os.PathLike | None) -> Path | None:
@@ -224,21 +241,50 @@ _POSITIVE = (
     "clock.speed", "zmq.ack_timeout_seconds", "zmq.sink_wait_seconds", "zmq.max_unacked_batches",
     "sink.batch_max_records", "sink.flush_interval_seconds",
     "scheduler.job_deadline_minutes", "scheduler.heartbeat_seconds", "scheduler.fetcher_silent_seconds",
-    "polymarket.requests_per_second", "polymarket.connect_timeout_seconds", "polymarket.read_timeout_seconds",
-    "polymarket.page_size", "kalshi.requests_per_second", "kalshi.connect_timeout_seconds",
-    "kalshi.read_timeout_seconds", "kalshi.page_size",
-    "archive.retention_days", "news.requests_per_second", "news.connect_timeout_seconds",
-    "news.read_timeout_seconds", "news.max_results_per_query", "news.interval_minutes",
+    "archive.retention_days", "news.max_results_per_query", "news.interval_minutes",
 )
 # ... and those that must be finite and >= 0.
-_NON_NEGATIVE = ("sink.min_free_disk_mb", "export.random_prompts_per_market", "polymarket.max_retries", "kalshi.max_retries", "news.max_retries",
+_NON_NEGATIVE = ("sink.min_free_disk_mb", "export.random_prompts_per_market",
                  "news.max_queries_per_run", "clock.real_origin", "clock.sim_origin")
+# Every platform's section (collector/platforms.py), when it has the key: > 0, or >= 0.
+_PLATFORM_POSITIVE = ("requests_per_second", "connect_timeout_seconds", "read_timeout_seconds", "page_size")
+_PLATFORM_NON_NEGATIVE = ("max_retries",)
 _LOOPBACK_NAMES = ("localhost",)
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
 def _get(cfg: Config, key: str):
     section, name = key.split(".")
     return getattr(getattr(cfg, section), name)
+
+
+def _platform_keys(cfg: Config) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+    """(key, value) of every platform's numbers that must be > 0, and of those that must be >= 0."""
+    from collector import platforms
+
+    positive, non_negative = [], []
+    for name, entry in platforms.registered(cfg).items():
+        sec = platforms.section(cfg, name)
+        where = entry.section or f"platforms.{name}"
+        positive += [(f"{where}.{k}", getattr(sec, k)) for k in _PLATFORM_POSITIVE if hasattr(sec, k)]
+        non_negative += [(f"{where}.{k}", getattr(sec, k)) for k in _PLATFORM_NON_NEGATIVE if hasattr(sec, k)]
+    return positive, non_negative
+
+
+def _extra_platform_problem(cfg: Config) -> str | None:
+    """A [platforms.NAME] section whose name clashes or is unsafe, or whose module is not a dotted path."""
+    from collector import platforms
+
+    for name, sec in cfg.platforms.items():
+        if platforms.NAME.fullmatch(name) is None:
+            return f"key platforms.{name}: a platform name is 1-32 of a-z, 0-9, _ starting with a letter"
+        if name in platforms.BUILTIN or name == platforms.ARCHIVER:
+            return f"key platforms.{name}: {name!r} is a built-in name; configure it in its own section"
+        for key in ("module", "backfill_module"):
+            value = getattr(sec, key)
+            if (value or key == "module") and _DOTTED.fullmatch(value) is None:
+                return f"key platforms.{name}.{key} = {value!r} is not a dotted module path"
+    return None
 
 
 def endpoint_problem(endpoint: str) -> str | None:
@@ -265,12 +311,14 @@ def endpoint_problem(endpoint: str) -> str | None:
 
 def _validate(cfg: Config, where: str) -> Config:
     """Checks msgspec's types cannot express: finite positive numbers, loopback endpoints, log level."""
-    for key in _POSITIVE:
-        value = _get(cfg, key)
+    why = _extra_platform_problem(cfg)
+    if why:
+        raise ConfigError(f"{where}: {why}")
+    platform_positive, platform_non_negative = _platform_keys(cfg)
+    for key, value in [*((k, _get(cfg, k)) for k in _POSITIVE), *platform_positive]:
         if not (math.isfinite(value) and value > 0):
             raise ConfigError(f"{where}: key {key} must be a finite number > 0, got {value}")
-    for key in _NON_NEGATIVE:
-        value = _get(cfg, key)
+    for key, value in [*((k, _get(cfg, k)) for k in _NON_NEGATIVE), *platform_non_negative]:
         if not (math.isfinite(value) and value >= 0):
             raise ConfigError(f"{where}: key {key} must be a finite number >= 0, got {value}")
     horizons = cfg.export.prompt_horizons_days

@@ -15,7 +15,7 @@ from typing import Callable, Protocol
 import click
 import zmq
 
-from collector import clock, config as config_mod, logs
+from collector import clock, config as config_mod, logs, platforms
 from collector.errors import CollectorError
 
 
@@ -36,6 +36,7 @@ def run_foreground(name: str, config_path: str | None, make: Callable[[config_mo
     try:
         cfg = config_mod.load(config_path)
         clock.configure(cfg)
+        platforms.configure(cfg)
         logs.setup(name, cfg)
         service = make(cfg)
         service.bind()

@@ -17,8 +17,9 @@ import xmlrpc.client
 from datetime import datetime
 from pathlib import Path
 
-from collector import book_status, clock
+from collector import book_status, clock, platforms
 from collector import sink_health, verdict
+from collector.db import check_ours, connect_reader
 from collector.config import Config
 from collector.errors import DatabaseError
 from collector.wire import MARKET_STATUSES, PHASES
@@ -29,7 +30,6 @@ RECENT_GAPS = 10  # how many of the newest missing snapshot cycles are listed by
 MAX_GRID_SLOTS = 5_000_000  # beyond this many expected cycles, gaps are counted but not listed
 SUPERVISOR_SOCKET = "supervisor.sock"  # in the data directory; see supervisord.conf
 SUPERVISOR_TIMEOUT_S = 3.0
-STATUS_PLATFORMS = ("polymarket", "kalshi", "news")
 
 
 def gather(cfg: Config) -> dict:
@@ -81,8 +81,6 @@ def gather(cfg: Config) -> dict:
         "sink_health": sink_health.read(cfg.data_dir),
     }
     if out["database"]["exists"]:
-        from sink.schema import check_ours, connect_reader  # keep `collector --help` light
-
         db = connect_reader(str(db_path))
         try:
             check_ours(db, str(db_path))
@@ -114,7 +112,7 @@ def _from_db(db: sqlite3.Connection, cfg: Config, now: float, out: dict) -> None
     out["closed_pending"] = closed_pending(db, now)
     out["snapshots"] = _snapshots(db, now)
     _add_backfill_points(db, out["snapshots"])
-    out["phases"] = _phases(db, now)
+    out["phases"] = _phases(db, now, cfg)
     out["gaps"] = {p: gaps(db, p, cfg.interval_seconds("snapshot"), now)
                    for p in out["snapshots"]["by_platform"]}
     out["archive"] = _optional(db, "SELECT count(*), coalesce(sum(rows), 0), max(day) FROM archived_partitions",
@@ -223,9 +221,9 @@ def _add_backfill_points(db: sqlite3.Connection, snaps: dict) -> None:
         snaps["backfill_total"] += points
 
 
-def _phases(db: sqlite3.Connection, now: float) -> dict:
+def _phases(db: sqlite3.Connection, now: float, cfg: Config) -> dict:
     phases: dict = {}
-    for platform in STATUS_PLATFORMS:
+    for platform in platforms.registered(cfg):
         for phase in PHASES:
             row = db.execute(
                 "SELECT job_id, started_at, finished_at, ok, grid_time, requests, retries, records, "

@@ -14,7 +14,7 @@ import re
 
 import msgspec
 
-from collector import bounds as b
+from collector import bounds as b, platforms
 from collector.wire import (ArchiveCommit, BackfillMark, BookArchiveCommit, MarketUpsert, NewsHeadline,
                             OrderBook, PhaseReport, PriceSnapshot, Record, Resolution, SnapshotColumns)
 
@@ -95,7 +95,7 @@ def problem(r: Record) -> str | None:
             ])
         case ArchiveCommit():
             return b.first([
-                (r.platform not in b.PLATFORMS, f"unknown platform {r.platform[:40]!r}"),
+                (r.platform not in platforms.market_names(), f"unknown platform {r.platform[:40]!r}"),
                 (_DAY.fullmatch(r.day) is None, f"day {r.day[:20]!r} is not YYYY-MM-DD"),
                 (b.bad_time(r.t_start) or b.bad_time(r.t_end), "t_start/t_end outside 2000-2100"),
                 (not _safe_relative(r.file), f"file {r.file[:80]!r} is not a plain relative path"),
@@ -105,7 +105,7 @@ def problem(r: Record) -> str | None:
             ])
         case BookArchiveCommit():
             return b.first([
-                (r.platform not in b.PLATFORMS, f"unknown platform {r.platform[:40]!r}"),
+                (r.platform not in platforms.market_names(), f"unknown platform {r.platform[:40]!r}"),
                 (_DAY.fullmatch(r.day) is None, f"day {r.day[:20]!r} is not YYYY-MM-DD"),
                 (b.bad_time(r.t_start) or b.bad_time(r.t_end), "t_start/t_end outside 2000-2100"),
                 (not _safe_relative(r.file), f"file {r.file[:80]!r} is not a plain relative path"),
@@ -115,7 +115,7 @@ def problem(r: Record) -> str | None:
             ])
         case PhaseReport():
             return b.first([
-                (r.platform not in b.REPORT_PLATFORMS, f"unknown platform {r.platform[:40]!r}"),
+                (r.platform not in platforms.report_names(), f"unknown platform {r.platform[:40]!r}"),
                 (b.bad_id(r.job_id), "job id is not 1-200 printable characters"),
                 (not (b.finite(r.started_at) and b.finite(r.finished_at)
                       and 0 <= r.started_at < b.TIME_MAX and 0 <= r.finished_at < b.TIME_MAX),
@@ -124,6 +124,8 @@ def problem(r: Record) -> str | None:
                 (any(not 0 <= x < b.SIZE_MAX for x in (r.requests, r.retries, r.records, r.skipped, r.errors)),
                  "a count not in [0, 1e15)"),
                 (b.bad_text(r.message, b.TEXT_MAX) or b.bad_text(r.phase, 40), "phase/message too long"),
+                (len(r.listings_complete) > b.EXTRA_MAX or any(b.bad_text(x, b.TITLE_MAX) for x in r.listings_complete),
+                 "listings_complete too many or too long"),
             ])
         case SnapshotColumns():
             return None
@@ -153,7 +155,7 @@ def clean_columns(c: SnapshotColumns) -> tuple[SnapshotColumns | None, list[str]
     cols = (c.yes, c.bid, c.ask, c.volume, c.liquidity)
     if any(len(col) != n for col in cols) or (c.lag is not None and len(c.lag) != n):
         return None, [f"snapshot columns for {c.platform[:40]!r} have unequal lengths"] * max(n, 1)
-    head = b.first([(c.platform not in b.PLATFORMS, f"unknown platform {c.platform[:40]!r}"),
+    head = b.first([(c.platform not in platforms.market_names(), f"unknown platform {c.platform[:40]!r}"),
                     (b.bad_time(c.t), f"t {c.t!r} outside 2000-2100"),
                     (c.source not in b.SOURCES, f"source {c.source[:20]!r}")])
     if head:

@@ -10,16 +10,14 @@ DEGRADED when collection is partial or at risk. Exit codes follow the same order
 
 from __future__ import annotations
 
-import calendar
-import time
 from typing import Callable
 
+from collector import clock, platforms
 from collector.config import Config
 
 OK, DEGRADED, DOWN = "OK", "DEGRADED", "DOWN"
 EXIT_CODES = {OK: 0, DEGRADED: 1, DOWN: 2}
 CORE_PROGRAMS = ("sink", "scheduler")  # without either, nothing is stored or scheduled
-FETCHER_PLATFORMS = ("polymarket", "kalshi", "news")
 BAD_PROGRAM_STATES = ("FATAL", "BACKOFF", "EXITED", "UNKNOWN")  # wrong whether expected or not
 SCHEDULED_PHASES = ("discover", "snapshot", "resolve", "news")  # what the scheduler runs on a cadence
 STALE_PHASE_INTERVALS = 3  # a phase whose last run is older than this many intervals is not running
@@ -32,7 +30,7 @@ def problem(severity: str, what: str, fix: str) -> dict:
 
 def expected_programs(cfg: Config) -> list[str]:
     """The supervisord programs that should be RUNNING for this config."""
-    return [*CORE_PROGRAMS, *(f"fetcher-{p}" for p in FETCHER_PLATFORMS if cfg.platform(p).enabled)]
+    return [*CORE_PROGRAMS, *(f"fetcher-{p.name}" for p in platforms.enabled(cfg))]
 
 
 def check_supervisor(st: dict, cfg: Config) -> list[dict]:
@@ -54,7 +52,7 @@ def check_supervisor(st: dict, cfg: Config) -> list[dict]:
         if name not in expected and info["state"] in BAD_PROGRAM_STATES:
             found.append(problem(DEGRADED, f"{name} {info['state']} ({info['description']})",
                                  f"collector ctl start {name}; its log: {name}.log in the data directory"))
-    fetchers = [f"fetcher-{p}" for p in FETCHER_PLATFORMS if f"fetcher-{p}" in expected]
+    fetchers = [name for name in expected if name.startswith("fetcher-")]
     if fetchers and not any(programs.get(f, {}).get("state") == "RUNNING" for f in fetchers):
         found.append(problem(DOWN, "no fetcher is running", "collector ctl start all"))
     return found
@@ -63,7 +61,7 @@ def check_supervisor(st: dict, cfg: Config) -> list[dict]:
 def check_phases(st: dict, cfg: Config) -> list[dict]:
     """The last run of a phase failed (with its whole message), or no run for several intervals."""
     found: list[dict] = []
-    now = _unix(st["generated_at"])
+    now = clock.unix(st["generated_at"])
     scheduled = [p["last"] for platform, phases in st["phases"].items() if cfg.platform(platform).enabled
                  for phase, p in phases.items() if phase in SCHEDULED_PHASES]
     if scheduled and not any(last["ok"] for last in scheduled):
@@ -81,7 +79,7 @@ def check_phases(st: dict, cfg: Config) -> list[dict]:
                                                f"{p['runs_24h']} runs in 24h): {last['message'] or 'no message'}",
                                      f"see fetcher-{platform}.log; collector doctor checks the exchange is reachable"))
             interval = (cfg.news.interval_minutes * 60.0 if phase == "news" else cfg.interval_seconds(phase))
-            age = now - _unix(last["finished_at"])
+            age = now - clock.unix(last["finished_at"])
             if age > STALE_PHASE_INTERVALS * interval:
                 found.append(problem(DEGRADED, f"{platform} {phase} has not run since {last['finished_at']} "
                                                f"(due every {interval:g} s)",
@@ -115,7 +113,7 @@ def check_sink_commits(st: dict, cfg: Config) -> list[dict]:
     h = st.get("sink_health")
     if not h:
         return []
-    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(h.get("failing_since") or 0))
+    since = clock.iso(h.get("failing_since") or 0)
     return [problem(DOWN, f"sink commits failing since {since} ({h.get('failures_in_a_row')} in a row): "
                           f"{h.get('last_error')}",
                     "check the database file and its disk (permissions, read-only mount, free space, another "
@@ -143,5 +141,3 @@ def judge(st: dict, cfg: Config) -> dict:
     return {"state": state, "line": line, "exit_code": EXIT_CODES[state], "problems": problems}
 
 
-def _unix(iso: str) -> float:
-    return calendar.timegm(time.strptime(iso, "%Y-%m-%dT%H:%M:%SZ"))

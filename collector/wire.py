@@ -28,17 +28,19 @@ process allocate more than that for one message.
 from __future__ import annotations
 
 import math
+import re
 
 from typing import Union
 
 import msgspec
 
-from collector.bounds import PLATFORMS, SIZE_MAX  # noqa: F401  (PLATFORMS: re-exported for senders)
+from collector.bounds import PRICE_SCALE, SIZE_MAX
 
 PROTOCOL_VERSION = 1
 MAX_FRAME_BYTES = 64 * 1024 * 1024  # ZMQ_MAXMSGSIZE on every socket; a batch is ~100 KB-5 MB
 PHASES = ("discover", "snapshot", "resolve", "backfill", "news", "archive")
 MARKET_STATUSES = ("active", "closed", "resolved", "voided")
+FINAL_STATUSES = ("resolved", "voided")  # a market in one of these never changes again
 
 
 # --- records: what a Batch carries to the sink ------------------------------------------------
@@ -139,6 +141,24 @@ class NewsHeadline(msgspec.Struct, tag="news", kw_only=True, omit_defaults=True)
     published_at: str | None = None
 
 
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+
+
+def news_url_key(url: str) -> str:
+    """A headline's identity by its link: the news fetcher skips it, the sink stores it once."""
+    return "url:" + url.strip()
+
+
+def news_headline_key(headline: str) -> str:
+    """... or by its text up to case and punctuation (the same story on two sites)."""
+    return "h:" + _NON_WORD.sub(" ", headline.casefold()).strip()
+
+
+def news_key(h: NewsHeadline) -> str:
+    """The key the sink stores a headline under (news_context.dedup_key): its URL, else its text."""
+    return news_url_key(h.url) if h.url else news_headline_key(h.headline)
+
+
 class BackfillMark(msgspec.Struct, tag="backfill_mark", kw_only=True, omit_defaults=True):
     """A market's history is complete in the stream before this record: the backfill checkpoint.
 
@@ -193,6 +213,9 @@ class PhaseReport(msgspec.Struct, tag="phase", kw_only=True, omit_defaults=True)
     skipped: int = 0
     errors: int = 0
     message: str = ""
+    # Phase state, typed (issue 18): never parsed from ``message``, which is for people.
+    listings_complete: list[str] = []  # the exchange listings this run read to their end (windows move then)
+    interrupted: bool = False  # stopped on request (SIGTERM) at a page boundary: not a failure
 
 
 class OrderBook(msgspec.Struct, tag="book", kw_only=True, omit_defaults=True):
@@ -241,7 +264,6 @@ class BookArchiveCommit(msgspec.Struct, tag="book_archive_commit", kw_only=True)
 Record = Union[MarketUpsert, PriceSnapshot, SnapshotColumns, Resolution, NewsHeadline, BackfillMark, ArchiveCommit,
                PhaseReport, OrderBook, BookArchiveCommit]
 
-PRICE_SCALE = 1_000_000
 
 
 def _scaled(p: float | None) -> int | None:

@@ -34,11 +34,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from collector import bounds, clock, failpoints, wire
+from collector import clock, failpoints, platforms, wire
 from collector.config import Config
 from collector.errors import CollectorError
-from sink.archive import file_sha256
-from sink.schema import connect_reader
+from collector.db import connect_reader, file_sha256
 
 log = logging.getLogger("archiver")
 
@@ -77,10 +76,10 @@ def place(root: Path, kind: str, platform: str, start: int, write) -> tuple[str,
     """Write one (platform, day) file of ``kind`` atomically: ``write(tmp)``, fsync, rename to
     ``kind/platform=…/date=…/part-<sha16>.parquet``. Returns (path under root, sha256).
 
-    The path is built only from registered names (collector/bounds.py PLATFORMS, a UTC date): a
+    The path is built only from registered names (collector/platforms.py, a UTC date): a
     platform string from an old or tampered database never becomes a directory (None, logged).
     """
-    if platform not in bounds.PLATFORMS:
+    if platform not in platforms.market_names():
         log.error("not archiving %s of unknown platform %r (not a registered name)", kind, platform[:80])
         return None
     rel_dir = Path(kind) / f"platform={platform}" / f"date={_day(start)}"
@@ -196,7 +195,7 @@ def run(cfg: Config, now: float | None = None, progress=None) -> dict[str, int]:
 
     ``progress``, if given, wraps the list of (platform, day) partitions to write (a progress bar);
     without it each partition is a log line."""
-    from fetchers.publisher import Publisher, source_for  # the sink's client; imported only when used
+    from collector.sink_client import Publisher  # the sink's client; imported only when used
 
     if not cfg.db_path.exists():
         raise CollectorError(f"{cfg.db_path}: no collector database to archive")
@@ -208,8 +207,8 @@ def run(cfg: Config, now: float | None = None, progress=None) -> dict[str, int]:
     cutoff = int(now - cfg.archive.retention_days * DAY)
     counts = {"partitions": 0, "rows": 0, "refused": 0, "book_partitions": 0, "books": 0}
     db = connect_reader(str(cfg.db_path))
-    source = db.execute("SELECT value FROM meta WHERE key = 'source'").fetchone()
-    pub = Publisher(cfg.sink_endpoint, f"archiver-{os.getpid()}", source[0] if source else source_for(cfg, "polymarket"),
+    origin = db.execute("SELECT value FROM meta WHERE key = 'source'").fetchone()
+    pub = Publisher(cfg.sink_endpoint, f"archiver-{os.getpid()}", origin[0] if origin else platforms.data_origin(cfg, "polymarket"),
                     cfg, log)
     sent: list[wire.ArchiveCommit] = []
     try:

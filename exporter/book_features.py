@@ -12,8 +12,8 @@ from __future__ import annotations
 import duckdb
 
 from collector import books
+from collector.bounds import PRICE_SCALE
 
-PRICE_SCALE = 1e6
 NEAR_1C, NEAR_5C = 10_000, 50_000  # in millionths
 
 
@@ -94,7 +94,7 @@ def history(con: duckdb.DuckDBPyConnection, refs: list[int], cutoffs: dict[int, 
 
 def registered_files(db_path, root) -> list[str]:
     """Absolute paths of the registered order-book archive files (exporter/book_archive.py)."""
-    from sink.schema import connect_reader
+    from collector.db import connect_reader
 
     db = connect_reader(str(db_path))
     try:

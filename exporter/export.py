@@ -23,7 +23,7 @@ from exporter.baseline import Baseline
 from exporter.files import atomic_bytes, atomic_parquet, atomic_text, write_json
 from exporter.prompt_files import PromptSinks, parquet_name
 from exporter.link import Linker
-from sink.schema import APPLICATION_ID, connect_reader
+from collector.db import APPLICATION_ID, connect_reader
 
 EXPORTER_VERSION = 1  # bump when a column's meaning changes
 

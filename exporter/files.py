@@ -16,7 +16,7 @@ from typing import IO, Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sink.archive import file_sha256
+from collector.db import file_sha256
 
 PARQUET_OPTIONS = dict(compression="zstd", compression_level=3, version="2.6", write_statistics=True)
 

@@ -19,11 +19,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from collector.bounds import PRICE_SCALE  # prices are stored as integers in millionths
 from exporter.catalog import Market
 
 CHUNK_ROWS = 750_000  # snapshots per chunk: bounds the Arrow data of one chunk to ~75 MB
 NO_CUTOFF = 2**62  # a market without any close/resolve/end time keeps all its snapshots
-PRICE_SCALE = 1e6  # prices are stored as integers in millionths
 
 
 @dataclass

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from collector import clock
+from collector import clock, platforms
 from collector import config as config_mod
 from collector.cliutil import CONTEXT_SETTINGS, Command, iso_day, sqlite_file, version_option, writable_dir
 from collector.errors import CollectorError, DatabaseError
@@ -53,6 +53,7 @@ def cli(ctx, config_path, db_path, out_dir, wwatcher_path, no_wwatcher, with_pro
             iso_day(split_date, "--split-date")
         cfg = config_mod.load(config_path)
         clock.configure(cfg)
+        platforms.configure(cfg)
         if wwatcher_path and not no_wwatcher:
             sqlite_file(Path(wwatcher_path).expanduser(), "--wwatcher")
         opt = Options(

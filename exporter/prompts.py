@@ -19,10 +19,10 @@ from __future__ import annotations
 import bisect
 import hashlib
 import random
-import time
 from dataclasses import dataclass
 from typing import Callable
 
+from collector.clock import iso
 from exporter import versions
 from exporter.catalog import Market
 from exporter.versions import Version
@@ -38,10 +38,6 @@ SYSTEM = ("You are an expert forecaster. You are given a question about a future
           "and information published up to today. Reason about the evidence, then give the probability "
           "that the question resolves YES as a number between 0 and 1 inside <answer></answer> tags, "
           "e.g. <answer>0.62</answer>.")
-
-
-def iso(t: int | None) -> str | None:
-    return None if t is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
 def question(m: Market) -> str:

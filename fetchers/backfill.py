@@ -30,8 +30,6 @@ dates or configuration, 3 no sink.
 
 from __future__ import annotations
 
-import calendar
-import importlib
 import json
 import logging
 import resource
@@ -39,59 +37,24 @@ import sqlite3
 import sys
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 
 import click
 
-from collector import clock, wire
+from collector import clock, platforms, wire
 from collector.config import Config
-from collector.cliutil import iso_day
+from collector.cliutil import Window, parse_day, parse_window  # noqa: F401  (parse_day: tests)
 from collector.errors import CollectorError, SinkUnavailable, UsageError
 from fetchers import runner
 from fetchers.base import PhaseContext, PhaseCounters
 from fetchers.http import HttpClient, Interrupted, RetryBudgetExhausted
-from fetchers.publisher import Publisher, SinkRefused, source_for
+from collector.sink_client import STOP_FLUSH_SECONDS, Publisher, SinkRefused
 
-MODULES = {"polymarket": "fetchers.polymarket_backfill", "kalshi": "fetchers.kalshi_backfill"}
-FINAL = ("resolved", "voided")
-DAY_S = 86400
-STOP_FLUSH_SECONDS = 20.0  # after SIGTERM, how long the final flush may wait for the sink
 BAR_EVERY_S = 0.25  # progress bar redraw interval on a terminal
 LOG_EVERY_S = 10.0  # progress log line interval otherwise
 
 
 BadUsage = UsageError  # exit 2: a command-line value that cannot work
-
-
-def parse_day(text: str | None, option: str) -> int | None:
-    """'YYYY-MM-DD' (UTC) -> unix seconds of its midnight; None stays None; BadUsage otherwise."""
-    if text is None:
-        return None
-    return calendar.timegm(time.strptime(iso_day(text, option), "%Y-%m-%d"))
-
-
-def unix(iso_text: str | None) -> int | None:
-    """Our ISO form ('YYYY-MM-DDTHH:MM:SSZ') -> unix seconds; None or junk -> None."""
-    if not iso_text:
-        return None
-    try:
-        return calendar.timegm(time.strptime(iso_text[:19], "%Y-%m-%dT%H:%M:%S"))
-    except ValueError:
-        return None
-
-
-@dataclass
-class Window:
-    """Markets whose resolution time falls in [lo, hi] (unix seconds, both ends inclusive)."""
-
-    lo: int | None = None
-    hi: int | None = None
-
-    def holds(self, t: int | None) -> bool:
-        if t is None:
-            return self.lo is None and self.hi is None
-        return (self.lo is None or t >= self.lo) and (self.hi is None or t <= self.hi)
 
 
 @dataclass
@@ -268,87 +231,72 @@ def summary_json(platform: str, t: Tally, seconds: float, skipped: int, interrup
                        "errors": t.errors, "seconds": round(seconds, 3), "interrupted": interrupted})
 
 
-def run(cfg: Config, platform: str, window: Window, stop: threading.Event, log: logging.Logger,
-        as_json: bool = False) -> int:
-    """The whole backfill of one platform; returns the exit code (0 ok or stopped, 1 errors)."""
-    module = importlib.import_module(MODULES[platform])
+@dataclass
+class Outcome:
+    """What a backfill run did, for the CLI edge (``main``) to print: library code does not print."""
+
+    tally: Tally
+    seconds: float
+    skipped: int
+    message: str  # "" ok, ``runner.INTERRUPTED``, or why it stopped
+
+    @property
+    def interrupted(self) -> bool:
+        return self.message == runner.INTERRUPTED
+
+
+def run(cfg: Config, platform: str, window: Window, stop: threading.Event, log: logging.Logger) -> Outcome:
+    """The whole backfill of one platform, through the live phases' runner (fetchers/runner.py)."""
+    module = runner.load(platforms.get(platform, cfg).backfill, platform)
     log = logging.getLogger(f"{log.name}.backfill")
     counters = PhaseCounters()
     http = HttpClient(platform, cfg.platform(platform), counters, log, should_stop=stop.is_set)
-    publisher = Publisher(cfg.sink_endpoint, runner.sender_id(platform), source_for(cfg, platform), cfg, log)
+    publisher = Publisher(cfg.sink_endpoint, runner.sender_id(platform), platforms.data_origin(cfg, platform), cfg, log)
     db = runner.open_db(cfg)
     started, t0 = clock.now(), time.monotonic()
 
-    def publish(record: wire.Record) -> None:
-        counters.records += 1
-        publisher.publish(record)
-
-    ctx = PhaseContext(platform=platform, phase="backfill", cfg=cfg, http=http, publish=publish,
-                       counters=counters, log=log, db=db, should_stop=stop.is_set,
-                       options={"since": window.lo, "until": window.hi})
+    ctx = PhaseContext(platform=platform, phase="backfill", cfg=cfg, http=http,
+                       publish=runner.counting_publish(counters, publisher), counters=counters, log=log, db=db,
+                       should_stop=stop.is_set)
     driver = Driver(ctx, publisher, window, done_markets(db, platform))
     driver.progress = Progress(log)
-    ok, message = True, ""
     log.info("started: %s markets resolved %s .. %s; %d already done", platform,
              clock.iso(window.lo) or "the beginning", clock.iso(window.hi) or "now", len(driver.done))
-    try:
-        module.run(ctx, driver)
-        if stop.is_set():
-            ok, message = False, "interrupted"
-    except (SinkUnavailable, SinkRefused):
-        raise
-    except Interrupted:
-        ok, message = False, "interrupted"
-    except CollectorError as exc:  # retry budget spent, a page we cannot read: report, rerun resumes
-        counters.errors += 1
-        ok, message = False, f"{type(exc).__name__}: {exc}"
-        log.error("backfill stopped: %s", message)
-    except Exception as exc:  # a bug must not lose what is already acknowledged
-        counters.errors += 1
-        ok, message = False, f"crashed: {type(exc).__name__}: {exc}"
-        log.exception("backfill crashed")
+    ok, message = runner.guarded(lambda: module.run(ctx, driver), counters, log, stop.is_set)
     try:
         driver.finish(STOP_FLUSH_SECONDS if stop.is_set() else None)
         driver.progress.close(driver.tally)
         took = time.monotonic() - t0
         text = summary_text(driver.tally, took, counters.skipped)
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        report = wire.PhaseReport(
-            job_id=uuid.uuid4().hex, platform=platform, phase="backfill", started_at=started,
-            finished_at=clock.now(), ok=ok and driver.tally.errors == 0, requests=counters.requests,
-            retries=counters.retries, records=driver.tally.points, skipped=counters.skipped,
-            errors=counters.errors, message="; ".join(filter(None, [message, text, *counters.notes]))[:500])
-        publisher.publish(report)
+        publisher.publish(runner.report(
+            counters, job_id=None, platform=platform, phase="backfill", started=started,
+            ok=ok and driver.tally.errors == 0, records=driver.tally.points,
+            message=message if message == runner.INTERRUPTED else "; ".join(filter(None, [message, text]))))
         publisher.flush_and_wait(STOP_FLUSH_SECONDS if stop.is_set() else None)
     finally:
         publisher.close()
         http.close()
         if db is not None:
             db.close()
-    # The summary goes to stdout once; the log line (stderr) adds only what the summary lacks.
     log.info("finished: %d requests, %d retries; peak RSS %.0f MB", counters.requests, counters.retries, peak_mb)
+    return Outcome(driver.tally, took, counters.skipped, message)
+
+
+def print_outcome(platform: str, out: Outcome, as_json: bool) -> int:
+    """The summary on stdout once (the log line on stderr adds only what it lacks); the exit code:
+    0 ok or stopped on request (what was acknowledged is marked, a rerun continues), 1 errors."""
     if as_json:
-        click.echo(summary_json(platform, driver.tally, took, counters.skipped, message == "interrupted"))
+        click.echo(summary_json(platform, out.tally, out.seconds, out.skipped, out.interrupted))
     else:
-        click.echo(text + (" (interrupted)" if message == "interrupted" else ""))
-    if message == "interrupted":
-        return 0  # stopped on request: what was acknowledged is marked, a rerun continues
-    if message or driver.tally.errors:
-        why = message or f"{driver.tally.errors} markets without history (unmarked; a rerun retries them)"
+        click.echo(summary_text(out.tally, out.seconds, out.skipped) + (" (interrupted)" if out.interrupted else ""))
+    if out.interrupted:
+        return 0
+    if out.message or out.tally.errors:
+        why = out.message or f"{out.tally.errors} markets without history (unmarked; a rerun retries them)"
         click.echo(f"Error: {platform} backfill failed: {why}", err=True)
         return 1
     return 0
-
-
-def parse_window(since: str | None, until: str | None) -> Window:
-    """--since/--until as a Window of whole UTC days (both included); BadUsage (exit 2) otherwise.
-    `collector backfill` calls this too, once, before it starts any fetcher."""
-    lo, hi = parse_day(since, "--since"), parse_day(until, "--until")
-    if hi is not None:
-        hi += DAY_S - 1  # --until names the last day included
-    if lo is not None and hi is not None and lo > hi:
-        raise BadUsage(f"--since {since} is after --until {until}")
-    return Window(lo, hi)
 
 
 def main(cfg: Config, platform: str, since: str | None, until: str | None, stop: threading.Event,
@@ -356,10 +304,10 @@ def main(cfg: Config, platform: str, since: str | None, until: str | None, stop:
     """The CLI edge of ``fetcher --backfill``: validate the window, refuse a mixed database, run."""
     try:
         window = parse_window(since, until)
-        if platform not in MODULES:
-            raise BadUsage(f"--backfill is for {', '.join(MODULES)}, not {platform}")
-        runner.check_source(cfg, source_for(cfg, platform))
-        return run(cfg, platform, window, stop, log, as_json)
+        if platform not in platforms.with_backfill(cfg):
+            raise BadUsage(f"--backfill is for {', '.join(platforms.with_backfill(cfg))}, not {platform}")
+        runner.check_origin(cfg, platforms.data_origin(cfg, platform))
+        return print_outcome(platform, run(cfg, platform, window, stop, log), as_json)
     except CollectorError as exc:
         click.echo(f"Error: {exc}", err=True)
         return exc.exit_code

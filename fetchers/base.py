@@ -1,16 +1,21 @@
 """The tiny interface between the fetcher process and a platform module.
 
-A platform is a module (``fetchers/polymarket.py``, ``fetchers/kalshi.py``) exposing
+A platform is a module (``fetchers/polymarket.py``, ``fetchers/kalshi.py``, ``tests/toy_platform.py``)
+exposing one function per phase its registry entry lists (collector/platforms.py)::
 
     def discover(ctx: PhaseContext) -> None
     def snapshot(ctx: PhaseContext) -> None
     def resolve(ctx: PhaseContext) -> None
-    def backfill(ctx: PhaseContext) -> None      # optional until the backfill work lands
 
-chosen from the plain dict in ``fetchers.platforms`` — no registration magic. Adding a third
-platform touches one new file and one dict entry. A phase function talks to the exchange through
-``ctx.http``, reads what is already stored through ``ctx.db`` (read-only, short transactions), and
-hands every record to ``ctx.publish``; it never writes the database itself.
+and, optionally, a history replay in a module of its own named by the entry's ``backfill``::
+
+    def run(ctx: PhaseContext, driver: fetchers.backfill.Driver) -> None
+
+The fetcher imports the module only when it runs it (fetchers/runner.py). Adding a platform is one
+new module and one registry entry (README "Adding a platform"). A phase function talks to the
+exchange through ``ctx.http``, reads what is already stored through ``ctx.db`` (read-only, the
+documented views, short transactions), finds its settings in ``ctx.cfg.platform(ctx.platform)``,
+and hands every record to ``ctx.publish``; it never writes the database itself.
 """
 
 from __future__ import annotations
@@ -21,7 +26,26 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
 from collector.config import Config
+from collector.errors import ApiError
 from collector.wire import Record
+
+
+class BadRecord(ValueError):
+    """One exchange record without the documented shape, or out of bounds: skip it, keep the page."""
+
+
+class BadPage(ApiError):
+    """A page whose envelope is unusable (no list, no cursor): the sweep cannot go on."""
+
+
+def yes_price(bid: float | None, ask: float | None, last: float | None, displayed: float | None = None) -> float | None:
+    """The one yes_price rule of every platform: the bid/ask midpoint when both sides exist and the
+    book is not crossed, else the last trade, else the platform's displayed price (or None)."""
+    if bid is not None and ask is not None and bid > 0.0 and 0.0 < ask < 1.0 and ask >= bid:
+        return round((bid + ask) / 2.0, 6)
+    if last is not None and last > 0:
+        return last
+    return displayed
 
 
 @dataclass
@@ -34,6 +58,7 @@ class PhaseCounters:
     skipped: int = 0
     errors: int = 0
     notes: list[str] = field(default_factory=list)  # short human-readable problems, for the report
+    listings_complete: list[str] = field(default_factory=list)  # listings read to their end (PhaseReport)
 
 
 class Http(Protocol):
@@ -56,7 +81,9 @@ class PhaseContext:
     db: sqlite3.Connection | None = None  # read-only collector.db; None before the sink created it
     grid_time: int | None = None  # snapshot jobs: the grid time every snapshot of the run carries
     should_stop: Callable[[], bool] = lambda: False  # SIGTERM: stop at the next page boundary
-    options: dict[str, Any] = field(default_factory=dict)  # e.g. backfill since/until
+    # Per-process state that outlives one run (a catalogue, what was searched when), keyed by module:
+    # the fetcher process owns it (fetchers/serve.py), so no module keeps mutable globals.
+    memo: dict[str, Any] = field(default_factory=dict)
 
     def skip(self, what: str, why: str) -> None:
         """One malformed record: a log line and a counter, the rest of the page goes on."""

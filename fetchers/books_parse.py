@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-PRICE_SCALE = 1_000_000
+from collector.bounds import PRICE_SCALE
 MAX_SIZE = 1e15  # a level size beyond this is garbage, not a book
 
 

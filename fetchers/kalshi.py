@@ -14,7 +14,7 @@ Request budget (2 req/s; real scale Oct 2026: ~120k open non-parlay markets in ~
   (never the newest ``updated_at`` stored: listings come in creation order, so a cut-short
   listing would move that past updates it never read): a handful of requests, plus
   one ``/events?tickers=`` per 100 unseen events. A full sweep runs when nothing is stored, or
-  when the last one (a phase report noting "full sweep") is older than FULL_SWEEP_SECONDS; it
+  when the last one (a phase report whose ``listings_complete`` names "full sweep") is older than FULL_SWEEP_SECONDS; it
   also refreshes volumes. Markets seen only by SNAPSHOT (placeholder rows without a title) are
   fetched by ticker.
 * SNAPSHOT: ``GET /markets?status=open&mve_filter=exclude&limit=1000``: ceil(N/1000) requests.
@@ -39,7 +39,7 @@ from collector import clock
 from collector.errors import ApiError
 from fetchers import books_kalshi
 from fetchers import kalshi_parse as kp
-from fetchers.base import PhaseContext
+from fetchers.base import BadPage, PhaseContext
 from fetchers.http import ApiRefused
 from fetchers.kalshi_catalog import EVENTS_PAGE, NOT_TRIED, Catalog, ticker_batches
 from fetchers.kalshi_db import Known, known_markets, listing_watermark
@@ -47,31 +47,29 @@ from fetchers.recheck import GONE, Recheck
 
 WATERMARK_MARGIN_S = 3600  # incremental windows overlap by an hour: clock skew, CDN caching
 FULL_SWEEP_SECONDS = 6 * 3600
-FULL_SWEEP_NOTE = "full sweep"  # noted only once every listing of the sweep was read to its end
+FULL_SWEEP_NOTE = "full sweep"  # in listings_complete only once every listing of the sweep was read to its end
 UPDATED_NOTE = "updated listing complete"
 HISTORICAL_LOOKUPS_PER_RUN = 200
 REPAIR_PER_RUN = 5000  # placeholder rows (snapshot before discover) fetched by ticker per run
 CURSOR_REPEAT_RETRIES = 2  # a repeated cursor: ask again (a page served twice), then abort
-# RESOLVE's listings: (name, status filter, lower-bound parameter, report note once read to the end)
+# RESOLVE's listings: (name, status filter, lower-bound parameter, its listings_complete entry once read to the end)
 LISTINGS = (("settled", "settled", "min_settled_ts", "settled listing complete"),
             ("closed", "closed", "min_close_ts", "closed listing complete"))
-
-
-class BadPage(ApiError):
-    """A page whose envelope is unusable (no list, no cursor): the sweep cannot go on."""
 
 
 class ListingIncomplete(ApiError):
     """A RESOLVE listing stopped before its end: the run fails and its window stays put."""
 
 
-_catalog = Catalog()  # module-level on purpose: it must outlive one phase run
+def catalog_of(ctx: PhaseContext) -> Catalog:
+    """Series and event categories: learnt once per fetcher process (``ctx.memo``), not per run."""
+    return ctx.memo.setdefault("kalshi.catalog", Catalog())
 
 
 def discover(ctx: PhaseContext) -> None:
     """New and changed markets -> MarketUpsert (and Resolution when one is already past trading)."""
     cfg = ctx.cfg.kalshi
-    _catalog.load(ctx.db)
+    catalog_of(ctx).load(ctx.db)
     known = known_markets(ctx.db)
     # the window starts where the last DISCOVER that read its listing(s) to the end started
     marks = [w for note in (UPDATED_NOTE, FULL_SWEEP_NOTE)
@@ -82,7 +80,7 @@ def discover(ctx: PhaseContext) -> None:
     if not cfg.include_parlays:
         params["mve_filter"] = "exclude"
     seen: set[str] = set()
-    listing = _pages(ctx, "/markets", "markets", params)
+    listing = Pages(ctx, "/markets", "markets", params)
     try:
         for items in listing:
             _offer_all(ctx, items, known, seen)
@@ -90,7 +88,7 @@ def discover(ctx: PhaseContext) -> None:
         ctx.log.warning("incremental discover refused (%s); full sweep instead", exc)
         return _full_sweep(ctx, known)
     if listing.complete:
-        ctx.counters.notes.append(UPDATED_NOTE)
+        ctx.counters.listings_complete.append(UPDATED_NOTE)
     _repair(ctx, known, seen)
     if not listing.complete and not ctx.should_stop():
         raise ListingIncomplete("updated listing stopped before its end; "
@@ -108,7 +106,7 @@ def snapshot(ctx: PhaseContext) -> None:
         params["mve_filter"] = "exclude"
     seen: set[str] = set()
     book_volumes: dict[str, float | None] = {}
-    for items in _pages(ctx, "/markets", "markets", params):
+    for items in Pages(ctx, "/markets", "markets", params):
         read_at = clock.now()  # the page was just fetched: when these prices were observed
         for m in items:
             try:
@@ -139,7 +137,7 @@ def resolve(ctx: PhaseContext) -> None:
         ctx.counters.notes.append("no database yet: nothing to resolve")
         return
     cfg = ctx.cfg.kalshi
-    _catalog.load(ctx.db)
+    catalog_of(ctx).load(ctx.db)
     known = known_markets(ctx.db)
     seen: set[str] = set()
     cut_short = []
@@ -150,11 +148,11 @@ def resolve(ctx: PhaseContext) -> None:
         params = {"status": status, bound: int(since - WATERMARK_MARGIN_S), "limit": cfg.page_size}
         if not cfg.include_parlays:
             params["mve_filter"] = "exclude"
-        listing = _pages(ctx, "/markets", "markets", params)
+        listing = Pages(ctx, "/markets", "markets", params)
         for items in listing:
             _offer_all(ctx, items, known, seen)
         if listing.complete:
-            ctx.counters.notes.append(note)
+            ctx.counters.listings_complete.append(note)
         else:
             cut_short.append(name)
     _recheck(ctx, known, seen)
@@ -172,14 +170,14 @@ def _full_sweep(ctx: PhaseContext, known: dict) -> None:
     complete = True
     for status in ("open", "unopened"):  # open: trading; unopened: created, not yet open
         if cfg.include_parlays:  # /events leaves parlays out; /markets has them
-            listing = _pages(ctx, "/markets", "markets", {"status": status, "limit": cfg.page_size})
+            listing = Pages(ctx, "/markets", "markets", {"status": status, "limit": cfg.page_size})
             for items in listing:
                 _offer_all(ctx, items, known, seen)
             complete = complete and listing.complete
         else:
             complete = _event_sweep(ctx, status, known, seen) and complete
     if complete:
-        ctx.counters.notes.append(FULL_SWEEP_NOTE)
+        ctx.counters.listings_complete.append(FULL_SWEEP_NOTE)
     _repair(ctx, known, seen)
     if not complete and not ctx.should_stop():
         raise ListingIncomplete("full sweep stopped before its end; the next DISCOVER sweeps again")
@@ -190,12 +188,12 @@ def _event_sweep(ctx: PhaseContext, status: str, known: dict, seen: set[str]) ->
 
     Returns whether the listing was read to its end."""
     params = {"status": status, "with_nested_markets": "true", "limit": min(EVENTS_PAGE, ctx.cfg.kalshi.page_size)}
-    listing = _pages(ctx, "/events", "events", params)
+    listing = Pages(ctx, "/events", "events", params)
     for events in listing:
         markets = []
         for e in events:
             try:
-                _catalog.learn_event(*kp.event_info(e))
+                catalog_of(ctx).learn_event(*kp.event_info(e))
                 nested = e.get("markets") or []
                 if type(nested) is not list:
                     raise kp.BadRecord(f"markets is {type(nested).__name__}")
@@ -212,8 +210,9 @@ def _full_sweep_due(db: sqlite3.Connection | None) -> bool:
         return True
     try:
         row = db.execute(
-            "SELECT max(finished_at) FROM phase_runs WHERE platform = 'kalshi' AND phase = 'discover' "
-            "AND ok = 1 AND message LIKE ?", (f"%{FULL_SWEEP_NOTE}%",)).fetchone()
+            "SELECT max(r.finished_at) FROM phase_runs r JOIN phase_listings l ON l.job_id = r.job_id"
+            " WHERE r.platform = 'kalshi' AND r.phase = 'discover' AND r.ok = 1 AND l.listing = ?",
+            (FULL_SWEEP_NOTE,)).fetchone()
     except sqlite3.Error:
         return True
     return row[0] is None or clock.now() - row[0] > FULL_SWEEP_SECONDS
@@ -235,14 +234,14 @@ def _offer_all(ctx: PhaseContext, items: list, known: dict, seen: set[str]) -> N
             wanted.append(m)
         elif type(m) is not dict:
             ctx.skip(_label(m), f"market is {type(m).__name__}, not an object")
-    _catalog.ensure(ctx, {e for m in wanted if type(e := m.get("event_ticker")) is str})
+    catalog_of(ctx).ensure(ctx, {e for m in wanted if type(e := m.get("event_ticker")) is str})
     observed_at = clock.now()
     for m in wanted:
         try:
             ticker = kp.ticker_of(m)
             if ticker in seen:
                 continue
-            series, category = _catalog.category_for(m.get("event_ticker"))
+            series, category = catalog_of(ctx).category_for(m.get("event_ticker"))
             upsert = kp.market_upsert(m, observed_at, series, category)
             res = kp.resolution(m, observed_at)
         except kp.BadRecord as exc:
@@ -298,7 +297,7 @@ def _by_tickers(ctx: PhaseContext, tickers: list[str], known: dict, seen: set[st
             break
         got: set[str] = set()
         before = set(seen)
-        for items in _pages(ctx, "/markets", "markets", {"tickers": ",".join(batch), "limit": len(batch)}):
+        for items in Pages(ctx, "/markets", "markets", {"tickers": ",".join(batch), "limit": len(batch)}):
             got.update(m["ticker"] for m in items if type(m) is dict and type(m.get("ticker")) is str)
             _offer_all(ctx, items, known, seen)
         missing.extend(t for t in batch if t not in got and t not in before)
@@ -314,12 +313,12 @@ def _historical(ctx: PhaseContext, tickers: list[str], known: dict, seen: set[st
     """
     for batch in ticker_batches(ctx.cfg.kalshi.base_url, tickers):
         try:
-            for items in _pages(ctx, "/historical/markets", "markets", {"tickers": ",".join(batch), "limit": len(batch)}):
+            for items in Pages(ctx, "/historical/markets", "markets", {"tickers": ",".join(batch), "limit": len(batch)}):
                 _offer_all(ctx, items, known, seen)
         except ApiRefused as exc:  # batch form refused: one by one, within the budget
             ctx.log.warning("GET /historical/markets?tickers= refused (%s); one by one", exc)
             for t in batch[:HISTORICAL_LOOKUPS_PER_RUN]:
-                body = _catalog._single(ctx, f"/historical/markets/{t}")
+                body = catalog_of(ctx).single(ctx, f"/historical/markets/{t}")
                 m = body.get("market") if body and body is not NOT_TRIED else None
                 _offer_all(ctx, [m] if m is not None else [], known, seen)
     lost = [t for t in tickers if t not in seen]
@@ -329,7 +328,7 @@ def _historical(ctx: PhaseContext, tickers: list[str], known: dict, seen: set[st
                         len(lost), lost[:3])
 
 
-class _pages:
+class Pages:
     """Cursor pagination: ends on ''/null/missing cursor, never on an empty page (kalshi.md §2.3).
 
     Iterate it for the pages; ``complete`` is True only when the listing was read to its end

@@ -33,10 +33,10 @@ import msgspec
 from collector import clock, wire
 from collector.errors import ApiError
 from fetchers import kalshi_parse as kp
-from fetchers.backfill import FINAL, Driver
+from fetchers.backfill import Driver
 from fetchers.base import PhaseContext
 from fetchers.http import ApiRefused
-from fetchers.kalshi import Catalog, _pages
+from fetchers.kalshi import Catalog, Pages
 
 PERIOD_HOURLY, PERIOD_DAILY = 60, 1440  # minutes; the API allows 1, 60 and 1440
 CANDLES_PER_REQUEST = 5000  # (end_ts - start_ts) / period must stay <= 5,000
@@ -58,7 +58,7 @@ def run(ctx: PhaseContext, driver: Driver) -> None:
         params["min_settled_ts"] = window.lo
     if window.hi is not None:
         params["max_settled_ts"] = window.hi
-    for items in _pages(ctx, "/markets", "markets", params):
+    for items in Pages(ctx, "/markets", "markets", params):
         _page(ctx, driver, catalog, items, historical=False)
     if ctx.should_stop():
         return
@@ -68,7 +68,7 @@ def run(ctx: PhaseContext, driver: Driver) -> None:
     hist: dict = {"limit": cfg.page_size}
     if not cfg.include_parlays:
         hist["mve_filter"] = "exclude"
-    for items in _pages(ctx, "/historical/markets", "markets", hist):
+    for items in Pages(ctx, "/historical/markets", "markets", hist):
         _page(ctx, driver, catalog, items, historical=True)
 
 
@@ -112,7 +112,7 @@ def _page(ctx: PhaseContext, driver: Driver, catalog: Catalog, items: list, hist
             ctx.skip(f"market {ticker}", str(exc))
             driver.count("ignored")
             continue
-        if verdict is None or verdict.status not in FINAL:
+        if verdict is None or verdict.status not in wire.FINAL_STATUSES:
             driver.count("not_final")
         elif not driver.window.holds(kp.unix(verdict.resolved_at)):
             driver.count("outside")

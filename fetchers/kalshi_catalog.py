@@ -82,7 +82,7 @@ class Catalog:
                 ctx.log.info("GET /series (all) unusable (%s); one lookup per series", exc)
             todo = [s for s in todo if s not in self.series]
         for s in todo:
-            body = self._single(ctx, f"/series/{s}")
+            body = self.single(ctx, f"/series/{s}")
             if body is not NOT_TRIED:
                 self.series[s] = None  # a miss is cached too: the event's category stands in
                 self._learn_series(body.get("series") if body else None)
@@ -109,7 +109,7 @@ class Catalog:
                     break
         for e in todo:
             if e not in self.events:
-                body = self._single(ctx, f"/events/{e}")
+                body = self.single(ctx, f"/events/{e}")
                 if body is NOT_TRIED:
                     continue
                 self.events[e] = (None, None)
@@ -119,7 +119,7 @@ class Catalog:
                 except kp.BadRecord as exc:
                     ctx.log.warning("event %s: %s", e, exc)
 
-    def _single(self, ctx: PhaseContext, path: str):
+    def single(self, ctx: PhaseContext, path: str):
         """One GET within the run's budget: the body, None (refused/not an object) or NOT_TRIED."""
         if self.budget <= 0 or ctx.should_stop():
             return NOT_TRIED

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from collector import clock
+from collector import clock, wire
 
 SETTLED_FIRST_LOOKBACK_S = 86400  # first RESOLVE: settlements since a day before our first market
 
@@ -19,19 +19,19 @@ class Known:
         self.end_date, self.detail, self.volume, self.placeholder = end_date, detail, volume, placeholder
 
     def differs(self, u) -> bool:
-        status = "closed" if self.status in ("resolved", "voided") else self.status
+        status = "closed" if self.status in wire.FINAL_STATUSES else self.status
         return (self.placeholder or status != u.status or self.updated_at != u.updated_at
                 or self.end_date != u.end_date or self.volume != u.volume
                 or (self.category is None and u.category is not None))
 
     def needs(self, r) -> bool:
-        return self.status not in ("resolved", "voided") and (self.status != r.status or self.detail != r.detail)
+        return self.status not in wire.FINAL_STATUSES and (self.status != r.status or self.detail != r.detail)
 
     def update(self, u, r) -> None:
         self.placeholder = False
         self.updated_at, self.end_date, self.volume = u.updated_at, u.end_date, u.volume
         self.category = u.category or self.category
-        if self.status not in ("resolved", "voided"):
+        if self.status not in wire.FINAL_STATUSES:
             self.status, self.detail = (r.status, r.detail) if r is not None else (u.status, self.detail)
 
 
@@ -43,11 +43,11 @@ def known_markets(db: sqlite3.Connection | None) -> dict[str, Known]:
     return {r[0]: Known(*r[1:]) for r in rows}
 
 
-def listing_watermark(db: sqlite3.Connection | None, note: str, phase: str = "resolve",
+def listing_watermark(db: sqlite3.Connection | None, listing: str, phase: str = "resolve",
                       first_lookback_s: float | None = SETTLED_FIRST_LOOKBACK_S) -> float | None:
     """Where a RESOLVE listing window starts: when the newest run that read it to its end started.
 
-    A run notes ``note`` in its report only after its listing ended on an empty cursor, so a
+    A run names ``listing`` in its report's ``listings_complete`` only after the listing ended on an empty cursor, so a
     listing cut short (SIGTERM, a stuck cursor, retries spent) never moves the window: the next
     run reads again from where the last complete one began. Never the newest ``resolved_at``
     stored: listings come in creation order, not settlement order, so a partial read would
@@ -57,8 +57,8 @@ def listing_watermark(db: sqlite3.Connection | None, note: str, phase: str = "re
     """
     if db is None:
         return None
-    done = db.execute("SELECT max(started_at) FROM phase_runs WHERE platform = 'kalshi'"
-                      " AND phase = ? AND message LIKE ?", (phase, f"%{note}%")).fetchone()[0]
+    done = db.execute("SELECT max(r.started_at) FROM phase_runs r JOIN phase_listings l ON l.job_id = r.job_id"
+                      " WHERE r.platform = 'kalshi' AND r.phase = ? AND l.listing = ?", (phase, listing)).fetchone()[0]
     if done is not None:
         return min(done, clock.now())
     if first_lookback_s is None:

@@ -31,12 +31,13 @@ Anything malformed raises ``BadRecord`` (a ValueError) with a reason; callers sk
 
 from __future__ import annotations
 
-import calendar
 import math
 import re
 
 from collector import validate
+from collector.clock import unix
 from collector.wire import MarketUpsert, PriceSnapshot, Resolution
+from fetchers.base import BadRecord, yes_price
 
 PLATFORM = "kalshi"
 PARLAY_PREFIX = "KXMVE"  # multivariate (parlay) tickers; kalshi.md §9
@@ -53,10 +54,6 @@ _TS = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d{1,9})?(Z|[+-]00:?00)\
 _EXTRA_TEXT = ("event_ticker", "yes_sub_title", "no_sub_title", "market_type")
 _EXTRA_TIMES = ("open_time", "close_time")
 _EXTRA_NUMBERS = ("floor_strike", "cap_strike")
-
-
-class BadRecord(ValueError):
-    """A record that does not have the documented shape; skip it, keep the rest of the page."""
 
 
 def checked(record):
@@ -133,14 +130,6 @@ def iso(v: object, name: str = "time") -> str | None:
     return m.group(1) + "Z"
 
 
-def unix(iso_text: str | None) -> int | None:
-    """Our ISO form back to unix seconds (None stays None)."""
-    if not iso_text:
-        return None
-    return calendar.timegm((int(iso_text[0:4]), int(iso_text[5:7]), int(iso_text[8:10]),
-                            int(iso_text[11:13]), int(iso_text[14:16]), int(iso_text[17:19]), 0, 0, 0))
-
-
 def _text(obj: dict, name: str) -> str | None:
     v = obj.get(name)
     if v is None or type(v) is str:
@@ -187,10 +176,7 @@ def quote(m: dict) -> tuple[float | None, float | None, float | None]:
         bid = None
     if ask is not None and not (0.0 < ask < 1.0 and (ask_size is None or ask_size > 0.0)):
         ask = None
-    if bid is not None and ask is not None and ask >= bid:
-        return round((bid + ask) / 2.0, 6), bid, ask
-    last = k_price(m, "last_price")
-    return (last if last else None), bid, ask
+    return yes_price(bid, ask, k_price(m, "last_price")), bid, ask
 
 
 def price_snapshot(m: dict, t: int, observed_at: float | None = None) -> PriceSnapshot:

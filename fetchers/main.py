@@ -17,15 +17,14 @@ import uuid
 
 import click
 
-from collector import clock, config
+from collector import clock, config, platforms
 from collector.cliutil import CONTEXT_SETTINGS, Command, version_option
 from collector.errors import CollectorError
-from fetchers import platforms, runner
+from fetchers import runner
 from fetchers.http import HttpClient
-from fetchers.publisher import Publisher, source_for
+from collector.sink_client import STOP_FLUSH_SECONDS, Publisher
 
 ONCE_PHASES = ("discover", "snapshot", "resolve", "news")
-STOP_FLUSH_SECONDS = 20.0  # after SIGTERM, how long the final flush may wait for the sink
 
 
 def install_stop_handlers() -> threading.Event:
@@ -42,11 +41,11 @@ def install_stop_handlers() -> threading.Event:
 
 def run_once(cfg: config.Config, platform: str, phase: str, stop: threading.Event, log) -> int:
     """Run one phase now, send its records and report, wait until the sink acknowledged them."""
-    platforms.phase_function(platform, phase)  # fail fast (exit 2) before touching any socket
+    runner.phase_function(cfg, platform, phase)  # fail fast (exit 2) before touching any socket
     grid_time = clock.grid_floor(clock.now(), cfg.interval_seconds("snapshot")) if phase == "snapshot" else None
     section = cfg.platform(platform)
     http = HttpClient(platform, section, None, log, should_stop=stop.is_set)
-    publisher = Publisher(cfg.sink_endpoint, runner.sender_id(platform), source_for(cfg, platform), cfg, log)
+    publisher = Publisher(cfg.sink_endpoint, runner.sender_id(platform), platforms.data_origin(cfg, platform), cfg, log)
     try:
         report = runner.run_phase(cfg, platform, phase, publisher=publisher, http=http, log=log,
                                   job_id=uuid.uuid4().hex, grid_time=grid_time, should_stop=stop.is_set)
@@ -56,7 +55,7 @@ def run_once(cfg: config.Config, platform: str, phase: str, stop: threading.Even
     finally:
         publisher.close()
         http.close()
-    if report.ok or report.message == "interrupted":
+    if report.ok or report.interrupted:
         return 0
     click.echo(f"Error: {platform} {phase} failed: {report.message}", err=True)
     return 1
@@ -66,7 +65,8 @@ def run_once(cfg: config.Config, platform: str, phase: str, stop: threading.Even
 @version_option
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="TOML config (else $COLLECTOR_CONFIG, else ~/.config/polymaster-collector/config.toml).")
-@click.option("--platform", required=True, type=click.Choice(list(platforms.PLATFORMS)))
+@click.option("--platform", required=True,
+              help=f"A platform of collector/platforms.py ({', '.join(platforms.BUILTIN)}) or of the config's [platforms.NAME].")
 @click.option("--once", "once", type=click.Choice(ONCE_PHASES), default=None,
               help="Run one phase, wait for the sink's acknowledgement, exit.")
 @click.option("--backfill", is_flag=True, help="Replay price history between --since and --until.")
@@ -84,6 +84,12 @@ def main(config_path, platform, once, backfill, since, until, as_json):
         click.echo(f"Error: {exc}", err=True)
         sys.exit(exc.exit_code)
     clock.configure(cfg)
+    platforms.configure(cfg)
+    try:
+        platforms.get(platform, cfg)
+    except CollectorError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(exc.exit_code)
     log = runner.setup_logging(platform, cfg)
     if backfill:  # fetchers/backfill.py validates --since/--until (bad date: Error, exit 2)
         from fetchers import backfill as replay
@@ -91,7 +97,7 @@ def main(config_path, platform, once, backfill, since, until, as_json):
         sys.exit(replay.main(cfg, platform, since, until, install_stop_handlers(), log, as_json))
     stop = install_stop_handlers()
     try:
-        runner.check_source(cfg, source_for(cfg, platform))
+        runner.check_origin(cfg, platforms.data_origin(cfg, platform))
         if once:
             code = run_once(cfg, platform, once, stop, log)
         else:

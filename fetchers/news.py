@@ -39,9 +39,7 @@ STOP_WORDS = frozenset(
     who will win with would yes no resolve resolves""".split()
 )
 _WORD = re.compile(r"[\w$%.,'-]+", re.UNICODE)
-_NON_WORD = re.compile(r"[^0-9a-z]+")
 
-_visited: dict[tuple[str, str], float] = {}  # (platform, market_id) -> monotonic time of last search
 
 
 def build_query(title: str) -> str:
@@ -49,10 +47,6 @@ def build_query(title: str) -> str:
     words = [w.strip(".,'-") for w in _WORD.findall(title.replace("?", " "))]
     kept = [w for w in words if w and w.casefold() not in STOP_WORDS]
     return " ".join(kept[:MAX_QUERY_WORDS])
-
-
-def headline_key(headline: str) -> str:
-    return _NON_WORD.sub(" ", headline.casefold()).strip()
 
 
 def parse_published(value) -> str | None:
@@ -87,8 +81,10 @@ def parse_results(payload, limit: int) -> tuple[list[dict], int]:
     return good, bad
 
 
-def markets_to_visit(db: sqlite3.Connection, limit: int) -> list[tuple[str, str, str]]:
-    """(platform, market_id, title) of active markets, never-covered first, then stalest, by volume."""
+def markets_to_visit(db: sqlite3.Connection, limit: int, visited: dict[tuple[str, str], float] | None = None
+                     ) -> list[tuple[str, str, str]]:
+    """(platform, market_id, title) of active markets, never-covered first, then stalest, by volume;
+    none searched (``visited``: (platform, market_id) -> monotonic time) in the last REVISIT_AFTER_SECONDS."""
     rows = db.execute(
         """
         SELECT m.platform, m.market_id, m.title,
@@ -102,7 +98,7 @@ def markets_to_visit(db: sqlite3.Connection, limit: int) -> list[tuple[str, str,
     now = time.monotonic()
     out = []
     for platform, market_id, title, _ in rows:
-        seen = _visited.get((platform, market_id))
+        seen = (visited or {}).get((platform, market_id))
         if seen is not None and now - seen < REVISIT_AFTER_SECONDS:
             continue
         out.append((platform, market_id, title))
@@ -117,8 +113,8 @@ def known_keys(db: sqlite3.Connection, platform: str, market_id: str) -> set[str
         "SELECT url, headline FROM news_context WHERE platform = ? AND market_id = ?", (platform, market_id)
     ):
         if url:
-            keys.add("url:" + url)
-        keys.add("h:" + headline_key(headline))
+            keys.add(wire.news_url_key(url))
+        keys.add(wire.news_headline_key(headline))
     return keys
 
 
@@ -129,8 +125,9 @@ def news(ctx: PhaseContext) -> None:
         return
     cfg = ctx.cfg.news
     base = cfg.searxng_url.rstrip("/")
+    visited = ctx.memo.setdefault("news.visited", {})  # this process's searches: not again too soon
     failures = searched = 0
-    for platform, market_id, title in markets_to_visit(ctx.db, cfg.max_queries_per_run):
+    for platform, market_id, title in markets_to_visit(ctx.db, cfg.max_queries_per_run, visited):
         if ctx.should_stop():
             return
         query = build_query(title)
@@ -149,14 +146,14 @@ def news(ctx: PhaseContext) -> None:
             continue
         failures = 0
         searched += 1
-        _visited[(platform, market_id)] = time.monotonic()
+        visited[(platform, market_id)] = time.monotonic()
         if bad:
             ctx.counters.skipped += bad
             ctx.log.warning("%d malformed SearXNG results for %s/%s skipped", bad, platform, market_id)
         known = known_keys(ctx.db, platform, market_id)
         captured = clock.iso(clock.now())
         for r in results:
-            keys = {"url:" + r["url"], "h:" + headline_key(r["headline"])}
+            keys = {wire.news_url_key(r["url"]), wire.news_headline_key(r["headline"])}
             if keys & known:
                 continue
             known |= keys

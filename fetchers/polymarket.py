@@ -66,6 +66,14 @@ def _publish_closed(ctx: PhaseContext, m: parse.Market) -> wire.Resolution | Non
     ctx.publish(m.upsert)
     if m.placeholder:
         return None
+    verdict = checked_verdict(ctx, m)
+    if verdict is not None:
+        ctx.publish(verdict)
+    return verdict
+
+
+def checked_verdict(ctx: PhaseContext, m: parse.Market) -> wire.Resolution | None:
+    """The documented rule's verdict; an anomaly is cross-checked on the CLOB (RESOLVE and backfill)."""
     verdict = parse.resolution(m, m.upsert.observed_at)
     if verdict is not None and verdict.detail == parse.ANOMALY:
         ctx.log.warning("resolution anomaly for %s (prices %s); asking the CLOB", m.market_id, m.prices)
@@ -76,8 +84,6 @@ def _publish_closed(ctx: PhaseContext, m: parse.Market) -> wire.Resolution | Non
             ctx.log.warning("CLOB cross-check of %s refused: %s", m.market_id, exc)
         except parse.BadRecord as exc:  # an answer about another market: kept as an anomaly
             ctx.skip(f"CLOB answer for {m.market_id}", str(exc))
-    if verdict is not None:
-        ctx.publish(verdict)
     return verdict
 
 
@@ -155,11 +161,10 @@ def _discover_history(ctx: PhaseContext, known: dict, state: State) -> None:
     """Closed markets: a resumable one-time sweep, then only what was added after its tail."""
     done = bool(state.get("history_done")) and has_history(ctx.db)
     start = state.get("closed_tail") if done else state.get("history_cursor")
-    final = ("resolved", "voided")
 
     def on_closed(markets: list[parse.Market]) -> None:
         for m in markets:
-            if known.get(m.market_id, (None, ""))[1] not in final:
+            if known.get(m.market_id, (None, ""))[1] not in wire.FINAL_STATUSES:
                 _publish_closed(ctx, m)
 
     sweep = _sweep_or_restart(ctx, CLOSED, start, on_closed, None if done else HISTORY_PAGES_PER_RUN)
@@ -249,7 +254,7 @@ def resolve(ctx: PhaseContext) -> None:
             if m.gamma_id in asked and m.closed and m.gamma_id not in found:  # only what we asked about
                 found.add(m.gamma_id)
                 verdict = _publish_closed(ctx, m)
-                final = verdict is not None and verdict.status in ("resolved", "voided")
+                final = verdict is not None and verdict.status in wire.FINAL_STATUSES
                 recheck.asked(m.gamma_id, None if final else (verdict.detail if verdict else GONE))
 
     for start in range(0, len(ids), IDS_PER_LOOKUP):

@@ -23,10 +23,10 @@ from typing import Iterator
 from collector import clock, wire
 from collector.errors import ApiError
 from fetchers import polymarket_parse as parse
-from fetchers.backfill import FINAL, Driver, unix
+from collector.clock import unix
+from fetchers.backfill import Driver
 from fetchers.base import PhaseContext
-from fetchers.http import ApiRefused
-from fetchers.polymarket import CLOSED
+from fetchers.polymarket import CLOSED, checked_verdict
 from fetchers.polymarket_pages import Sweep
 
 FIDELITY_MINUTES = 720  # finest fidelity a resolved market answers (polymarket.md §3.3)
@@ -56,8 +56,8 @@ def _one(ctx: PhaseContext, driver: Driver, m: parse.Market) -> None:
     if m.placeholder:  # a negRisk placeholder is never labelled (polymarket_parse.PLACEHOLDER_KEY)
         driver.count("ignored")
         return
-    verdict = _verdict(ctx, m)
-    if verdict is None or verdict.status not in FINAL:
+    verdict = checked_verdict(ctx, m)
+    if verdict is None or verdict.status not in wire.FINAL_STATUSES:
         driver.count("not_final")
         return
     if not driver.window.holds(unix(verdict.resolved_at or verdict.closed_at or m.upsert.end_date)):
@@ -69,18 +69,6 @@ def _one(ctx: PhaseContext, driver: Driver, m: parse.Market) -> None:
     start = unix(m.upsert.created_at) or end - LOOKBACK_S
     driver.backfill(m.market_id, [m.upsert, verdict], History(ctx, m.market_id, tokens[0] if tokens else None,
                                                               start, end))
-
-
-def _verdict(ctx: PhaseContext, m: parse.Market) -> wire.Resolution | None:
-    """The live rule; an anomaly is cross-checked on the CLOB exactly as RESOLVE does."""
-    verdict = parse.resolution(m, m.upsert.observed_at)
-    if verdict is not None and verdict.detail == parse.ANOMALY:
-        url = f"{ctx.cfg.polymarket.base_url.rstrip('/')}/markets/{m.market_id}"
-        try:
-            verdict = parse.clob_verdict(ctx.http.get_json(url), m, m.upsert.observed_at) or verdict
-        except ApiRefused as exc:
-            ctx.log.warning("CLOB cross-check of %s refused: %s", m.market_id, exc)
-    return verdict
 
 
 class History:

@@ -20,18 +20,13 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator
 
-from collector.errors import ApiError
-from fetchers.base import PhaseContext
+from fetchers.base import BadPage, PhaseContext
 from fetchers.http import Interrupted
 from fetchers.polymarket_rows import PAGE_DECODER, page_rows
 
 BAD_PAGE_RETRIES = 3  # re-asks for a page with the wrong shape or a stale cursor
 MALFORMED_REFETCHES = 2  # re-asks for a page holding a row the parser rejected
 MAX_PAGES = 20_000  # a runaway guard: 2M rows, far beyond the real catalogue
-
-
-class BadPage(ApiError):
-    pass
 
 
 class Sweep:

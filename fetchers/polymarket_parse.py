@@ -31,7 +31,8 @@ import math
 import msgspec
 
 from collector import bounds, validate, wire
-from fetchers.polymarket_rows import BadRecord, GammaRow, _EventRef, as_row, iso, num, str_list, text
+from fetchers.base import yes_price
+from fetchers.polymarket_rows import BadRecord, GammaRow, EventRef, as_row, iso, num, str_list, text
 
 PLATFORM = "polymarket"
 # Tags that name a category, in the order we prefer them; promo tags ("Earn 4%") never match.
@@ -144,7 +145,7 @@ def parse_market(raw, observed_at: float) -> Market:
     return m
 
 
-_NO_EVENT = _EventRef()
+_NO_EVENT = EventRef()
 
 
 def parse_rows(rows: list, observed_at: float) -> tuple[list[Market], list[tuple[str, str]]]:
@@ -157,15 +158,6 @@ def parse_rows(rows: list, observed_at: float) -> tuple[list[Market], list[tuple
             ident = raw.id if isinstance(raw, GammaRow) else raw.get("id") if isinstance(raw, dict) else None
             bad.append((f"gamma market id={ident!r}", str(exc)))
     return good, bad
-
-
-def yes_price(bid: float | None, ask: float | None, last: float | None, displayed: float | None) -> float | None:
-    """The one yes_price rule shared with Kalshi (see the module docstring)."""
-    if bid is not None and ask is not None and bid > 0.0 and 0.0 < ask < 1.0 and ask >= bid:
-        return round((bid + ask) / 2.0, 6)
-    if last is not None and last > 0:
-        return last
-    return displayed
 
 
 def snapshot(m: Market, t: int) -> wire.PriceSnapshot:

@@ -17,9 +17,11 @@ from typing import Any
 
 import msgspec
 
+from fetchers.base import BadRecord
+
 _CANONICAL = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d{1,9})?(Z|\+00(:?00)?)")
 _json_list = msgspec.json.Decoder()
-class _EventRef(msgspec.Struct):
+class EventRef(msgspec.Struct):
     id: Any = None
     slug: Any = None
     title: Any = None  # the event's question; a member market's own question can be just "Over 218.5"
@@ -63,7 +65,7 @@ class GammaRow(msgspec.Struct):
     groupItemTitle: Any = None
     questionID: Any = None
     tags: list[_TagRef] | None = None
-    events: list[_EventRef] | None = None
+    events: list[EventRef] | None = None
 
 
 class GammaPage(msgspec.Struct):
@@ -86,7 +88,7 @@ def as_row(raw) -> GammaRow:
     tags, events = raw.get("tags"), raw.get("events")
     return GammaRow(**{f: raw.get(f) for f in _PLAIN},
                     tags=[_TagRef(t.get("label")) for t in tags if isinstance(t, dict)] if isinstance(tags, list) else None,
-                    events=[_EventRef(e.get("id"), e.get("slug")) for e in events if isinstance(e, dict)]
+                    events=[EventRef(e.get("id"), e.get("slug")) for e in events if isinstance(e, dict)]
                     if isinstance(events, list) else None)
 
 
@@ -97,10 +99,6 @@ def page_rows(page) -> tuple[list, Any] | None:
     if isinstance(page, dict) and isinstance(page.get("markets"), list):
         return page["markets"], page.get("next_cursor")
     return None
-
-
-class BadRecord(ValueError):
-    """This one row is unusable; the rest of the page goes on."""
 
 
 def num(value, field: str) -> float | None:

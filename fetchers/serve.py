@@ -23,16 +23,15 @@ import time
 import msgspec
 import zmq
 
-from collector import clock, wire
+from collector import clock, platforms, wire
 from collector.config import Config
 from collector.errors import CollectorError, SinkUnavailable
 from fetchers import runner
 from fetchers.http import HttpClient
-from fetchers.publisher import Publisher, source_for
+from collector.sink_client import STOP_FLUSH_SECONDS, Publisher
 
 IDLE_POLL_SECONDS = 0.5  # the worker services sink acks at least this often while idle
 MAIN_POLL_MS = 200  # the main loop's longest poll on the scheduler socket
-STOP_FLUSH_SECONDS = 20.0  # after SIGTERM, how long the worker may wait for the sink's acks
 JOIN_SLACK_SECONDS = 10.0  # beyond the flush, how long shutdown waits for the running phase
 FINAL_LINGER_MS = 1000  # on exit, how long the last JobDone may take to leave
 SCHEDULER_HWM = 100  # heartbeats/JobDones queued while the scheduler is away
@@ -45,12 +44,13 @@ class Worker(threading.Thread):
         self.jobs: queue.Queue[wire.Job] = queue.Queue()
         self.done: queue.Queue[wire.PhaseReport] = queue.Queue()
         self.busy = ""
+        self.memo: dict = {}  # what the platform module keeps between runs (PhaseContext.memo)
         self.error: CollectorError | None = None
 
     def run(self) -> None:
         http = HttpClient(self.platform, self.cfg.platform(self.platform), None, self.log,
                           should_stop=self.stop.is_set)
-        publisher = Publisher(self.cfg.sink_endpoint, self.sender, source_for(self.cfg, self.platform),
+        publisher = Publisher(self.cfg.sink_endpoint, self.sender, platforms.data_origin(self.cfg, self.platform),
                               self.cfg, self.log)
         try:
             while not self.stop.is_set():
@@ -82,7 +82,7 @@ class Worker(threading.Thread):
     def _run_job(self, job: wire.Job, publisher: Publisher, http: HttpClient) -> wire.PhaseReport:
         report = runner.run_phase(self.cfg, self.platform, job.phase, publisher=publisher, http=http,
                                   log=self.log, job_id=job.job_id, grid_time=job.grid_time,
-                                  should_stop=self.stop.is_set)
+                                  should_stop=self.stop.is_set, memo=self.memo)
         try:
             publisher.flush_and_wait(STOP_FLUSH_SECONDS if self.stop.is_set() else None)
         except SinkUnavailable as exc:  # batches stay queued and are re-sent when the sink returns

@@ -13,7 +13,7 @@ import sys
 
 from collector import clock
 from collector.config import Config
-from sink.schema import connect_reader
+from collector.db import connect_reader
 
 log = logging.getLogger("scheduler.all.archive")
 

@@ -84,9 +84,9 @@ class Board:
                 if task.job.idle_beats >= IDLE_BEATS_LOST:
                     self.release(task, f"fetcher {f.name} stayed idle; the job never started")
         if busy and not any(t.job and t.job.job_id == busy for t in self.tasks.values()):
-            self.adopt(f, busy, now, mono)
+            self.adopt(f, busy, now)
 
-    def adopt(self, f: Fetcher, job_id: str, now: float, mono: float) -> None:
+    def adopt(self, f: Fetcher, job_id: str, now: float) -> None:
         """A fetcher runs a job we did not send (we restarted) or already gave up on: track it."""
         parsed = plan.parse_job_id(job_id)
         task = self.tasks.get(parsed[:2]) if parsed else None
@@ -94,7 +94,7 @@ class Board:
             log.info("fetcher %s runs job %s, which is not ours; not sending it work", f.name, job_id)
             return
         deadline = now + plan.deadline_seconds(self.cfg.scheduler.job_deadline_minutes, task.interval)
-        task.job = plan.InFlight(job_id, f.name, parsed[2], deadline, mono)
+        task.job = plan.InFlight(job_id, f.name, parsed[2], deadline)
         tlog(task.platform, task.phase).warning(
             "fetcher %s is running %s (grid_time=%s); tracking it until it reports done",
             f.name, job_id, clock.iso(parsed[2]))
@@ -148,7 +148,7 @@ class Board:
                     "last run stood for %s; %s", clock.iso(task.last_slot) or "nothing (never ran)",
                     "due now" if plan.is_due(task, now) else f"next at {clock.iso(plan.next_due_at(task, now))}")
 
-    def due_jobs(self, now: float, mono: float) -> list[tuple[Fetcher, wire.Job]]:
+    def due_jobs(self, now: float) -> list[tuple[Fetcher, wire.Job]]:
         """Jobs to send now, at most one per platform, each to an idle fetcher of its platform."""
         out = []
         holding = {t.job.fetcher for t in self.tasks.values() if t.job is not None}
@@ -171,7 +171,7 @@ class Board:
             if task.last_slot is not None:
                 missed = int((clock.grid_floor(now, task.interval) - task.last_slot)
                              // max(1, round(task.interval))) - 1
-            job = plan.issue(task, now, self.token, f.name, self.cfg.scheduler.job_deadline_minutes, mono)
+            job = plan.issue(task, now, self.token, f.name, self.cfg.scheduler.job_deadline_minutes)
             holding.add(f.name)
             out.append((f, wire.Job(job_id=job.job_id, platform=task.platform, phase=task.phase,
                                     grid_time=job.grid_time, deadline=job.deadline)))

@@ -13,7 +13,7 @@ import sqlite3
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
-from sink.schema import connect_reader
+from collector.db import connect_reader
 
 log = logging.getLogger("scheduler.history")
 

@@ -19,7 +19,7 @@ import time
 import click
 import zmq
 
-from collector import bounds, clock, config as config_mod, paths, process, validate, wire
+from collector import bounds, clock, config as config_mod, paths, platforms, process, validate, wire
 from collector.cliutil import CONTEXT_SETTINGS, Command, version_option
 from scheduler.archive_job import ArchiveJob
 from scheduler.board import Board
@@ -72,7 +72,7 @@ class Scheduler:
                 self.archive.tick()
                 refresh_at = mono + DB_REFRESH_S
             self.board.check(now, mono)
-            for f, job in self.board.due_jobs(now, mono):
+            for f, job in self.board.due_jobs(now):
                 try:
                     self.sock.send_multipart([f.identity, wire.encode(job)], zmq.NOBLOCK)
                 except zmq.ZMQError as exc:  # EHOSTUNREACH (gone) or EAGAIN (not reading)
@@ -125,7 +125,7 @@ def out_of_bounds(msg: wire.Message) -> str | None:
     match msg:
         case wire.Heartbeat():
             return bounds.first([
-                (msg.platform not in bounds.REPORT_PLATFORMS, f"unknown platform {msg.platform[:40]!r}"),
+                (msg.platform not in platforms.report_names(), f"unknown platform {msg.platform[:40]!r}"),
                 (bounds.bad_text(msg.busy_job, bounds.ID_MAX) or bounds.bad_text(msg.sender, bounds.ID_MAX),
                  "busy_job/sender too long"),
             ])

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from collector import clock
+from collector import clock, platforms
 from collector.config import Config
 
 # Dispatch order when several phases of one platform are due: the snapshot grid is what the
 # datasets are built on, discover feeds it, resolve and news can wait a few minutes.
 PRIORITY = ("snapshot", "discover", "resolve", "news")
 NEEDS_DISCOVER = frozenset({"snapshot", "resolve"})
-TRADING_PHASES = ("discover", "snapshot", "resolve")
 DEADLINE_INTERVALS = 2.0  # a job may take at most this many of its intervals before re-issue
 
 
@@ -38,7 +37,6 @@ class InFlight:
     fetcher: str  # the fetcher's identity (its DEALER routing id)
     grid_time: int
     deadline: float  # simulated unix seconds
-    sent_at: float  # monotonic seconds (real) when sent or adopted
     idle_beats: int = 0  # heartbeats since sending in which the fetcher said it was idle
 
 
@@ -57,14 +55,8 @@ class Task:
 
 
 def tasks_for(cfg: Config) -> list[Task]:
-    """One task per enabled platform and phase, plus news when enabled."""
-    tasks = []
-    for platform in ("polymarket", "kalshi"):
-        if cfg.platform(platform).enabled:
-            tasks += [Task(platform, phase, cfg.interval_seconds(phase)) for phase in TRADING_PHASES]
-    if cfg.news.enabled:
-        tasks.append(Task("news", "news", cfg.news.interval_minutes * 60.0))
-    return tasks
+    """One task per phase of every enabled platform of the registry (collector/platforms.py)."""
+    return [Task(p.name, phase, cfg.interval_seconds(phase)) for p in platforms.enabled(cfg) for phase in p.phases]
 
 
 def deadline_seconds(deadline_minutes: float, interval: float) -> float:
@@ -122,14 +114,13 @@ def pick(tasks: dict[tuple[str, str], Task], platform: str, now: float) -> Task 
     return None
 
 
-def issue(task: Task, now: float, token: str, fetcher: str, deadline_minutes: float,
-          mono: float) -> InFlight:
+def issue(task: Task, now: float, token: str, fetcher: str, deadline_minutes: float) -> InFlight:
     """Create the in-flight record of a new job for the task's current slot."""
     task.attempts += 1
     grid_time = clock.grid_floor(now, task.interval)
     job = InFlight(job_id=job_id(task.platform, task.phase, grid_time, token, task.attempts),
                    fetcher=fetcher, grid_time=grid_time,
-                   deadline=now + deadline_seconds(deadline_minutes, task.interval), sent_at=mono)
+                   deadline=now + deadline_seconds(deadline_minutes, task.interval))
     task.job = job
     return job
 

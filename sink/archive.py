@@ -10,12 +10,12 @@ readers ignore); after it, the rows live only in the registered file.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import sqlite3
 from pathlib import Path
 
 from collector import failpoints
+from collector.db import file_sha256
 from collector.wire import ArchiveCommit
 
 log = logging.getLogger("sink.archive")
@@ -27,14 +27,6 @@ SELECT count(*), count(DISTINCT s.market), coalesce(sum(s.t), 0), coalesce(sum(s
        coalesce(sum(s.liquidity), 0)
   FROM snapshot s WHERE {_RANGE}
 """
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_file(archive_dir: Path, file: str, sha256: str) -> str | None:

@@ -26,10 +26,9 @@ from __future__ import annotations
 import sqlite3
 
 from collector import books
+from collector.db import APPLICATION_ID, check_ours
 from collector.errors import DatabaseError
 
-APPLICATION_ID = 0x504D4331  # "PMC1": marks a file as ours; anything else is refused
-PRICE_SCALE = 1_000_000  # stored price integer = round(probability * PRICE_SCALE)
 WRITER_BUSY_S = 2.0  # the sink's wait for a write lock before a commit counts as failed
 
 
@@ -327,6 +326,20 @@ SELECT b.t, b.market, b.outcome, b.seen_ms, coalesce(b.levels, r.levels) AS leve
     ON b.same_as IS NOT NULL AND r.t = b.t - b.same_as AND r.market = b.market AND r.outcome = b.outcome;
 {_order_books_view('book_levels')}"""
 
+# Phase state as data (issue 18): the listings a run read to their end, one row each, instead of a
+# LIKE over the human-readable message. Runs from before keep their state: the notes they wrote.
+_M008_PHASE_LISTINGS = """
+CREATE TABLE phase_listings (
+    job_id TEXT NOT NULL,               -- phase_runs.job_id
+    listing TEXT NOT NULL,              -- e.g. 'full sweep', 'settled listing complete'
+    PRIMARY KEY (job_id, listing)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO phase_listings (job_id, listing)
+SELECT r.job_id, n.value FROM phase_runs r
+  JOIN json_each('["full sweep", "updated listing complete", "settled listing complete",
+                   "closed listing complete"]') n ON instr(r.message, n.value) > 0
+ WHERE r.platform = 'kalshi' AND r.message != 'interrupted';
+"""
 
 MIGRATIONS: list[tuple[str, str]] = [
     ("001_initial", _M001_INITIAL),
@@ -336,6 +349,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("005_market_versions", _M005_VERSIONS),
     ("006_order_books", _order_books_sql()),
     ("007_book_same_as", _M007_BOOK_SAME_AS),
+    ("008_phase_listings", _M008_PHASE_LISTINGS),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -355,15 +369,6 @@ def connect_writer(path: str) -> sqlite3.Connection:
     return db
 
 
-def connect_reader(path: str) -> sqlite3.Connection:
-    """Read-only connection for everyone but the sink (fetchers, scheduler, status, exporter)."""
-    uri = f"file:{path}?mode=ro"
-    db = sqlite3.connect(uri, uri=True, timeout=10.0, isolation_level=None)
-    db.execute("PRAGMA busy_timeout = 10000")
-    db.execute("PRAGMA query_only = 1")
-    return db
-
-
 def check_writable(db: sqlite3.Connection, path: str) -> None:
     """Refuse at start a database SQLite opened read-only (read-only mount, immutable file).
 
@@ -376,22 +381,6 @@ def check_writable(db: sqlite3.Connection, path: str) -> None:
     except sqlite3.OperationalError as exc:
         raise DatabaseError(f"{path}: cannot write the database ({exc}); the sink needs a writable "
                             "file and directory") from None
-
-
-def check_ours(db: sqlite3.Connection, path: str) -> None:
-    """Refuse a file that is not a collector database (another app's, or not SQLite at all)."""
-    try:
-        app_id = db.execute("PRAGMA application_id").fetchone()[0]
-        tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-    except sqlite3.DatabaseError as exc:
-        raise DatabaseError(f"{path}: not a SQLite database ({exc})") from None
-    if app_id == 0 and tables == 0:
-        return  # a new, empty file: ours to initialise
-    if app_id != APPLICATION_ID:
-        raise DatabaseError(
-            f"{path}: not a polymaster-collector database (application_id {app_id:#x}); "
-            "refusing to write to it"
-        )
 
 
 def migrate(db: sqlite3.Connection) -> int:

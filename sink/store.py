@@ -15,20 +15,18 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sqlite3
 from collections import defaultdict
 
 from itertools import repeat
 
-from collector.wire import (ArchiveCommit, BackfillMark, BookArchiveCommit, MarketUpsert, NewsHeadline, OrderBook, PhaseReport,
-                            PriceSnapshot, Resolution, SnapshotColumns, columnize)
+from collector.wire import (FINAL_STATUSES, ArchiveCommit, BackfillMark, BookArchiveCommit, MarketUpsert, NewsHeadline, OrderBook, PhaseReport,
+                            PriceSnapshot, Resolution, SnapshotColumns, columnize, news_key)
 from sink import archive
 from sink.book_store import LevelsIndex, apply_archive as apply_book_archive, store_books
 
 log = logging.getLogger("sink")
 
-FINAL = ("resolved", "voided")
 
 _UPSERT_MARKET = """
 INSERT INTO markets (platform, market_id, slug, title, description, category, outcomes, volume,
@@ -99,14 +97,6 @@ VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
 """
 
 
-_NON_WORD = re.compile(r"[^0-9a-z]+")
-
-
-def news_key(h: NewsHeadline) -> str:
-    """Same URL, or the same headline up to case and punctuation, is one headline."""
-    if h.url:
-        return "url:" + h.url.strip()
-    return "h:" + _NON_WORD.sub(" ", h.headline.casefold()).strip()
 
 
 class Store:
@@ -190,6 +180,8 @@ class Store:
                 ],
             )
             counts["phase_reports"] = cur.rowcount
+            self.db.executemany("INSERT OR IGNORE INTO phase_listings (job_id, listing) VALUES (?, ?)",
+                                [(p.job_id, name) for p in phases for name in p.listings_complete])
         for c in by_type[BookArchiveCommit]:  # last, as below: books of this transaction are in place
             refused = apply_book_archive(self.db, self.archive_dir, c, now) if self.archive_dir else "no archive dir"
             counts["archive_commits_refused" if refused else "archive_commits"] += 1
@@ -244,7 +236,7 @@ class Store:
                 {
                     "platform": r.platform, "market_id": r.market_id, "status": status,
                     "resolution": resolution, "winning_outcome": r.winning_outcome,
-                    "resolved_at": r.resolved_at if status in FINAL else None,
+                    "resolved_at": r.resolved_at if status in FINAL_STATUSES else None,
                     "settlement_value": r.settlement_value, "detail": r.detail,
                     "closed_at": r.closed_at, "observed_at": r.observed_at,
                 }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 from collector import config, wire
-from fetchers.publisher import Publisher
+from collector.sink_client import Publisher
 
 T0 = 1_800_000_000
 

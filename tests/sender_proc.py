@@ -13,7 +13,7 @@ import sys
 import time
 
 from collector import config, wire
-from fetchers.publisher import Publisher
+from collector.sink_client import Publisher
 
 T0 = 1_800_000_000
 

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from collector import config, wire
-from fetchers.publisher import Publisher
+from collector.sink_client import Publisher
 from tests.conftest import script, wait_for, write_config
 
 DAY = 86400

@@ -17,7 +17,7 @@ from collector import wire
 from collector.config import Config
 from fetchers.backfill import BadUsage, Driver, Window, parse_day
 from fetchers.base import PhaseContext, PhaseCounters
-from fetchers.publisher import BATCH_RECORDS, Publisher
+from collector.sink_client import BATCH_RECORDS, Publisher
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.timeout(30)

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from collector import config as cfgmod, wire
-from fetchers.publisher import Publisher
+from collector.sink_client import Publisher
 from simulator.server import start
 from tests.conftest import wait_for
 from tests.test_backfill_helpers import (backfill, backfill_args, config, contents, history, marks, reader,

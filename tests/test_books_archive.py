@@ -7,7 +7,7 @@ import subprocess
 import duckdb
 
 from collector import config, wire
-from fetchers.publisher import Publisher
+from collector.sink_client import Publisher
 from tests.book_sender_proc import expected_levels
 from tests.conftest import script
 from tests.test_archive import DAY, DAYS, STEP, T0, make_config, q

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 
 from collector import config, wire
 from exporter.book_features import features
-from fetchers.publisher import Publisher
+from collector.sink_client import Publisher
 from tests.conftest import script
 from tests.test_archive import DAY, DAYS, T0, export, fill, make_config
 from tests.test_sink import query, start_sink

@@ -9,7 +9,8 @@ import pytest
 
 from collector import config, wire
 from collector.errors import SinkUnavailable
-from fetchers.publisher import Publisher, SinkRefused, is_loopback_url, source_for
+from collector.platforms import data_origin, is_loopback_url
+from collector.sink_client import Publisher, SinkRefused
 from tests.conftest import script, wait_for, write_config
 
 pytestmark = pytest.mark.timeout(120)
@@ -98,10 +99,10 @@ def test_source_follows_the_configured_urls():
     assert is_loopback_url("http://127.0.0.1:8000/gamma") and is_loopback_url("http://localhost/x")
     assert is_loopback_url("http://[::1]:80/") and not is_loopback_url("https://gamma-api.polymarket.com")
     cfg = config.Config()
-    assert source_for(cfg, "polymarket") == "live"
+    assert data_origin(cfg, "polymarket") == "live"
     local = config.Config(polymarket=config.Polymarket(base_url="http://127.0.0.1:1/clob",
                                                        gamma_url="http://127.0.0.1:1/gamma"))
-    assert source_for(local, "polymarket") == "simulator" and source_for(local, "kalshi") == "live"
+    assert data_origin(local, "polymarket") == "simulator" and data_origin(local, "kalshi") == "live"
 
 
 def test_unencodable_and_rejected_records_are_dropped_never_stuck(tmp_path, procs):

@@ -120,7 +120,7 @@ def test_full_discover_looks_each_series_up_once_and_uses_event_markets():
     assert [c[0] for c in ex.calls] == ["/events", "/series/KXNFLRETIRE", "/events", "/events"]
     assert ex.calls[0][1]["with_nested_markets"] == "true"
     assert [c[1]["status"] for c in ex.calls if c[0] == "/events"] == ["open", "open", "unopened"]
-    assert counters.notes == [kalshi.FULL_SWEEP_NOTE]
+    assert counters.listings_complete == [kalshi.FULL_SWEEP_NOTE] and counters.notes == []
 
 
 def test_unknown_events_are_looked_up_in_one_batch():

@@ -12,7 +12,7 @@ import pytest
 
 from collector import config, wire
 from fetchers import news
-from fetchers.publisher import Publisher
+from collector.sink_client import Publisher
 from tests.conftest import LocalHttp, script, wait_for, write_config
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from collector import config
+from collector import config, platforms
 from scheduler import plan
 
 S = 1_699_999_200  # a grid slot of 300, 900 and 1800 s
@@ -13,7 +13,7 @@ S = 1_699_999_200  # a grid slot of 300, 900 and 1800 s
 
 
 def tasks(interval=900.0, **last):
-    ts = {(p, ph): plan.Task(p, ph, interval) for p in ("polymarket",) for ph in plan.TRADING_PHASES}
+    ts = {(p, ph): plan.Task(p, ph, interval) for p in ("polymarket",) for ph in platforms.TRADING_PHASES}
     for phase, slot in last.items():
         ts[("polymarket", phase)].last_slot = slot
     return ts
@@ -23,7 +23,7 @@ def test_never_ran_is_due_now_and_stands_for_the_current_slot():
     task = plan.Task("kalshi", "snapshot", 900.0)
     now = S + 50.0  # 50 s into the slot starting at S
     assert plan.is_due(task, now)
-    job = plan.issue(task, now, "tok", "f1", 20.0, 0.0)
+    job = plan.issue(task, now, "tok", "f1", 20.0)
     assert job.grid_time == S
     assert job.job_id == f"kalshi.snapshot.{S}.tok-1"
 
@@ -34,7 +34,7 @@ def test_many_missed_cycles_run_once_then_back_on_the_grid():
     ts[("polymarket", "discover")].last_slot = S
     now = S + 50.0
     assert plan.pick(ts, "polymarket", now) is task
-    job = plan.issue(task, now, "tok", "f1", 20.0, 0.0)
+    job = plan.issue(task, now, "tok", "f1", 20.0)
     assert job.grid_time == S  # the current slot, not the first missed one
     assert plan.pick(ts, "polymarket", now) is None  # in flight: nothing else on that platform
     task.job = None
@@ -49,7 +49,7 @@ def test_snapshot_and_resolve_wait_for_the_first_discover():
     now = S + 50.0
     first = plan.pick(ts, "polymarket", now)
     assert first.phase == "discover"
-    first.job = plan.issue(first, now, "t", "f", 20.0, 0.0)
+    first.job = plan.issue(first, now, "t", "f", 20.0)
     assert plan.pick(ts, "polymarket", now) is None
     first.job = None
     plan.record_run(first, S)
@@ -61,7 +61,7 @@ def test_one_job_per_platform_and_priority_order():
     now = S + 50.0
     order = []
     while (task := plan.pick(ts, "polymarket", now)) is not None:
-        task.job = plan.issue(task, now, "t", "f", 20.0, 0.0)
+        task.job = plan.issue(task, now, "t", "f", 20.0)
         assert plan.pick(ts, "polymarket", now) is None
         order.append(task.phase)
         task.job = None
@@ -103,7 +103,7 @@ def test_job_id_round_trip_and_foreign_ids():
 def test_tasks_follow_the_config():
     cfg = config.Config()
     keys = {t.key for t in plan.tasks_for(cfg)}
-    assert keys == {(p, ph) for p in ("polymarket", "kalshi") for ph in plan.TRADING_PHASES}
+    assert keys == {(p, ph) for p in ("polymarket", "kalshi") for ph in platforms.TRADING_PHASES}
     cfg = msgspec.structs.replace(cfg, kalshi=config.Kalshi(enabled=False),
                                   news=config.News(enabled=True, interval_minutes=30.0))
     ts = {t.key: t for t in plan.tasks_for(cfg)}

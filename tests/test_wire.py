@@ -6,14 +6,14 @@ import msgspec
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from collector import wire
+from collector import platforms, wire
 
 text = st.text(max_size=40)
 opt_float = st.none() | st.floats(allow_nan=False, allow_infinity=False)
 ts = st.floats(min_value=0, max_value=4e9, allow_nan=False)
 
 records = st.one_of(
-    st.builds(wire.MarketUpsert, platform=st.sampled_from(wire.PLATFORMS), market_id=text, observed_at=ts,
+    st.builds(wire.MarketUpsert, platform=st.sampled_from(platforms.market_names()), market_id=text, observed_at=ts,
               title=st.none() | text, outcomes=st.none() | st.lists(text, max_size=4), volume=opt_float,
               extra=st.dictionaries(text, text, max_size=3)),
     st.builds(wire.PriceSnapshot, platform=text, market_id=text, t=st.integers(0, 2**40),

@@ -1,4 +1,7 @@
-"""A fetcher's one connection to the sink: batches out, acks in, nothing lost while unacknowledged.
+"""A sender's one connection to the sink: batches out, acks in, nothing lost while unacknowledged.
+
+The senders are the fetchers and the archiver (exporter/archive.py); it lives in collector/, the
+shared ground, so neither imports the other or the sink (tests/test_layering.py).
 
 The sink binds a ROUTER at ``cfg.sink_endpoint``; this DEALER connects to it. Records are grouped
 into ``wire.Batch`` frames of up to ``BATCH_RECORDS``; every batch stays in ``unacked`` (seq ->
@@ -15,10 +18,8 @@ poll with a timeout. A socket belongs to one thread: create the Publisher in the
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import time
-from urllib.parse import urlsplit
 
 import msgspec
 import zmq
@@ -31,7 +32,7 @@ BATCH_RECORDS = 1000  # records per Batch frame
 BATCH_MAX_AGE_SECONDS = 2.0  # a partial batch older than this goes out at the next publish()
 POLL_SLICE_MS = 100  # one poll while waiting for acks
 LINGER_MS = 500  # on close, how long queued frames may still go out
-LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+STOP_FLUSH_SECONDS = 20.0  # after SIGTERM, how long a sender's final flush may wait for the sink's acks
 
 
 class SinkRefused(CollectorError):
@@ -40,34 +41,12 @@ class SinkRefused(CollectorError):
     exit_code = 2
 
 
-def is_loopback_url(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def source_for(cfg: Config, platform: str) -> str:
-    """'simulator' when the exchange URLs this fetcher uses are all loopback, else 'live'.
-
-    The news fetcher talks to a local SearXNG, so it takes the exchanges' source instead.
-    """
-    urls = {
-        "polymarket": [cfg.polymarket.base_url, cfg.polymarket.gamma_url],
-        "kalshi": [cfg.kalshi.base_url],
-    }.get(platform) or [cfg.polymarket.base_url, cfg.polymarket.gamma_url, cfg.kalshi.base_url]
-    return "simulator" if all(is_loopback_url(u) for u in urls) else "live"
-
-
 class Publisher:
-    def __init__(self, endpoint: str, sender_id: str, source: str, cfg: Config,
+    def __init__(self, endpoint: str, sender_id: str, origin: str, cfg: Config,
                  log: logging.Logger | None = None, context: zmq.Context | None = None) -> None:
         self.endpoint = endpoint
         self.sender = sender_id
-        self.source = source
+        self.origin = origin  # 'live' | 'simulator' (collector/platforms.py data_origin): Batch.source
         self.log = log or logging.getLogger("fetcher.publisher")
         self.ack_timeout = cfg.zmq.ack_timeout_seconds
         self.sink_wait = cfg.zmq.sink_wait_seconds
@@ -83,7 +62,6 @@ class Publisher:
         self.pending_since = 0.0
         self.seq = 0
         self.unacked: dict[int, tuple[bytes, float, int]] = {}  # seq -> (frame, sent_at, records)
-        self.last_ack = time.monotonic()
         self.stats = {"records": 0, "batches": 0, "resent": 0, "acked": 0, "rejected": 0, "unencodable": 0}
 
     # --- public API ----------------------------------------------------------------------
@@ -121,10 +99,6 @@ class Publisher:
         self._send_pending()
         self._wait(lambda: not self.unacked, timeout)
 
-    @property
-    def in_flight(self) -> int:
-        return len(self.unacked) + (1 if self.pending else 0)
-
     def close(self) -> None:
         if self.unacked or self.pending:
             self.log.warning("closing with %d unacknowledged batches and %d unsent records",
@@ -147,7 +121,7 @@ class Publisher:
         self.stats["batches"] += 1
 
     def _encode(self, records: list[wire.Record]) -> bytes:
-        return wire.encode(wire.Batch(sender=self.sender, seq=self.seq + 1, source=self.source,
+        return wire.encode(wire.Batch(sender=self.sender, seq=self.seq + 1, source=self.origin,
                                       records=wire.columnize(records) if records else []))
 
     def _encodable(self, records: list[wire.Record]) -> list[wire.Record]:
@@ -155,7 +129,7 @@ class Publisher:
         good = []
         for r in records:
             try:
-                wire.encode(wire.Batch(sender=self.sender, seq=0, source=self.source, records=wire.columnize([r])))
+                wire.encode(wire.Batch(sender=self.sender, seq=0, source=self.origin, records=wire.columnize([r])))
                 good.append(r)
             except (OverflowError, TypeError, ValueError, msgspec.EncodeError) as exc:
                 self.stats["unencodable"] += 1
@@ -187,7 +161,6 @@ class Publisher:
                              "all" if msg.rejected < 0 else f"{msg.rejected} record(s)", msg.seq, msg.reason)
         if self.unacked.pop(msg.seq, None) is not None:
             self.stats["acked"] += 1
-        self.last_ack = time.monotonic()
 
     def _wait(self, done, timeout: float | None) -> None:
         start = time.monotonic()

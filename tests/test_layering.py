@@ -1,0 +1,65 @@
+"""Imports go one way (issue 18): collector/ is the shared ground, the sink is imported by nobody.
+
+* ``sink`` is imported by no other package: readers open collector.db through
+  ``collector.db.connect_reader`` and read the documented views;
+* ``exporter`` imports no ``fetchers`` (the archiver talks to the sink through
+  ``collector.sink_client``), ``fetchers`` and ``scheduler`` import neither each other nor the exporter;
+* ``collector`` imports none of the process packages, except that its operator front ends
+  (``FRONT_ENDS``: `collector export`, `collector archive`, `collector doctor`) call the exporter.
+
+Imports are read with ``ast`` (also those inside functions), so a lazy import cannot hide.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from tests.conftest import REPO
+
+PACKAGES = ("collector", "fetchers", "scheduler", "sink", "exporter", "simulator")
+FORBIDDEN = {  # importer package -> packages it must not import
+    "collector": {"fetchers", "scheduler", "sink", "exporter", "simulator"},
+    "fetchers": {"sink", "scheduler", "exporter", "simulator"},
+    "scheduler": {"sink", "fetchers", "exporter", "simulator"},
+    "exporter": {"sink", "fetchers", "scheduler", "simulator"},
+    "simulator": {"sink", "fetchers", "scheduler", "exporter"},
+}
+FRONT_ENDS = {"collector/cli.py": {"exporter"}, "collector/doctor.py": {"exporter"}}  # module -> what it may import
+
+
+def imported_packages(source: str) -> set[str]:
+    """Top-level packages a module's source imports, anywhere in it."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def violations(root: Path) -> list[str]:
+    out = []
+    for package, banned in FORBIDDEN.items():
+        for path in sorted((root / package).glob("*.py")):
+            rel = path.relative_to(root).as_posix()
+            allowed = FRONT_ENDS.get(rel, set())
+            for bad in sorted(imported_packages(path.read_text(encoding="utf-8")) & (banned - allowed)):
+                out.append(f"{rel} imports {bad}")
+    return out
+
+
+def test_imports_go_one_way():
+    assert violations(REPO) == []
+
+
+def test_a_fetcher_importing_the_sink_is_caught(tmp_path):
+    """The check is not vacuous: the same tree plus one `import sink...` in fetchers/ fails it."""
+    for package in FORBIDDEN:
+        (tmp_path / package).mkdir()
+        for path in (REPO / package).glob("*.py"):
+            (tmp_path / package / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    runner = tmp_path / "fetchers" / "runner.py"
+    runner.write_text(runner.read_text() + "\n\ndef _reader(path):\n    from sink.schema import migrate\n")
+    assert violations(tmp_path) == ["fetchers/runner.py imports sink"]
