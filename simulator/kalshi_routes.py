@@ -121,7 +121,21 @@ class KalshiRoutes:
         def inside(v, lo, hi):
             return (bounds[lo] is None or v >= bounds[lo]) and (bounds[hi] is None or v <= bounds[hi])
 
+        trading = want is not None and want <= {"active", "inactive"}
+        ended = want is not None and want <= STATUS_FILTER["closed"] | STATUS_FILTER["settled"]
+        mve_wanted = {"only": True, "exclude": False}.get(mve)
+
+        def event_may_match(e: int) -> bool:
+            """What the event arrays decide without building the market (most rows at real scale)."""
+            if mve_wanted is not None and (cat.ev_type[e] == MVE) != mve_wanted:
+                return False
+            if trading:
+                return cat.ev_open[e] <= now < cat.ev_close[e]
+            return not ended or now >= cat.ev_close[e]
+
         def match(i: int) -> bool:
+            if not event_may_match(cat.event_of(i)):
+                return False
             m = cat.market(i)
             if cat.is_historical(m, now) != historical:
                 return False
