@@ -53,12 +53,16 @@ def update_readme(table: str) -> None:
     print(f"updated the figures in {readme}")
 
 
+LONG_RUNS = {"bench_scale"}  # `make scale`: ~40 minutes of the whole pipeline; its own report (bench/SCALE.md)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="", help="comma-separated names, e.g. sink,kalshi")
     args = ap.parse_args()
     only = {n.strip() for n in args.only.split(",") if n.strip()}
-    scripts = sorted(p for p in HERE.glob("bench_*.py") if not only or p.stem[len("bench_"):] in only)
+    scripts = sorted(p for p in HERE.glob("bench_*.py")
+                     if (p.stem[len("bench_"):] in only if only else p.stem not in LONG_RUNS))
     sections = [f"# Benchmark results\n\nMachine: {machine()}  \nDate: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  \n"
                 "Command: `make bench` (`python bench/run_all.py`)\n"]
     failed = 0
