@@ -42,6 +42,7 @@ CYCLE_S = 900
 DEFAULT_RPS = 2.0                  # the fetchers' default requests_per_second (collector/config.py)
 PROGRAMS = ("sink", "scheduler", "fetcher-polymarket", "fetcher-kalshi", "simulator")
 SAMPLE_S = 2.0
+PIDS_EVERY = 15                    # `collector ctl status` costs a Python start-up: not every sample
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -103,6 +104,8 @@ class Sampler:
         self.cpu: dict[str, dict[int, float]] = {p: {} for p in PROGRAMS}
         self.peak: dict[str, float] = dict.fromkeys(PROGRAMS, 0.0)
         self.series: list[dict] = []   # {"sim", "cpu": {program: s}, "db_bytes"}
+        self._pids: dict[str, int] = {}
+        self._n = 0
 
     def pids(self) -> dict[str, int]:
         out = subprocess.run([str(BIN / "collector"), "--config", self.env["COLLECTOR_CONFIG"], "ctl", "status"],
@@ -112,7 +115,11 @@ class Sampler:
         return pids
 
     def sample(self) -> dict:
-        for name, pid in self.pids().items():
+        """One sample; program pids are asked of supervisord every PIDS_EVERY samples or when one is gone."""
+        self._n += 1
+        if self._n % PIDS_EVERY == 1 or not all(Path(f"/proc/{p}").exists() for p in self._pids.values()):
+            self._pids = self.pids()
+        for name, pid in self._pids.items():
             if name not in self.cpu:
                 continue
             cpu, _rss, hwm = proc_stat(pid)
