@@ -115,9 +115,10 @@ class Sampler:
         return pids
 
     def sample(self) -> dict:
-        """One sample; program pids are asked of supervisord every PIDS_EVERY samples or when one is gone."""
+        """One sample; pids are asked of supervisord every PIDS_EVERY samples, or while one is missing or gone."""
         self._n += 1
-        if self._n % PIDS_EVERY == 1 or not all(Path(f"/proc/{p}").exists() for p in self._pids.values()):
+        if self._n % PIDS_EVERY == 1 or len(self._pids) < len(PROGRAMS) \
+                or not all(Path(f"/proc/{p}").exists() for p in self._pids.values()):
             self._pids = self.pids()
         for name, pid in self._pids.items():
             if name not in self.cpu:
