@@ -10,6 +10,7 @@ to a command and a machine.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import subprocess
@@ -82,6 +83,9 @@ def main() -> None:
             out += f"\n\nFAILED (exit {proc.returncode}):\n{proc.stderr.strip()[-2000:]}"
             print(proc.stderr[-2000:], file=sys.stderr)
         sections.append(f"## {script.stem}\n\n`python bench/{script.name}` ({took:.0f} s)\n\n```\n{out}\n```\n")
+    scale = HERE / "scale.json"   # `make scale`'s headline rows, from its last run
+    if not only and scale.exists():
+        figures += [f + ["bench_scale.py"] for f in json.loads(scale.read_text())["summary"].get("figures", [])]
     table = render_table(figures)
     sections.insert(1, table)
     (HERE / "RESULTS.md").write_text("\n".join(sections))

@@ -200,7 +200,30 @@ def markdown(doc: dict) -> str:
     return "\n".join(lines)
 
 
+def figures(doc: dict) -> list[list[str]]:
+    """Headline rows for the README's figure table ([name, measured, target, compared with]);
+    bench/run_all.py copies them from scale.json, as `make bench` does not rerun the scale run."""
+    s, cyc = doc["summary"], doc["cycles"]
+    opens = {p: max(c["open_markets"] for c in cyc if c["platform"] == p) for p in scale_truth.PLATFORMS}
+    tag = f"scale run, {opens['polymarket']:,} + {opens['kalshi']:,} open markets, {s['cycles']} cycles at {s['speed']:g}x"
+    cpu = s["fetcher_cpu_share_mean"]
+    rss = s["peak_rss_mb"]
+    return [
+        [f"{tag}: open markets snapshotted", f"{s['coverage_min']:.2%} (worst cycle)" if s["coverage_min"] is not None
+         else "n/a", "100%", "markets open for the whole slot in the simulator's truth"],
+        [f"{tag}: longest SNAPSHOT phase", f"{s['phase_wall_max_s']['snapshot']:.0f} s (simulated)", "well inside 900 s",
+         f"discover {s['phase_wall_max_s']['discover']:.0f} s / 300, resolve {s['phase_wall_max_s']['resolve']:.0f} s / 1800"],
+        [f"{tag}: CPU, share of one core", f"fetchers {cpu['polymarket']:.1%} / {cpu['kalshi']:.1%}, sink "
+         f"{s['sink_cpu_share_mean']:.1%}" if None not in (cpu["polymarket"], cpu["kalshi"], s["sink_cpu_share_mean"])
+         else "n/a", "< 10% each", "mean over the measured cycles, real time"],
+        [f"{tag}: peak RSS", ", ".join(f"{k} {v:.0f} MB" for k, v in rss.items()), "bounded", "VmHWM of each program"],
+        [f"{tag}: storage per day", f"SQLite {_mb(s['db_bytes_per_day'])}, archive {_mb(s['archive_bytes_per_day'])}",
+         "one machine", f"a year: {_mb(s['db_bytes_per_year'])} in SQLite or {_mb(s['archive_bytes_per_year'])} archived"],
+    ]
+
+
 def write(doc: dict, out: Path) -> None:
+    doc["summary"]["figures"] = figures(doc)
     out.mkdir(parents=True, exist_ok=True)
     (out / "scale.json").write_text(json.dumps(doc, indent=1) + "\n")
     (out / "SCALE.md").write_text(markdown(doc))
