@@ -3,6 +3,7 @@ world's truth (bench/scale_truth.py), write scale.json and SCALE.md."""
 
 from __future__ import annotations
 
+import calendar
 import json
 import os
 import platform as host
@@ -25,13 +26,26 @@ def iso(t: float) -> str:
 
 
 def _phases(db: sqlite3.Connection, platform: str, g: int) -> tuple[dict, dict, dict]:
-    """Per phase: requests, longest simulated wall seconds, runs (and failed runs) started in [g, g+900)."""
+    """Per phase: requests, longest simulated wall seconds, runs (failed runs, latest start after g).
+    SNAPSHOT: the run(s) for grid time g, whenever they started; DISCOVER and RESOLVE: the runs
+    that started in [g, g+900)."""
     req, wall, runs = {}, {}, {}
-    for phase, n, r, w, bad in db.execute(
-            "SELECT phase, count(*), sum(requests), max(finished_at - started_at), sum(ok = 0) FROM phase_runs"
-            " WHERE platform = ? AND started_at >= ? AND started_at < ? GROUP BY phase", (platform, g, g + CYCLE_S)):
-        req[phase], wall[phase], runs[phase] = r, round(w, 1), {"runs": n, "failed": bad}
+    for phase, n, r, w, bad, late in db.execute(
+            "SELECT phase, count(*), sum(requests), max(finished_at - started_at), sum(ok = 0), max(started_at) - ?"
+            " FROM phase_runs WHERE platform = ? AND (CASE WHEN phase = 'snapshot' THEN grid_time = ?"
+            " ELSE started_at >= ? AND started_at < ? END) GROUP BY phase", (g, platform, g, g, g + CYCLE_S)):
+        req[phase], wall[phase] = r, round(w, 1)
+        runs[phase] = {"runs": n, "failed": bad, "last_started_after_grid_s": round(late, 1)}
     return req, wall, runs
+
+
+def refresh_phases(doc: dict, db: sqlite3.Connection) -> None:
+    """Recompute the phase columns of every cycle row from collector.db (for a finished run's files)."""
+    for c in doc["cycles"]:
+        g = calendar.timegm(time.strptime(c["grid_time"], "%Y-%m-%dT%H:%M:%SZ"))
+        c["requests"], c["wall_s"], c["runs"] = _phases(db, c["platform"], g)
+    doc["summary"]["phase_wall_max_s"] = {p: max((c["wall_s"].get(p, 0) for c in doc["cycles"]), default=0)
+                                          for p in PHASES}
 
 
 def _snapshotted(db: sqlite3.Connection, platform: str, g: int) -> set[str]:
