@@ -10,7 +10,7 @@ $(BIN)/collector: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-.PHONY: install run demo test bench soak clean
+.PHONY: install run demo test bench soak scale clean
 install: $(BIN)/collector
 
 run: install  ## the collector under supervisord, in the foreground
@@ -27,6 +27,9 @@ bench: install  ## every benchmark; writes bench/RESULTS.md
 
 soak: install  ## long soak-and-fault run (minutes)
 	$(BIN)/python -m tests.soak
+
+scale: install  ## the pipeline at real scale for 4 cycles (~40 min); writes bench/SCALE.md, bench/scale.json
+	$(BIN)/python bench/bench_scale.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

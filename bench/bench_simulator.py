@@ -1,13 +1,17 @@
-"""Benchmark: how fast can one client page the simulator's full open Polymarket catalogue?
+"""Benchmark: how fast does the simulator serve full-size pages of a real-scale world, and in how
+much memory?
 
-Starts the `simulator` process with 50,000 markets per platform (as the demo, tests and soak run
-it: its own process), pages `/gamma/markets/keyset?limit=100` (closed=false) to the end over real
-HTTP on 127.0.0.1 with one requests.Session from this process, as a fetcher would, and prints
-pages/s and the ratio to the 2 req/s the fetcher needs by default. Two sweeps: the first builds
-each market's parameters (cold), the second is the steady state of periodic discovery (warm).
-Prints, never asserts.
+Starts the `simulator` process (its own process, as the demo, tests and soak run it) with the
+real-scale world of issue #20 (46,000 open + 150,000 closed Polymarket markets, 120,000 open +
+300,000 closed non-parlay Kalshi markets; `--markets N` for the old uniform world instead), then
+with one requests.Session from this process, as a fetcher would, pages each platform's open
+catalogue as the SNAPSHOT phase does: Gamma `/markets/keyset?limit=100&closed=false` and Kalshi
+`/markets?status=open&mve_filter=exclude&limit=1000`, to the end or `--pages` pages. Two passes:
+the first builds each market's record (cold), the second is the steady state of periodic sweeps
+(warm). Prints pages/s against the 2 req/s a fetcher needs by default and the simulator's peak
+RSS (VmHWM). Prints, never asserts.
 
-    .venv/bin/python bench/bench_simulator.py [--markets 50000]
+    .venv/bin/python bench/bench_simulator.py [--pages 200] [--markets N]
 """
 
 from __future__ import annotations
@@ -25,46 +29,73 @@ import requests
 from report import figure  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 FETCHER_DEFAULT_RPS = 2.0
-PAGE_LIMIT = 100
 TARGET_RATIO = 20
+SWEEPS = {  # platform -> (path under the base URL, query, cursor parameter, cursor field, rows field)
+    "polymarket": ("/gamma/markets/keyset", {"limit": 100, "closed": "false"}, "after_cursor", "next_cursor", "markets"),
+    "kalshi": ("/kalshi/trade-api/v2/markets", {"limit": 1000, "status": "open", "mve_filter": "exclude"},
+               "cursor", "cursor", "markets"),
+}
 
 
-def sweep(session: requests.Session, gamma_url: str) -> tuple[int, int, float, float]:
-    """(pages, rows, wall seconds, process CPU seconds) for one full closed=false sweep."""
-    params = {"limit": PAGE_LIMIT, "closed": "false"}
+def sweep(session: requests.Session, url: str, platform: str, max_pages: int) -> tuple[int, int, float]:
+    """(pages, rows, wall seconds) for one sweep of the open catalogue, at most max_pages pages."""
+    path, query, cur_param, cur_field, rows_field = SWEEPS[platform]
+    params = dict(query)
     pages = rows = 0
-    t0, c0 = time.perf_counter(), time.process_time()
-    while True:
-        resp = session.get(gamma_url + "/markets/keyset", params=params, timeout=30)
+    t0 = time.perf_counter()
+    while pages < max_pages:
+        resp = session.get(url + path, params=params, timeout=120)
+        resp.raise_for_status()
         body = msgspec.json.decode(resp.content)   # as the fetchers decode: msgspec at the edge
         pages += 1
-        rows += len(body["markets"])
-        cur = body.get("next_cursor")
+        rows += len(body[rows_field])
+        cur = body.get(cur_field)
         if not cur:
-            return pages, rows, time.perf_counter() - t0, time.process_time() - c0
-        params["after_cursor"] = cur
+            break
+        params[cur_param] = cur
+    return pages, rows, time.perf_counter() - t0
+
+
+def vm(pid: int, key: str) -> float:
+    """VmRSS / VmHWM of a process, MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--markets", type=int, default=50_000)
+    ap.add_argument("--markets", type=int, default=None, help="old uniform world of N markets per platform")
+    ap.add_argument("--pages", type=int, default=10**9, help="pages per sweep at most (default: to the end)")
     args = ap.parse_args()
+    world_args = ["--markets", str(args.markets)] if args.markets else \
+        ["--open-polymarket", "46000", "--closed-polymarket", "150000", "--open-kalshi", "120000",
+         "--closed-kalshi", "300000"]
+    world = f"{args.markets:,} markets per platform" if args.markets else \
+        "real scale (46k+150k Polymarket, 120k+300k Kalshi)"
     t0 = time.perf_counter()
-    sim = subprocess.Popen([str(Path(sys.executable).parent / "simulator"), "--port", "0", "--markets",
-                            str(args.markets), "--speed", "0"], stdout=subprocess.PIPE, text=True)
+    sim = subprocess.Popen([str(Path(sys.executable).parent / "simulator"), "--port", "0", "--speed", "0",
+                            *world_args], stdout=subprocess.PIPE, text=True)
     url = re.search(r"http://\S+", sim.stdout.readline()).group(0)
-    print(f"startup {time.perf_counter() - t0:.2f}s for {args.markets} markets per platform (simulator process)")
+    print(f"startup {time.perf_counter() - t0:.1f}s, RSS {vm(sim.pid, 'VmRSS'):.0f} MB, world: {world}")
     s = requests.Session()
     try:
-        for label in ("cold", "warm"):
-            pages, rows, wall, _cpu = sweep(s, url + "/gamma")
-            rate = pages / wall
-            print(f"{label}: {rows} open markets in {pages} pages, {wall:.2f}s -> {rate:.1f} pages/s = "
-                  f"{rate / FETCHER_DEFAULT_RPS:.1f}x the fetcher's {FETCHER_DEFAULT_RPS:g} req/s "
-                  f"(target >= {TARGET_RATIO}x)")
-            figure(f"simulator, {label} sweep of {args.markets:,} markets' catalogue", f"{rate:.1f} pages/s",
-                   f">= {TARGET_RATIO * FETCHER_DEFAULT_RPS:g} pages/s ({TARGET_RATIO}x)",
-                   f"{rate / FETCHER_DEFAULT_RPS:.1f}x the fetcher's default {FETCHER_DEFAULT_RPS:g} req/s")
+        for platform in SWEEPS:
+            for label in ("cold", "warm"):
+                pages, rows, wall = sweep(s, url, platform, args.pages)
+                rate = pages / wall
+                print(f"{platform} {label}: {rows} open markets in {pages} pages, {wall:.1f}s -> {rate:.1f} "
+                      f"pages/s = {rate / FETCHER_DEFAULT_RPS:.1f}x the fetcher's {FETCHER_DEFAULT_RPS:g} req/s "
+                      f"(target >= {TARGET_RATIO}x); simulator RSS {vm(sim.pid, 'VmRSS'):.0f} MB", flush=True)
+                figure(f"simulator, {platform} {label} sweep, {world}", f"{rate:.1f} pages/s",
+                       f">= {TARGET_RATIO * FETCHER_DEFAULT_RPS:g} pages/s ({TARGET_RATIO}x)",
+                       f"{rate / FETCHER_DEFAULT_RPS:.1f}x the fetcher's default {FETCHER_DEFAULT_RPS:g} req/s; "
+                       f"{rows:,} rows in {pages} pages")
+        peak = vm(sim.pid, "VmHWM")
+        print(f"simulator peak RSS {peak:.0f} MB")
+        figure(f"simulator peak RSS, {world}", f"{peak:.0f} MB", "bounded (record cache capped)",
+               "after a cold and a warm sweep of both open catalogues")
     finally:
         sim.terminate()
         sim.wait(10)

@@ -10,6 +10,7 @@ to a command and a machine.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import subprocess
@@ -53,12 +54,16 @@ def update_readme(table: str) -> None:
     print(f"updated the figures in {readme}")
 
 
+LONG_RUNS = {"bench_scale"}  # `make scale`: ~40 minutes of the whole pipeline; its own report (bench/SCALE.md)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="", help="comma-separated names, e.g. sink,kalshi")
     args = ap.parse_args()
     only = {n.strip() for n in args.only.split(",") if n.strip()}
-    scripts = sorted(p for p in HERE.glob("bench_*.py") if not only or p.stem[len("bench_"):] in only)
+    scripts = sorted(p for p in HERE.glob("bench_*.py")
+                     if (p.stem[len("bench_"):] in only if only else p.stem not in LONG_RUNS))
     sections = [f"# Benchmark results\n\nMachine: {machine()}  \nDate: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  \n"
                 "Command: `make bench` (`python bench/run_all.py`)\n"]
     failed = 0
@@ -78,6 +83,9 @@ def main() -> None:
             out += f"\n\nFAILED (exit {proc.returncode}):\n{proc.stderr.strip()[-2000:]}"
             print(proc.stderr[-2000:], file=sys.stderr)
         sections.append(f"## {script.stem}\n\n`python bench/{script.name}` ({took:.0f} s)\n\n```\n{out}\n```\n")
+    scale = HERE / "scale.json"   # `make scale`'s headline rows, from its last run
+    if not only and scale.exists():
+        figures += [f + ["bench_scale.py"] for f in json.loads(scale.read_text())["summary"].get("figures", [])]
     table = render_table(figures)
     sections.insert(1, table)
     (HERE / "RESULTS.md").write_text("\n".join(sections))

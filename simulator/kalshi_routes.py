@@ -121,7 +121,11 @@ class KalshiRoutes:
         def inside(v, lo, hi):
             return (bounds[lo] is None or v >= bounds[lo]) and (bounds[hi] is None or v <= bounds[hi])
 
+        may_match = _event_filter(cat, now, want, {"only": True, "exclude": False}.get(mve))
+
         def match(i: int) -> bool:
+            if not may_match(cat.event_of(i)):
+                return False
             m = cat.market(i)
             if cat.is_historical(m, now) != historical:
                 return False
@@ -196,9 +200,13 @@ class KalshiRoutes:
         else:
             cands = range(n_ev - 1, -1, -1)
 
+        may_match = _event_filter(cat, now, STATUS_FILTER[status] if status else None, False)
+
         def match(e: int) -> bool:
+            if not may_match(e):
+                return False
             ev = cat.event(e)
-            if ev.etype == MVE or (series and cat.series_tickers[ev.series] != series):
+            if series and cat.series_tickers[ev.series] != series:
                 return False
             if not status:
                 return True
@@ -285,3 +293,22 @@ class KalshiRoutes:
         m = self._lookup(ticker, req.now, historical=True)
         rows = render.candles(self.cat, m, start, end, period, req.now, "historical")
         return Reply(200, {"candlesticks": rows, "ticker": ticker}, sort_keys=True)
+
+
+def _event_filter(cat, now: float, want: set[str] | None, parlay: bool | None):
+    """A test on event e that the per-event arrays answer without building the event or its
+    markets: False only when no market of e can match (parlay-ness, or a wanted status that needs
+    trading / ended when the event is not). At real scale most rows of a listing stop here."""
+    trading = want is not None and want <= {"active", "inactive"}
+    ended = want is not None and want <= STATUS_FILTER["closed"] | STATUS_FILTER["settled"]
+    unopened = want == {"initialized"}
+
+    def may_match(e: int) -> bool:
+        if parlay is not None and (cat.ev_type[e] == MVE) != parlay:
+            return False
+        if trading:
+            return cat.ev_open[e] <= now < cat.ev_close[e]
+        if unopened:
+            return now < cat.ev_open[e]
+        return not ended or now >= cat.ev_close[e]
+    return may_match

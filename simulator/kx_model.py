@@ -21,6 +21,7 @@ from bisect import bisect_right
 from . import names
 from .clock import DAY_S, HOUR_S, kalshi_date
 from .hashing import b36, between, pick, u01, uint, unb36
+from .memo import DEFAULT_CAP, Memo
 from .pricing import UNIT, Path
 
 MVE, SINGLE, MULTI = range(3)
@@ -47,8 +48,11 @@ class KXMarket:
 
 
 class KalshiCatalog:
-    def __init__(self, seed: int, n: int, start: float) -> None:
-        self.seed, self.n, self.start = seed, n, start
+    def __init__(self, seed: int, n: int, start: float, history_s: float = HISTORY_S,
+                 cache: int = DEFAULT_CAP) -> None:
+        """`history_s`: markets are created over [start - history_s, start + FUTURE_S]
+        (simulator/sizing.py picks it for a wanted open/closed split); `cache`: records kept."""
+        self.seed, self.n, self.start, self.history_s = seed, n, start, history_s
         self.n_series = max(4, n // 40)
         starts, types = array("l"), array("b")
         i = e = 0
@@ -64,8 +68,13 @@ class KalshiCatalog:
         self.n_events = len(starts)
         self.series_tickers = [self.series_ticker(k) for k in range(self.n_series)] + names.MVE_SERIES
         self.series_index = {t: k for k, t in enumerate(self.series_tickers)}
-        self._markets: dict[int, KXMarket] = {}
-        self._events: dict[int, KXEvent] = {}
+        self._markets: Memo[KXMarket] = Memo(self._build_market, cache)
+        self._events: Memo[KXEvent] = Memo(self._build_event, cache)
+        # Listings filter on trading state and parlay-ness; with these per-event arrays they skip
+        # a closed or parlay event's markets without building them (most of a real-scale catalogue).
+        timing = [self._timing(e) for e in range(self.n_events)]
+        self.ev_open = array("d", (t[1] for t in timing))
+        self.ev_close = array("d", (t[3] for t in timing))
 
     # ---- series --------------------------------------------------------------------------
     def series_ticker(self, k: int) -> str:
@@ -117,18 +126,14 @@ class KalshiCatalog:
 
     # ---- events --------------------------------------------------------------------------
     def event(self, e: int) -> KXEvent:
-        ev = self._events.get(e)
-        if ev is None:
-            ev = self._events[e] = self._build_event(e)
-        return ev
+        return self._events.get(e)
 
-    def _build_event(self, e: int) -> KXEvent:
-        s, ev = self.seed, KXEvent()
-        ev.e, ev.first, ev.etype = e, self.ev_start[e], self.ev_type[e]
-        ev.size = (self.ev_start[e + 1] if e + 1 < self.n_events else self.n) - ev.first
-        frac = (ev.first + 0.9 * u01(s, 205, e)) / self.n
-        ev.created = float(int(self.start - HISTORY_S + frac * (HISTORY_S + FUTURE_S)))
-        ev.open = float(int(ev.created + 60 + between(0, 6 * HOUR_S, s, 206, e)) // 60 * 60)
+    def _timing(self, e: int) -> tuple[float, float, float, float]:
+        """(created, open, scheduled close, close) of event e; most closes are early."""
+        s = self.seed
+        frac = (self.ev_start[e] + 0.9 * u01(s, 205, e)) / self.n
+        created = float(int(self.start - self.history_s + frac * (self.history_s + FUTURE_S)))
+        opened = float(int(created + 60 + between(0, 6 * HOUR_S, s, 206, e)) // 60 * 60)
         r = u01(s, 207, e)
         if r < 0.3:
             dur = pick([900, HOUR_S, DAY_S], s, 208, e)
@@ -136,10 +141,16 @@ class KalshiCatalog:
             dur = between(2 * DAY_S, 30 * DAY_S, s, 208, e)
         else:
             dur = math.exp(between(math.log(30 * DAY_S), math.log(300 * DAY_S), s, 208, e))
-        ev.sched = float(int((ev.open + dur) // 60 * 60))
+        sched = float(int((opened + dur) // 60 * 60))
         early = dur > HOUR_S and u01(s, 209, e) < 0.85
-        ev.close = float(int(ev.open + (ev.sched - ev.open) * between(0.3, 0.99, s, 210, e))) if early \
-            else ev.sched
+        close = float(int(opened + (sched - opened) * between(0.3, 0.99, s, 210, e))) if early else sched
+        return created, opened, sched, close
+
+    def _build_event(self, e: int) -> KXEvent:
+        s, ev = self.seed, KXEvent()
+        ev.e, ev.first, ev.etype = e, self.ev_start[e], self.ev_type[e]
+        ev.size = (self.ev_start[e + 1] if e + 1 < self.n_events else self.n) - ev.first
+        ev.created, ev.open, ev.sched, ev.close = self._timing(e)
         if ev.etype == MVE:
             ev.series = self.n_series + uint(s, 211, e) % len(names.MVE_SERIES)
         else:
@@ -161,10 +172,7 @@ class KalshiCatalog:
 
     # ---- markets -------------------------------------------------------------------------
     def market(self, i: int) -> KXMarket:
-        m = self._markets.get(i)
-        if m is None:
-            m = self._markets[i] = self._build_market(i)
-        return m
+        return self._markets.get(i)
 
     def _build_market(self, i: int) -> KXMarket:
         s, m = self.seed, KXMarket()

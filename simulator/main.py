@@ -18,7 +18,9 @@ from collector.cliutil import CONTEXT_SETTINGS, Command, version_option
 
 from .clock import DEFAULT_START, parse_iso
 from .faults import Faults, FaultSpecError
+from .memo import DEFAULT_CAP
 from .server import make_server
+from .sizing import MAX_COUNT, WorldSize
 from .world import MAX_MARKETS, MIN_MARKETS, World
 
 SHUTDOWN_POLL_S = 0.5
@@ -41,8 +43,18 @@ def write_truth(world: World, path: str | None) -> None:
 @version_option
 @click.option("--port", type=click.IntRange(0, 65535), required=True, help="TCP port on 127.0.0.1 (0 = any free port)")
 @click.option("--seed", type=int, default=7, show_default=True, help="world seed: same seed, same world")
-@click.option("--markets", type=click.IntRange(MIN_MARKETS, MAX_MARKETS), default=1000, show_default=True,
-              help="markets per platform")
+@click.option("--markets", type=click.IntRange(MIN_MARKETS, MAX_MARKETS), default=None,
+              help="markets per platform over the default history  [default: 1000]")
+@click.option("--open-polymarket", type=click.IntRange(1, MAX_COUNT), default=None,
+              help=f"real-scale world: open Polymarket markets at --start [default: {WorldSize().open_polymarket}]")
+@click.option("--closed-polymarket", type=click.IntRange(1, MAX_COUNT), default=None,
+              help=f"real-scale world: closed Polymarket markets at --start [default: {WorldSize().closed_polymarket}]")
+@click.option("--open-kalshi", type=click.IntRange(1, MAX_COUNT), default=None,
+              help=f"real-scale world: open non-parlay Kalshi markets at --start [default: {WorldSize().open_kalshi}]")
+@click.option("--closed-kalshi", type=click.IntRange(1, MAX_COUNT), default=None,
+              help=f"real-scale world: closed non-parlay Kalshi markets at --start [default: {WorldSize().closed_kalshi}]")
+@click.option("--cache", type=click.IntRange(1, 10_000_000), default=DEFAULT_CAP, show_default=True,
+              help="market records kept in memory per platform (bounds RSS; evicted ones are rebuilt)")
 @click.option("--speed", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="simulated seconds per real second (0 = frozen)")
 @click.option("--faults", default="", help='e.g. "rate=5,err=0.02,latency=50ms,drop=0.01"')
@@ -53,16 +65,28 @@ def write_truth(world: World, path: str | None) -> None:
               help="Kalshi GET /markets/orderbooks demands an API key (401 to key-less requests)")
 @click.option("--truth-out", default=None, type=click.Path(dir_okay=False),
               help="write truth JSON here at start and at exit")
-def cli(port, seed, markets, speed, faults, start, legacy_cents, kalshi_books_auth, truth_out) -> None:
+def cli(port, seed, markets, open_polymarket, closed_polymarket, open_kalshi, closed_kalshi, cache, speed, faults,
+        start, legacy_cents, kalshi_books_auth, truth_out) -> None:
     """Serve the simulated Polymarket (Gamma + CLOB) and Kalshi APIs on 127.0.0.1 until SIGTERM/SIGINT.
 
     Prints `simulator listening on http://127.0.0.1:PORT` once, then serves; exits 0 on SIGTERM.
 
     Example: simulator --port 0 --seed 7 --markets 5000 --speed 60 --faults "rate=20,err=0.02"
+
+    Real scale: simulator --port 0 --open-polymarket 46000 --closed-polymarket 150000 --open-kalshi 120000
     """
+    counts = {"open_polymarket": open_polymarket, "closed_polymarket": closed_polymarket,
+              "open_kalshi": open_kalshi, "closed_kalshi": closed_kalshi}
+    size = None
+    if any(v is not None for v in counts.values()):
+        if markets is not None:
+            click.echo("Error: --markets and the real-scale options (--open-*/--closed-*) exclude each other", err=True)
+            sys.exit(2)
+        size = WorldSize(**{k: v for k, v in counts.items() if v is not None})
     try:
         fault_spec = Faults(faults, seed)
-        world = World(seed=seed, markets=markets, start=start, speed=speed, legacy_cents=legacy_cents)
+        world = World(seed=seed, markets=1000 if markets is None else markets, start=start, speed=speed,
+                      legacy_cents=legacy_cents, size=size, cache=cache)
         world.kalshi_books_auth = kalshi_books_auth
     except (FaultSpecError, ValueError) as exc:
         click.echo(f"Error: {exc}", err=True)

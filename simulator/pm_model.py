@@ -22,6 +22,7 @@ from bisect import bisect_right
 from . import names
 from .clock import DAY_S, HOUR_S, parse_iso
 from .hashing import Bijection, between, hex64, pick, u01, uint
+from .memo import DEFAULT_CAP, Memo
 from .pricing import UNIT, Path
 
 LEGACY, SINGLE, NEGRISK, SPORTS, UPDOWN = range(5)
@@ -54,8 +55,11 @@ class PMMarket:
 class PolyCatalog:
     """Event partition plus lazily built, cached market records."""
 
-    def __init__(self, seed: int, n: int, start: float) -> None:
-        self.seed, self.n, self.start = seed, n, start
+    def __init__(self, seed: int, n: int, start: float, history_s: float = HISTORY_S,
+                 cache: int = DEFAULT_CAP) -> None:
+        """`history_s`: CLOB-era markets are created over [start - history_s, start + FUTURE_S]
+        (simulator/sizing.py picks it for a wanted open/closed split); `cache`: records kept."""
+        self.seed, self.n, self.start, self.history_s = seed, n, start, history_s
         self.n_legacy = int(n * LEGACY_SHARE)
         self.tokens = Bijection("pm-token", seed)
         self.conds = Bijection("pm-cond", seed)
@@ -72,8 +76,8 @@ class PolyCatalog:
             e += 1
         self.ev_start, self.ev_type = starts, types
         self.n_events = len(starts)
-        self._markets: dict[int, PMMarket] = {}
-        self._events: dict[int, PMEvent] = {}
+        self._markets: Memo[PMMarket] = Memo(self._build_market, cache)
+        self._events: Memo[PMEvent] = Memo(self._build_event, cache)
         # Every catalogue sweep tests `closed` on every event: compute the close times once, here
         # (~7 us an event), rather than on the first sweep.
         self.ev_close = array("d", (self._timing(e)[3] for e in range(self.n_events)))
@@ -137,10 +141,7 @@ class PolyCatalog:
 
     # ---- events --------------------------------------------------------------------------
     def event(self, e: int) -> PMEvent:
-        ev = self._events.get(e)
-        if ev is None:
-            ev = self._events[e] = self._build_event(e)
-        return ev
+        return self._events.get(e)
 
     def event_close(self, e: int) -> float:
         """Close time alone: list sweeps test `closed` on every event, most of which they skip."""
@@ -154,7 +155,7 @@ class PolyCatalog:
         else:
             span = max(1, self.n - self.n_legacy)
             frac = (first - self.n_legacy + 0.9 * u01(s, 6, e)) / span
-            created = self.start - HISTORY_S + frac * (HISTORY_S + FUTURE_S)
+            created = self.start - self.history_s + frac * (self.history_s + FUTURE_S)
         created = float(int(created))
         opened = float(int(created + between(60, 3 * HOUR_S, s, 7, e)) // 60 * 60)  # minute-aligned
         game = None
@@ -205,10 +206,7 @@ class PolyCatalog:
 
     # ---- markets -------------------------------------------------------------------------
     def market(self, i: int) -> PMMarket:
-        m = self._markets.get(i)
-        if m is None:
-            m = self._markets[i] = self._build_market(i)
-        return m
+        return self._markets.get(i)
 
     def _build_market(self, i: int) -> PMMarket:
         s, m = self.seed, PMMarket()

@@ -11,9 +11,12 @@ Faults never touch this object; they only corrupt response copies in the server.
 from __future__ import annotations
 
 from .clock import DEFAULT_START, SimClock, parse_iso
+from . import kx_model, pm_model, sizing
 from .kx_model import KalshiCatalog
+from .memo import DEFAULT_CAP
 from .pm_model import TYPE_NAMES, PolyCatalog
 from .pricing import UNIT
+from .sizing import WorldSize
 
 TRUTH_GRID_S = 900            # `with_prices` grid: one point per 15 simulated minutes
 MIN_MARKETS, MAX_MARKETS = 10, 200_000
@@ -21,17 +24,29 @@ MIN_MARKETS, MAX_MARKETS = 10, 200_000
 
 class World:
     def __init__(self, seed: int = 7, markets: int = 1000, start: float | str | None = None,
-                 speed: float = 1.0, legacy_cents: bool = False) -> None:
-        if not MIN_MARKETS <= markets <= MAX_MARKETS:
+                 speed: float = 1.0, legacy_cents: bool = False, size: WorldSize | None = None,
+                 cache: int = DEFAULT_CAP) -> None:
+        """`markets`: N per platform over the models' default history. `size` instead: a
+        real-scale world with that many open and closed markets per platform at `start`
+        (simulator/sizing.py); `cache`: market records kept per platform (simulator/memo.py)."""
+        if size is None and not MIN_MARKETS <= markets <= MAX_MARKETS:
             raise ValueError(f"markets must be in {MIN_MARKETS}..{MAX_MARKETS}, got {markets}")
         if start is None:
             start = DEFAULT_START
         self.start = parse_iso(start) if isinstance(start, str) else float(start)
-        self.seed, self.n, self.legacy_cents = seed, markets, legacy_cents
+        self.seed, self.legacy_cents, self.size = seed, legacy_cents, size
         self.kalshi_books_auth = False  # True: GET /markets/orderbooks answers 401 without an API key
         self.clock = SimClock(self.start, speed)
-        self.pm = PolyCatalog(seed, markets, self.start)
-        self.kx = KalshiCatalog(seed, markets, self.start)
+        pm_n, pm_h, kx_n, kx_h = markets, pm_model.HISTORY_S, markets, kx_model.HISTORY_S
+        if size is not None:
+            size.check()
+            pm_n, pm_h = sizing.plan(sizing.polymarket_offsets(seed, self.start), size.open_polymarket,
+                                     size.closed_polymarket, pm_model.FUTURE_S)
+            kx_n, kx_h = sizing.plan(sizing.kalshi_offsets(seed, self.start), size.open_kalshi,
+                                     size.closed_kalshi, kx_model.FUTURE_S)
+        self.n = max(pm_n, kx_n)
+        self.pm = PolyCatalog(seed, pm_n, self.start, pm_h, cache)
+        self.kx = KalshiCatalog(seed, kx_n, self.start, kx_h, cache)
 
     def now(self) -> float:
         return self.clock.now()

@@ -1,0 +1,34 @@
+"""`make scale` at a toy size, so its machinery cannot rot: bench/bench_scale.py runs the real
+pipeline under supervisord against a small world for one fast cycle and writes both reports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_scale_bench_writes_its_report_from_a_real_run(tmp_path):
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, str(REPO / "bench" / "bench_scale.py"), "--open-polymarket", "200",
+                        "--closed-polymarket", "600", "--open-kalshi", "300", "--closed-kalshi", "900",
+                        "--speed", "60", "--cycles", "1", "--work", str(tmp_path / "work"), "--out", str(out)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    doc = json.loads((out / "scale.json").read_text())
+    rows = {c["platform"]: c for c in doc["cycles"]}
+    assert set(rows) == {"polymarket", "kalshi"}
+    for c in rows.values():
+        assert c["open_markets"] > 100
+        assert c["coverage"] == 1.0, c              # every market open for the whole slot has its row
+        assert c["requests"]["snapshot"] >= 1 and c["wall_s"]["snapshot"] < 900
+        assert c["cpu_s"] is not None and c["sink_cpu_s"] is not None
+    s = doc["summary"]
+    assert s["peak_rss_mb"]["sink"] > 0 and s["peak_rss_mb"]["simulator"] > 0
+    assert s["archive"]["rows"] >= sum(c["snapshotted"] for c in rows.values())
+    assert s["db_bytes_per_day"] > 0
+    md = (out / "SCALE.md").read_text()
+    assert "| polymarket | 2026-11-01T" in md and "Archive:" in md
