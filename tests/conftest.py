@@ -109,6 +109,32 @@ def script(name: str) -> str:
     return str(BIN / name)
 
 
+def start_sink(procs, tmp: Path, cfg: Path) -> Proc:
+    """A real sink process on cfg, returned once it listens (its database is migrated by then).
+
+    Its output goes to tmp/sink.log; a restarted sink appends there and counts as up at its own
+    new "listening" line, so a test can SIGKILL a sink and start it again the same way.
+    """
+    log = tmp / "sink.log"
+    seen = log.read_text(errors="replace").count("listening") if log.exists() else 0
+    sink = procs.start([script("sink"), "--config", str(cfg)], log)
+    wait_for(lambda: sink.output().count("listening") > seen or sink.p.poll() is not None, 20, what="sink listening")
+    assert sink.p.poll() is None, f"sink exited at start:\n{sink.output()[-2000:]}"
+    return sink
+
+
+
+def sink_dealer(tmp: Path):
+    """A raw DEALER socket on the sink of a config written by write_config(tmp): the sender's side
+    of the wire, for tests that hand-craft Batch frames. LINGER 0 so closing never blocks."""
+    import zmq
+
+    s = zmq.Context.instance().socket(zmq.DEALER)
+    s.setsockopt(zmq.LINGER, 0)
+    s.connect(f"ipc://{tmp}/sink.ipc")
+    return s
+
+
 class LocalHttp:
     """A real HTTP server on 127.0.0.1 (free port) in a thread, for fake third-party services."""
 

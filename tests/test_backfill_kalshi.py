@@ -16,7 +16,8 @@ import pytest
 
 from simulator import kalshi_render
 from simulator.server import start
-from tests.test_backfill_helpers import backfill, config, history, marks, reader, start_sink
+from tests.backfill_rig import backfill, config, history, marks, reader
+from tests.conftest import start_sink
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -18,9 +18,8 @@ import requests
 from collector import config as cfgmod, wire
 from fetchers.publisher import Publisher
 from simulator.server import start
-from tests.conftest import wait_for
-from tests.test_backfill_helpers import (backfill, backfill_args, config, contents, history, marks, reader,
-                                         start_sink)
+from tests.backfill_rig import backfill, backfill_args, config, contents, history, marks, reader
+from tests.conftest import start_sink, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 

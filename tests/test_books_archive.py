@@ -8,10 +8,9 @@ import duckdb
 
 from collector import config, wire
 from fetchers.publisher import Publisher
-from tests.book_sender_proc import expected_levels
-from tests.conftest import script
+from tests.conftest import script, start_sink
+from tests.sender_proc import expected_levels
 from tests.test_archive import DAY, DAYS, STEP, T0, make_config, q
-from tests.test_sink import start_sink
 
 MARKETS = 20
 

@@ -11,9 +11,8 @@ import pyarrow.parquet as pq
 from collector import config, wire
 from exporter.book_features import features
 from fetchers.publisher import Publisher
-from tests.conftest import script
+from tests.conftest import script, start_sink
 from tests.test_archive import DAY, DAYS, T0, export, fill, make_config
-from tests.test_sink import start_sink
 
 CLOSE = T0 + DAYS * DAY  # test_archive's markets close here
 

@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from simulator import server
-from tests.conftest import script
-from tests.polymarket_helpers import fetch, sim_config, start_sink
+from tests.conftest import script, start_sink
+from tests.polymarket_helpers import fetch, sim_config
 
 pytestmark = pytest.mark.timeout(300)
 

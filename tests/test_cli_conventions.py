@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sink import schema
-from tests.conftest import script, wait_for, write_config
+from tests.conftest import script, start_sink, wait_for, write_config
 
 pytestmark = pytest.mark.timeout(90)
 LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.\d{3}Z sink INFO ", re.M)
@@ -75,7 +75,7 @@ def test_export_of_markets_without_snapshots_points_to_backfill(tmp_path):
 
 def test_collector_backfill_prints_each_summary_once_and_json_on_request(procs, tmp_path):
     from simulator.server import start
-    from tests.test_backfill_helpers import config, marks, start_sink
+    from tests.backfill_rig import config, marks
 
     sim = start(seed=5, markets=40, speed=0)
     try:

@@ -12,7 +12,7 @@ import pytest
 
 from exporter.catalog import Market
 from exporter.prompts import News, build
-from tests.test_exporter_helpers import CREATED, DAY, STEP, build_collector_db, close_of, exporter_cmd, iso
+from tests.exporter_rig import CREATED, DAY, STEP, build_collector_db, close_of, exporter_cmd, iso
 
 pytestmark = pytest.mark.timeout(120)
 

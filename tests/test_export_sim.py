@@ -21,9 +21,9 @@ from types import SimpleNamespace
 import pytest
 
 from simulator.server import start
-from tests.conftest import Proc, script
+from tests.conftest import Proc, script, start_sink
 from tests.polymarket_helpers import fetch
-from tests.test_backfill_helpers import backfill, config, start_sink
+from tests.backfill_rig import backfill, config
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.test_export_sim import LOAD_EVERY_CONFIG, declared_configs
-from tests.test_exporter_helpers import (AFTER_CLOSE_PRICE, BACKFILL_SHADOWED, CREATED, close_of,
+from tests.exporter_rig import (AFTER_CLOSE_PRICE, BACKFILL_SHADOWED, CREATED, close_of,
                                          build_collector_db, exporter_cmd, make_wwatcher)
 
 pytestmark = pytest.mark.timeout(120)

@@ -14,8 +14,8 @@ import zmq
 from collector import clock, wire
 from simulator import server
 from sink import schema
-from tests.conftest import script, wait_for
-from tests.polymarket_helpers import fetch, sim_config, start_sink
+from tests.conftest import script, start_sink, wait_for
+from tests.polymarket_helpers import fetch, sim_config
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -14,7 +14,8 @@ import time
 import pytest
 
 from simulator import server
-from tests.polymarket_helpers import db_markets, fetch, sim_config, start_sink
+from tests.conftest import start_sink
+from tests.polymarket_helpers import db_markets, fetch, sim_config
 
 pytestmark = pytest.mark.timeout(300)
 DAY = 86400

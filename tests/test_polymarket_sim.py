@@ -12,7 +12,8 @@ import sqlite3
 import pytest
 
 from simulator import server
-from tests.polymarket_helpers import check_against_truth, fetch, sim_config, start_sink
+from tests.conftest import start_sink
+from tests.polymarket_helpers import check_against_truth, fetch, sim_config
 
 pytestmark = pytest.mark.timeout(300)
 # simulated seconds between rounds: an hour, a day (UMA proposals, disputes), then several days
