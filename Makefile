@@ -10,7 +10,10 @@ $(BIN)/collector: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-.PHONY: install run demo test bench soak clean
+# Test workers: most tests wait on real processes and sockets, so 4 overlap well even on 2 cores.
+TEST_WORKERS ?= 4
+
+.PHONY: install run demo test test-fast bench soak clean
 install: $(BIN)/collector
 
 run: install  ## the collector under supervisord, in the foreground
@@ -20,7 +23,10 @@ demo: install  ## the whole pipeline against the offline simulator (fast clock),
 	$(BIN)/collector demo
 
 test: install  ## the full test suite
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
+
+test-fast: install  ## the suite without the tests marked slow (soak runs, whole pipelines)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not slow"
 
 bench: install  ## every benchmark; writes bench/RESULTS.md
 	$(BIN)/python bench/run_all.py

@@ -18,6 +18,21 @@ API_EXAMPLES = REPO / "tests" / "fixtures" / "api"
 BIN = Path(sys.executable).parent
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under `make test` (pytest-xdist, --dist loadgroup) the tests of a module that shares a
+    module- or session-scoped fixture (a simulated world, an exported dataset, a sink) run on one
+    worker, so that fixture is built once rather than once per worker."""
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        defs = getattr(item, "_fixtureinfo", None)
+        # ours only (a plugin's fixture has an empty baseid; tmp_path's factory is session-scoped)
+        scopes = {d.scope for ds in (defs.name2fixturedefs.values() if defs else ()) for d in ds if d.baseid}
+        if scopes & {"module", "session", "package"}:
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -43,6 +43,7 @@ def expected_rows(sim, ticker: str) -> list[tuple[int, int, int]]:
     return rows
 
 
+@pytest.mark.slow
 def test_window_then_the_rest_equal_the_simulators_candles(procs, tmp_path):
     sim = start(seed=5, markets=80, speed=0)
     try:
@@ -81,6 +82,7 @@ def test_window_then_the_rest_equal_the_simulators_candles(procs, tmp_path):
         sim.stop()
 
 
+@pytest.mark.slow
 def test_daily_candles_and_small_chunks_give_the_same_points(monkeypatch):
     """Windows meet without a gap or a duplicate, on both tiers, hourly and daily."""
     import logging

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 
 import duckdb
+import pytest
 
 from collector import config, wire
 from fetchers.publisher import Publisher
@@ -34,6 +35,7 @@ def fill_books(cfg_path) -> int:
     return n
 
 
+@pytest.mark.slow
 def test_old_books_move_to_hive_partitioned_parquet(procs, tmp_path):
     cfg = make_config(tmp_path)
     start_sink(procs, tmp_path, cfg)

@@ -7,6 +7,7 @@ import subprocess
 from datetime import datetime
 
 import pyarrow.parquet as pq
+import pytest
 
 from collector import config, wire
 from exporter.book_features import features
@@ -47,6 +48,7 @@ def test_features_of_one_book():
     assert one_sided["best_ask"] is None and one_sided["spread"] is None and one_sided["imbalance"] is None
 
 
+@pytest.mark.slow
 def test_book_history_is_causal_and_survives_archiving(procs, tmp_path):
     cfg = make_config(tmp_path)
     start_sink(procs, tmp_path, cfg)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
+import pytest
 
 from collector import wire
 from tests.conftest import sink_dealer, start_sink, wait_for, write_config
@@ -18,6 +19,7 @@ def kalshi_book(market_id, t=T0, **kw):
     return wire.OrderBook(platform="kalshi", market_id=market_id, t=t, observed_at=t + 12.345, **kw)
 
 
+@pytest.mark.slow
 def test_books_are_stored_once_and_read_back_level_by_level(procs, tmp_path):
     cfg = write_config(tmp_path, sink={"flush_interval_seconds": 0.05, "min_free_disk_mb": 1})
     start_sink(procs, tmp_path, cfg)
@@ -61,6 +63,7 @@ def test_books_are_stored_once_and_read_back_level_by_level(procs, tmp_path):
     s.close()
 
 
+@pytest.mark.slow
 def test_sigkill_mid_stream_loses_and_doubles_no_book(procs, tmp_path):
     cfg = write_config(tmp_path, zmq={"ack_timeout_seconds": 1.0, "sink_wait_seconds": 60.0},
                        sink={"flush_interval_seconds": 0.2, "batch_max_records": 2000, "min_free_disk_mb": 1})

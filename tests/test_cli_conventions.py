@@ -39,6 +39,7 @@ def exporter(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([script("exporter"), *args], capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.slow
 def test_empty_export_says_why_and_what_to_run_once(tmp_path):
     empty_db(tmp_path)
     cfg = write_config(tmp_path)
@@ -51,6 +52,7 @@ def test_empty_export_says_why_and_what_to_run_once(tmp_path):
     assert "exported" not in r.stderr and "{" not in r.stdout  # once, and no raw dict
 
 
+@pytest.mark.slow
 def test_export_of_markets_without_snapshots_points_to_backfill(tmp_path):
     empty_db(tmp_path)
     db = schema.connect_writer(str(tmp_path / "collector.db"))
@@ -73,6 +75,7 @@ def test_export_of_markets_without_snapshots_points_to_backfill(tmp_path):
     assert (doc["counts"]["markets"], doc["counts"]["snapshots"], doc["counts"]["prompts"]) == (1, 0, 0)
 
 
+@pytest.mark.slow
 def test_collector_backfill_prints_each_summary_once_and_json_on_request(procs, tmp_path):
     from simulator.server import start
     from tests.backfill_rig import config, marks

@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import free_port, script
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -25,7 +25,7 @@ from tests.conftest import Proc, script, start_sink
 from tests.polymarket_helpers import fetch
 from tests.backfill_rig import backfill, config
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 FAULTS = "err=0.02,drop=0.01,truncate=0.01,malformed=0.02"
 

@@ -40,6 +40,7 @@ def test_once_without_a_sink_fails_naming_the_endpoint(tmp_path):
     assert time.monotonic() - t0 < 15
 
 
+@pytest.mark.slow
 def test_backfill_without_a_sink_exits_3_naming_the_socket(tmp_path):
     with server.start(seed=3, markets=50, speed=3600 * 24 * 30) as sim:
         cfg = sim_config(tmp_path, sim, zmq={"sink_wait_seconds": 2.0})
@@ -91,6 +92,7 @@ class StandInScheduler:
         return job_id
 
 
+@pytest.mark.slow
 def test_serves_jobs_from_the_scheduler_and_stops_cleanly(tmp_path, procs):
     with server.start(seed=3, markets=3000, speed=0, faults="latency=150ms") as sim:
         cfg = sim_config(tmp_path, sim, scheduler={"heartbeat_seconds": 0.5})

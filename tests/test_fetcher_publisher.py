@@ -32,6 +32,7 @@ def stored_snapshots(tmp_path) -> int:
         db.close()
 
 
+@pytest.mark.slow
 def test_every_record_stored_once_across_a_sink_sigkill(tmp_path, procs):
     path, cfg = make_cfg(tmp_path)
     sink = start_sink(procs, tmp_path, path)

@@ -14,6 +14,7 @@ import math
 import time
 
 import msgspec
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -67,6 +68,7 @@ def check_price(p):
     assert p is None or (isinstance(p, float) and 0.0 <= p <= 1.0 and math.isfinite(p))
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(range(len(MARKETS))), st.lists(mutation, min_size=1, max_size=4))
 def test_mutated_market_parses_or_is_rejected(idx, muts):
@@ -128,7 +130,7 @@ def _or_rejected(fn):
         return False, None
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(envelope)
 def test_any_envelope_or_event_is_parsed_into_what_it_holds_or_rejected(body):
     """Each envelope reader either raises BadRecord or returns exactly what the body holds, typed."""
@@ -195,6 +197,7 @@ def parse_for_discover(m):
     return kp.market_upsert(m, 1_800_000_000.0).market_id
 
 
+@pytest.mark.slow
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(range(len(MARKETS))), st.lists(mutation, max_size=3)),
                 min_size=1, max_size=8))

@@ -15,7 +15,7 @@ from exporter.link import Link
 from simulator import wwatcher_sample
 from tests.exporter_rig import build_collector_db, make_wwatcher
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 
 @pytest.fixture(scope="module")

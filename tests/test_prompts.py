@@ -13,7 +13,7 @@ from exporter.prompts import as_of_times, question
 from tests.exporter_rig import (AFTER_CLOSE_PRICE, DAY, PLANT_PRICE, build_collector_db, close_of,
                                          exporter_cmd, make_wwatcher)
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 
 def unix(s: str) -> int:

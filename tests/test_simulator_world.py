@@ -7,6 +7,7 @@ import time
 from collections import defaultdict
 from decimal import Decimal
 
+import pytest
 import requests
 
 from simulator.clock import parse_iso
@@ -154,6 +155,7 @@ def test_kalshi_resolution_visible_only_when_finalized():
         h.stop()
 
 
+@pytest.mark.slow
 def test_truth_with_prices_and_clock():
     h = start(seed=2, markets=50, speed=0)
     try:

@@ -7,6 +7,7 @@ import sqlite3
 import sys
 import time
 
+import pytest
 
 from collector import wire
 from tests.conftest import script, sink_dealer, start_sink, wait_for, write_config
@@ -26,6 +27,7 @@ def counter(db_path, name):
     return rows[0][0] if rows else 0
 
 
+@pytest.mark.slow
 def test_sigkill_mid_stream_loses_nothing_and_duplicates_nothing(procs, tmp_path):
     cfg = write_config(tmp_path, zmq={"ack_timeout_seconds": 1.0, "sink_wait_seconds": 60.0},
                        sink={"flush_interval_seconds": 0.2, "batch_max_records": 3000, "min_free_disk_mb": 1})

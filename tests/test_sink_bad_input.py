@@ -107,6 +107,7 @@ def test_an_oversized_frame_is_refused_without_growing_the_sink(procs, tmp_path)
     assert honest_ack(tmp_path).stored == 1
 
 
+@pytest.mark.slow
 def test_a_failing_database_is_loud_backs_off_recovers_and_sigterm_exits_within_10s(procs, tmp_path):
     cfg = cfg_for(tmp_path)
     sink = start_sink(procs, tmp_path, cfg)

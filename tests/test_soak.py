@@ -11,6 +11,9 @@ import pytest
 
 from tests import soak, soak_check
 
+# Each run is a whole pipeline at 240x: one at a time (one xdist worker), so two never share the CPU.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("soak")]
+
 # The sink dies right before every third snapshot commit of each life: batches are pending then,
 # so an acknowledgement sent before the commit is a lost cycle, and one sent after costs nothing.
 CRASH_BEFORE_COMMIT = {"COLLECTOR_FAILPOINT": "sink:before_snapshot_commit", "COLLECTOR_FAILPOINT_EVERY": "3"}
