@@ -22,7 +22,14 @@ BIN = Path(sys.executable).parent
 def pytest_collection_modifyitems(config, items):
     """Under `make test` (pytest-xdist, --dist loadgroup) the tests of a module that shares a
     module- or session-scoped fixture (a simulated world, an exported dataset, a sink) run on one
-    worker, so that fixture is built once rather than once per worker."""
+    worker, so that fixture is built once rather than once per worker. Modules with slow tests go
+    first, the soak before all: the longest chains start at once and short tests fill in around
+    them. Each module stays in one piece and in its own order (its fixtures are built once).
+    """
+    soak = {item.module for item in items if item.get_closest_marker("xdist_group") and
+            item.get_closest_marker("xdist_group").args == ("soak",)}
+    slow = {item.module for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: (item.module not in soak, item.module not in slow))
     for item in items:
         if item.get_closest_marker("xdist_group"):
             continue
