@@ -11,6 +11,7 @@ $(BIN)/collector: pyproject.toml
 	touch $@
 
 # Test workers: most tests wait on real processes and sockets, so 4 overlap well even on 2 cores.
+# --dist loadfile: each test file runs on one worker (module fixtures built once, soak runs serial).
 TEST_WORKERS ?= 4
 
 .PHONY: install run demo test test-fast bench soak clean
@@ -23,10 +24,10 @@ demo: install  ## the whole pipeline against the offline simulator (fast clock),
 	$(BIN)/collector demo
 
 test: install  ## the full test suite
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: install  ## the suite without the tests marked slow (soak runs, whole pipelines)
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not slow"
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 bench: install  ## every benchmark; writes bench/RESULTS.md
 	$(BIN)/python bench/run_all.py

@@ -18,26 +18,13 @@ API_EXAMPLES = REPO / "tests" / "fixtures" / "api"
 BIN = Path(sys.executable).parent
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Under `make test` (pytest-xdist, --dist loadgroup) the tests of a module that shares a
-    module- or session-scoped fixture (a simulated world, an exported dataset, a sink) run on one
-    worker, so that fixture is built once rather than once per worker. Modules with slow tests go
-    first, the soak before all: the longest chains start at once and short tests fill in around
-    them. Each module stays in one piece and in its own order (its fixtures are built once).
-    """
-    soak = {item.module for item in items if item.get_closest_marker("xdist_group") and
-            item.get_closest_marker("xdist_group").args == ("soak",)}
+    """Modules with slow tests go first, the soak before all. `make test` hands each file to one
+    xdist worker (--dist loadfile: a module's fixtures are built once, the soak runs one at a time),
+    so the longest files start at once and short ones fill in around them. Each module stays in one
+    piece and in its own order."""
     slow = {item.module for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: (item.module not in soak, item.module not in slow))
-    for item in items:
-        if item.get_closest_marker("xdist_group"):
-            continue
-        defs = getattr(item, "_fixtureinfo", None)
-        # ours only (a plugin's fixture has an empty baseid; tmp_path's factory is session-scoped)
-        scopes = {d.scope for ds in (defs.name2fixturedefs.values() if defs else ()) for d in ds if d.baseid}
-        if scopes & {"module", "session", "package"}:
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+    items.sort(key=lambda item: (item.module.__name__ != "tests.test_soak", item.module not in slow))
 
 
 def free_port() -> int:

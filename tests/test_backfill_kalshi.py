@@ -19,7 +19,7 @@ from simulator.server import start
 from tests.backfill_rig import backfill, config, history, marks, reader
 from tests.conftest import start_sink
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(300)  # a hang guard: ~70 s on a loaded 2-core machine
 
 SCALE = 1_000_000
 SINCE, UNTIL = "2026-07-01", "2026-09-20"  # around the simulator's cutoff (2026-09-02)
