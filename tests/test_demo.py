@@ -22,8 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def demo_root(tmp_path):
-    root = tmp_path / "repo"
+def demo_root(tmp_path_factory):
+    # a short path: supervisord's unix socket lives under it (AF_UNIX paths are limited to 107 bytes)
+    root = tmp_path_factory.mktemp("demo") / "repo"
     (root / "demo").mkdir(parents=True)
     port = free_port()
     for name in ("supervisord.demo.conf", "demo/config.demo.toml"):
