@@ -10,7 +10,11 @@ $(BIN)/collector: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-.PHONY: install run demo test bench soak scale clean
+# Test workers: most tests wait on real processes and sockets, so 4 overlap well even on 2 cores.
+# --dist loadfile: each test file runs on one worker (module fixtures built once, soak runs serial).
+TEST_WORKERS ?= 4
+
+.PHONY: install run demo test test-fast bench soak scale clean
 install: $(BIN)/collector
 
 run: install  ## the collector under supervisord, in the foreground
@@ -20,7 +24,10 @@ demo: install  ## the whole pipeline against the offline simulator (fast clock),
 	$(BIN)/collector demo
 
 test: install  ## the full test suite
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+
+test-fast: install  ## the suite without the tests marked slow (soak runs, whole pipelines)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 bench: install  ## every benchmark; writes bench/RESULTS.md
 	$(BIN)/python bench/run_all.py

@@ -39,6 +39,9 @@ def run_foreground(name: str, config_path: str | None, make: Callable[[config_mo
         platforms.configure(cfg)
         logs.setup(name, cfg)
         service = make(cfg)
+        # Handlers before bind logs "listening": a SIGTERM right after that line must stop it cleanly.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda signum, _frame: service.request_stop(signal.Signals(signum).name))
         service.bind()
     except CollectorError as exc:
         click.echo(f"Error: {exc}", err=True)
@@ -53,11 +56,6 @@ def run_foreground(name: str, config_path: str | None, make: Callable[[config_mo
         click.echo(f"Error: {name} cannot start: {cfg.db_path}: {exc}", err=True)
         sys.exit(2)
 
-    def on_signal(signum, _frame):
-        service.request_stop(signal.Signals(signum).name)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
     try:
         service.run()
     finally:

@@ -334,16 +334,3 @@ def cutoff_unix(body: object) -> int | None:
     if type(body) is not dict:
         raise BadRecord(f"cutoff: expected an object, got {type(body).__name__}")
     return unix(iso(body.get("market_settled_ts"), "market_settled_ts"))
-
-
-def error_text(body: object) -> str:
-    """One line from any of Kalshi's error body shapes (kalshi.md §1): for logs only."""
-    if type(body) is not dict:
-        return str(body)[:200]
-    err = body.get("error")
-    if type(err) is dict:
-        return f"{err.get('code', '')}: {err.get('message', '')}".strip(": ")
-    for key in ("error", "message", "details", "msg"):
-        if body.get(key):
-            return str(body[key])[:200]
-    return str(body)[:200]

@@ -83,7 +83,8 @@ class Simulator:
 
     def truth(self, req: Req, **_) -> Reply:
         return Reply(200, self.world.truth(req.now, with_prices=req.qbool("with_prices"),
-                                           include_unlisted=req.qbool("all")))
+                                           include_unlisted=req.qbool("all"),
+                                           prices_since=float(req.q("prices_since", "0"))))
 
     def clock(self, req: Req, **_) -> Reply:
         from .clock import rfc3339

@@ -10,6 +10,8 @@ Faults never touch this object; they only corrupt response copies in the server.
 
 from __future__ import annotations
 
+import math
+
 from .clock import DEFAULT_START, SimClock, parse_iso
 from . import kx_model, pm_model, sizing
 from .kx_model import KalshiCatalog
@@ -70,15 +72,18 @@ class World:
 
     # ---- truth ---------------------------------------------------------------------------
     def truth(self, now: float | None = None, with_prices: bool = False,
-              include_unlisted: bool = False) -> dict:
+              include_unlisted: bool = False, prices_since: float = 0.0) -> dict:
+        """Every market's facts at ``now``; ``with_prices``: its price path on the 15-minute grid from
+        its open, or only the grid points at or after ``prices_since`` (a soak checks its own window,
+        and the whole history of hundreds of markets takes minutes to compute)."""
         now = self.now() if now is None else now
         pm_n = self.pm.n if include_unlisted else self.pm.n_listed(now)
         kx_n = self.kx.n if include_unlisted else self.kx.n_listed(now)
         return {"now": now,
-                "polymarket": [self.pm_truth(i, now, with_prices) for i in range(pm_n)],
-                "kalshi": [self.kx_truth(i, now, with_prices) for i in range(kx_n)]}
+                "polymarket": [self.pm_truth(i, now, with_prices, prices_since) for i in range(pm_n)],
+                "kalshi": [self.kx_truth(i, now, with_prices, prices_since) for i in range(kx_n)]}
 
-    def pm_truth(self, i: int, now: float, with_prices: bool = False) -> dict:
+    def pm_truth(self, i: int, now: float, with_prices: bool = False, prices_since: float = 0.0) -> dict:
         m = self.pm.market(i)
         ev = m.ev
         status = self.pm.status(m, now)
@@ -101,10 +106,10 @@ class World:
             "settlement_value": value if final else None,
         }
         if with_prices:
-            row["prices"] = self._grid(m.path, now)
+            row["prices"] = self._grid(m.path, now, prices_since)
         return row
 
-    def kx_truth(self, i: int, now: float, with_prices: bool = False) -> dict:
+    def kx_truth(self, i: int, now: float, with_prices: bool = False, prices_since: float = 0.0) -> dict:
         k = self.kx
         m = k.market(i)
         status = k.status(m, now)
@@ -124,12 +129,14 @@ class World:
             "settlement_value": m.settle_u / UNIT if final else None,
         }
         if with_prices:
-            row["prices"] = self._grid(m.path, now)
+            row["prices"] = self._grid(m.path, now, prices_since)
         return row
 
     @staticmethod
-    def _grid(path, now: float) -> list[list[float]]:
+    def _grid(path, now: float, since: float = 0.0) -> list[list[float]]:
         out, t = [], path.open
+        if since > t:  # the same grid points, the earlier ones skipped
+            t += math.ceil((since - t) / TRUTH_GRID_S) * TRUTH_GRID_S
         while t <= now:
             out.append([t, path.yes_units(t) / UNIT])
             t += TRUTH_GRID_S

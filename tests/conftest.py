@@ -18,6 +18,15 @@ API_EXAMPLES = REPO / "tests" / "fixtures" / "api"
 BIN = Path(sys.executable).parent
 
 
+def pytest_collection_modifyitems(config, items):
+    """Modules with slow tests go first, the soak before all. `make test` hands each file to one
+    xdist worker (--dist loadfile: a module's fixtures are built once, the soak runs one at a time),
+    so the longest files start at once and short ones fill in around them. Each module stays in one
+    piece and in its own order."""
+    slow = {item.module for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: (item.module.__name__ != "tests.test_soak", item.module not in slow))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -107,6 +116,32 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1, what: str 
 def script(name: str) -> str:
     """Path of a console script installed in the test venv."""
     return str(BIN / name)
+
+
+def start_sink(procs, tmp: Path, cfg: Path) -> Proc:
+    """A real sink process on cfg, returned once it listens (its database is migrated by then).
+
+    Its output goes to tmp/sink.log; a restarted sink appends there and counts as up at its own
+    new "listening" line, so a test can SIGKILL a sink and start it again the same way.
+    """
+    log = tmp / "sink.log"
+    seen = log.read_text(errors="replace").count("listening") if log.exists() else 0
+    sink = procs.start([script("sink"), "--config", str(cfg)], log)
+    wait_for(lambda: sink.output().count("listening") > seen or sink.p.poll() is not None, 20, what="sink listening")
+    assert sink.p.poll() is None, f"sink exited at start:\n{sink.output()[-2000:]}"
+    return sink
+
+
+
+def sink_dealer(tmp: Path):
+    """A raw DEALER socket on the sink of a config written by write_config(tmp): the sender's side
+    of the wire, for tests that hand-craft Batch frames. LINGER 0 so closing never blocks."""
+    import zmq
+
+    s = zmq.Context.instance().socket(zmq.DEALER)
+    s.setsockopt(zmq.LINGER, 0)
+    s.connect(f"ipc://{tmp}/sink.ipc")
+    return s
 
 
 class LocalHttp:

@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.conftest import script, write_config, wait_for
+from tests.conftest import script, write_config
 
 FETCH_TIMEOUT_S = 120
 
@@ -27,13 +27,6 @@ def sim_config(tmp: Path, sim, rps: float = 50.0, **extra) -> Path:
     for name, values in extra.items():
         sections.setdefault(name, {}).update(values)
     return write_config(tmp, **sections)
-
-
-def start_sink(procs, tmp: Path, cfg: Path):
-    sink = procs.start([script("sink"), "--config", str(cfg)], tmp / "sink.log")
-    wait_for(lambda: (tmp / "collector.db").exists() and "listening" in sink.output(), 20, what="sink up")
-    return sink
-
 
 def fetch(cfg: Path, phase: str, platform: str = "polymarket", timeout: float = FETCH_TIMEOUT_S):
     return subprocess.run([script("fetcher"), "--config", str(cfg), "--platform", platform, "--once", phase],

@@ -93,6 +93,7 @@ def filled(procs, tmp_path):
     return cfg, sink, total
 
 
+@pytest.mark.slow
 def test_export_is_identical_before_and_after_archiving(filled, tmp_path):
     cfg, _, total = filled
     before = export(cfg, tmp_path / "before")
@@ -115,6 +116,7 @@ def test_export_is_identical_before_and_after_archiving(filled, tmp_path):
     assert "archived 0 partitions" in archive(cfg).stdout
 
 
+@pytest.mark.slow
 def test_archiver_killed_after_writing_leaves_rows_in_sqlite(filled, tmp_path):
     cfg, _, total = filled
     before = export(cfg, tmp_path / "before")
@@ -129,6 +131,7 @@ def test_archiver_killed_after_writing_leaves_rows_in_sqlite(filled, tmp_path):
     assert export(cfg, tmp_path / "after") == before
 
 
+@pytest.mark.slow
 def test_sink_killed_inside_the_delete_transaction(procs, filled, tmp_path):
     cfg, sink, total = filled
     before = export(cfg, tmp_path / "before")
@@ -146,6 +149,7 @@ def test_sink_killed_inside_the_delete_transaction(procs, filled, tmp_path):
     assert export(cfg, tmp_path / "after") == before
 
 
+@pytest.mark.slow
 def test_scheduler_runs_the_archive_once_a_day(procs, filled, tmp_path):
     cfg, _, total = filled
     cfg.write_text(cfg.read_text() + "\n[scheduler]\narchive_enabled = true\n")  # no fetchers: jobs just wait

@@ -40,6 +40,7 @@ def run_on_terminal(args: list[str]) -> tuple[int, str]:
     return proc.wait(60), out.decode(errors="replace")
 
 
+@pytest.mark.slow
 def test_archive_progress_bar_on_a_terminal_and_log_lines_otherwise(filled, tmp_path):
     cfg, _, _ = filled
     code, screen = run_on_terminal([script("collector"), "--config", str(cfg), "archive"])
@@ -54,6 +55,7 @@ def test_archive_progress_bar_on_a_terminal_and_log_lines_otherwise(filled, tmp_
     assert again.stdout.strip().startswith("archived 0 partitions")
 
 
+@pytest.mark.slow
 def test_archive_markets_file_has_the_exports_column_types(filled, tmp_path):
     cfg, _, _ = filled
     assert archive(cfg).returncode == 0

@@ -7,6 +7,7 @@ import shutil
 
 import duckdb
 import pyarrow.dataset as ds
+import pytest
 
 from tests.test_archive import T0, archive, filled  # noqa: F401  (filled is a fixture)
 
@@ -35,6 +36,7 @@ def _plain(values):
             for v in values]
 
 
+@pytest.mark.slow
 def test_pyarrow_dataset_and_duckdb_read_the_same_rows_and_prune(filled, tmp_path):
     cfg, _, _ = filled
     assert archive(cfg).returncode == 0

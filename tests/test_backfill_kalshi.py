@@ -16,9 +16,10 @@ import pytest
 
 from simulator import kalshi_render
 from simulator.server import start
-from tests.test_backfill_helpers import backfill, config, history, marks, reader, start_sink
+from tests.backfill_rig import backfill, config, history, marks, reader
+from tests.conftest import start_sink
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(300)  # a hang guard: ~70 s on a loaded 2-core machine
 
 SCALE = 1_000_000
 SINCE, UNTIL = "2026-07-01", "2026-09-20"  # around the simulator's cutoff (2026-09-02)
@@ -42,6 +43,7 @@ def expected_rows(sim, ticker: str) -> list[tuple[int, int, int]]:
     return rows
 
 
+@pytest.mark.slow
 def test_window_then_the_rest_equal_the_simulators_candles(procs, tmp_path):
     sim = start(seed=5, markets=80, speed=0)
     try:
@@ -80,6 +82,7 @@ def test_window_then_the_rest_equal_the_simulators_candles(procs, tmp_path):
         sim.stop()
 
 
+@pytest.mark.slow
 def test_daily_candles_and_small_chunks_give_the_same_points(monkeypatch):
     """Windows meet without a gap or a duplicate, on both tiers, hourly and daily."""
     import logging

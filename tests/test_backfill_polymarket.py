@@ -18,9 +18,8 @@ import requests
 from collector import config as cfgmod, wire
 from collector.sink_client import Publisher
 from simulator.server import start
-from tests.conftest import wait_for
-from tests.test_backfill_helpers import (backfill, backfill_args, config, contents, history, marks, reader,
-                                         start_sink)
+from tests.backfill_rig import backfill, backfill_args, config, contents, history, marks, reader
+from tests.conftest import start_sink, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -43,6 +42,7 @@ def served_history(sim, token: str) -> list[tuple[int, int]]:
     return [(p["t"], round(p["p"] * SCALE)) for p in body["history"]]
 
 
+@pytest.mark.slow
 def test_every_resolved_market_has_the_simulators_history_and_live_rows_win(sim, procs, tmp_path):
     cfg = config(tmp_path, sim)
     start_sink(procs, tmp_path, cfg)
@@ -90,6 +90,7 @@ def test_every_resolved_market_has_the_simulators_history_and_live_rows_win(sim,
     assert kept == 1  # the backfilled row is still stored, only hidden by the live one
 
 
+@pytest.mark.slow
 def test_killed_fetcher_and_sink_then_rerun_give_the_uninterrupted_database(sim, procs, tmp_path):
     ref_dir, cut_dir = tmp_path / "ref", tmp_path / "cut"
     ref_dir.mkdir()
@@ -124,6 +125,7 @@ def test_killed_fetcher_and_sink_then_rerun_give_the_uninterrupted_database(sim,
     assert contents(cut_dir) == reference
 
 
+@pytest.mark.slow
 def test_a_faulty_api_gives_the_same_database_as_a_clean_one(sim, procs, tmp_path):
     """5xx, dropped and truncated answers and malformed catalogue rows: retried, never stored wrong."""
     clean_dir, faulty_dir = tmp_path / "clean", tmp_path / "faulty"
@@ -144,6 +146,7 @@ def test_a_faulty_api_gives_the_same_database_as_a_clean_one(sim, procs, tmp_pat
     assert contents(faulty_dir) == contents(clean_dir)
 
 
+@pytest.mark.slow
 def test_bad_dates_are_refused_before_anything_runs(tmp_path):
     cfg = tmp_path / "config.toml"
     cfg.write_text(f'[general]\ndb_path = "{tmp_path / "collector.db"}"\n')

@@ -5,13 +5,13 @@ from __future__ import annotations
 import subprocess
 
 import duckdb
+import pytest
 
 from collector import config, wire
 from collector.sink_client import Publisher
-from tests.book_sender_proc import expected_levels
-from tests.conftest import script
+from tests.conftest import script, start_sink
+from tests.sender_proc import expected_levels
 from tests.test_archive import DAY, DAYS, STEP, T0, make_config, q
-from tests.test_sink import start_sink
 
 MARKETS = 20
 
@@ -35,6 +35,7 @@ def fill_books(cfg_path) -> int:
     return n
 
 
+@pytest.mark.slow
 def test_old_books_move_to_hive_partitioned_parquet(procs, tmp_path):
     cfg = make_config(tmp_path)
     start_sink(procs, tmp_path, cfg)

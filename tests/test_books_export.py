@@ -7,13 +7,14 @@ import subprocess
 from datetime import datetime
 
 import pyarrow.parquet as pq
+import pytest
 
 from collector import config, wire
 from exporter.book_features import features
 from collector.sink_client import Publisher
-from tests.conftest import script
+from tests.conftest import script, start_sink
 from tests.test_archive import DAY, DAYS, T0, export, fill, make_config
-from tests.test_sink import query, start_sink
+from tests.test_sink import query
 
 CLOSE = T0 + DAYS * DAY  # test_archive's markets close here
 
@@ -49,6 +50,7 @@ def test_features_of_one_book():
     assert one_sided["best_ask"] is None and one_sided["spread"] is None and one_sided["imbalance"] is None
 
 
+@pytest.mark.slow
 def test_book_history_is_causal_and_survives_archiving(procs, tmp_path):
     cfg = make_config(tmp_path)
     start_sink(procs, tmp_path, cfg)

@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from simulator import server
-from tests.conftest import script
-from tests.polymarket_helpers import fetch, sim_config, start_sink
+from tests.conftest import script, start_sink
+from tests.polymarket_helpers import fetch, sim_config
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -31,6 +31,7 @@ def best_levels(con, platform, t):
     return out
 
 
+@pytest.mark.slow
 def test_every_active_polymarket_market_gets_a_book_every_cycle(tmp_path, procs):
     with server.start(seed=11, markets=1500, speed=0) as sim:
         for cycle in range(2):
@@ -80,6 +81,7 @@ def test_every_active_polymarket_market_gets_a_book_every_cycle(tmp_path, procs)
         assert re.search(r"order books polymarket +this cycle \d+% \(\d+/\d+ open markets", table.stdout), table.stdout
 
 
+@pytest.mark.slow
 def test_kalshi_books_match_quotes_and_the_planner_rotates_when_short(tmp_path, procs):
     with server.start(seed=11, markets=12000, speed=0) as sim:  # ~420 open non-parlay markets
         cfg = sim_config(tmp_path, sim, kalshi={"requests_per_second": 50.0})
@@ -114,6 +116,7 @@ def test_kalshi_books_match_quotes_and_the_planner_rotates_when_short(tmp_path, 
         assert set(top) <= booked  # the most traded always get their book
 
 
+@pytest.mark.slow
 def test_kalshi_401_turns_depth_off_once_and_leaves_prices_alone(tmp_path, procs):
     with server.start(seed=11, markets=600, speed=0, kalshi_books_auth=True) as sim:
         cfg = sim_config(tmp_path, sim, kalshi={"requests_per_second": 50.0})
@@ -137,6 +140,7 @@ def status(cfg) -> dict:
     return json.loads(r.stdout)
 
 
+@pytest.mark.slow
 def test_both_tokens_store_the_no_book_too(tmp_path, procs):
     with server.start(seed=3, markets=400, speed=0) as sim:
         cfg = sim_config(tmp_path, sim, rps=100.0, polymarket={"book_tokens": "both"})

@@ -5,30 +5,25 @@ from __future__ import annotations
 import sys
 import time
 
-import zmq
+import pytest
 
 from collector import wire
-from tests.conftest import wait_for, write_config
-from tests.test_sink import counter, dump, query, send_and_ack, start_sink
+from tests.conftest import sink_dealer, start_sink, wait_for, write_config
+from tests.sender_proc import expected_levels
+from tests.test_sink import counter, dump, query, send_and_ack
 
 T0 = 1_800_000_000
-
-
-def dealer(tmp_path):
-    s = zmq.Context.instance().socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    s.connect(f"ipc://{tmp_path}/sink.ipc")
-    return s
 
 
 def kalshi_book(market_id, t=T0, **kw):
     return wire.OrderBook(platform="kalshi", market_id=market_id, t=t, observed_at=t + 12.345, **kw)
 
 
+@pytest.mark.slow
 def test_books_are_stored_once_and_read_back_level_by_level(procs, tmp_path):
     cfg = write_config(tmp_path, sink={"flush_interval_seconds": 0.05, "min_free_disk_mb": 1})
     start_sink(procs, tmp_path, cfg)
-    s = dealer(tmp_path)
+    s = sink_dealer(tmp_path)
     db_path = tmp_path / "collector.db"
     records = [
         kalshi_book("K1", bid_px=[420000, 410000], bid_sz=[13, 10], ask_px=[440000], ask_sz=[17]),
@@ -68,13 +63,14 @@ def test_books_are_stored_once_and_read_back_level_by_level(procs, tmp_path):
     s.close()
 
 
+@pytest.mark.slow
 def test_sigkill_mid_stream_loses_and_doubles_no_book(procs, tmp_path):
     cfg = write_config(tmp_path, zmq={"ack_timeout_seconds": 1.0, "sink_wait_seconds": 60.0},
                        sink={"flush_interval_seconds": 0.2, "batch_max_records": 2000, "min_free_disk_mb": 1})
     sink = start_sink(procs, tmp_path, cfg)
     n_markets, n_cycles = 400, 100
-    sender = procs.start([sys.executable, "-m", "tests.book_sender_proc", str(cfg), str(n_markets), str(n_cycles)],
-                         tmp_path / "sender.log")
+    sender = procs.start([sys.executable, "-m", "tests.sender_proc", str(cfg), "books", str(n_markets), str(n_cycles),
+                          "--books"], tmp_path / "sender.log")
     db_path = tmp_path / "collector.db"
     wait_for(lambda: db_path.exists() and query(db_path, "SELECT count(*) FROM book")[0][0] > 0,
              interval=0.01, what="first commits")
@@ -87,7 +83,6 @@ def test_sigkill_mid_stream_loses_and_doubles_no_book(procs, tmp_path):
     total = query(db_path, "SELECT count(*) FROM book")[0][0]
     assert total == n_markets * n_cycles
     assert query(db_path, "SELECT sum(rows) FROM book_cycles")[0][0] == total
-    from tests.book_sender_proc import expected_levels
     rows = query(db_path, "SELECT market_id, snapshot_ts, side, level, price, size FROM order_books "
                           "WHERE market_id IN ('m-7', 'm-311')")
     got: dict = {}

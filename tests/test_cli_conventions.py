@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sink import schema
-from tests.conftest import script, wait_for, write_config
+from tests.conftest import script, start_sink, wait_for, write_config
 
 pytestmark = pytest.mark.timeout(90)
 LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.\d{3}Z sink INFO ", re.M)
@@ -39,6 +39,7 @@ def exporter(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([script("exporter"), *args], capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.slow
 def test_empty_export_says_why_and_what_to_run_once(tmp_path):
     empty_db(tmp_path)
     cfg = write_config(tmp_path)
@@ -51,6 +52,7 @@ def test_empty_export_says_why_and_what_to_run_once(tmp_path):
     assert "exported" not in r.stderr and "{" not in r.stdout  # once, and no raw dict
 
 
+@pytest.mark.slow
 def test_export_of_markets_without_snapshots_points_to_backfill(tmp_path):
     empty_db(tmp_path)
     db = schema.connect_writer(str(tmp_path / "collector.db"))
@@ -73,9 +75,10 @@ def test_export_of_markets_without_snapshots_points_to_backfill(tmp_path):
     assert (doc["counts"]["markets"], doc["counts"]["snapshots"], doc["counts"]["prompts"]) == (1, 0, 0)
 
 
+@pytest.mark.slow
 def test_collector_backfill_prints_each_summary_once_and_json_on_request(procs, tmp_path):
     from simulator.server import start
-    from tests.test_backfill_helpers import config, marks, start_sink
+    from tests.backfill_rig import config, marks
 
     sim = start(seed=5, markets=40, speed=0)
     try:

@@ -17,13 +17,14 @@ import pytest
 
 from tests.conftest import free_port, script
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def demo_root(tmp_path):
-    root = tmp_path / "repo"
+def demo_root(tmp_path_factory):
+    # a short path: supervisord's unix socket lives under it (AF_UNIX paths are limited to 107 bytes)
+    root = tmp_path_factory.mktemp("demo") / "repo"
     (root / "demo").mkdir(parents=True)
     port = free_port()
     for name in ("supervisord.demo.conf", "demo/config.demo.toml"):

@@ -12,11 +12,12 @@ import pytest
 
 from exporter.catalog import Market
 from exporter.prompts import News, build
-from tests.test_exporter_helpers import CREATED, DAY, STEP, build_collector_db, close_of, exporter_cmd, iso
+from tests.exporter_rig import CREATED, DAY, STEP, build_collector_db, close_of, exporter_cmd, iso
 
 pytestmark = pytest.mark.timeout(120)
 
 
+@pytest.mark.slow
 def test_a_time_without_zone_leaves_the_market_out_counted_and_logged(tmp_path):
     facts = build_collector_db(tmp_path / "collector.db")
     victim, no_close = facts["resolved"][4], facts["resolved"][5]
@@ -64,6 +65,7 @@ def test_headlines_are_strictly_before_as_of_by_publication_time():
     assert seen["published before, captured after"] == "1970-01-23T02:33:20Z"  # as_of - 1 h: the publication time
 
 
+@pytest.mark.slow
 def test_prices_count_from_when_they_were_read_not_their_grid_time(tmp_path):
     """A sweep reads for minutes after its grid time t: as_of in [t, t + lag) must not see that price."""
     facts = build_collector_db(tmp_path / "collector.db")
@@ -95,6 +97,7 @@ def test_prices_count_from_when_they_were_read_not_their_grid_time(tmp_path):
     assert market["snapshots_after_cutoff"] >= 1 + 8  # this one plus the two days after close
 
 
+@pytest.mark.slow
 def test_prompts_show_the_metadata_known_at_their_as_of(tmp_path):
     facts = build_collector_db(tmp_path / "collector.db")
     mid, close = facts["resolved"][1]["market_id"], close_of(1)
@@ -157,6 +160,7 @@ def test_snapshots_carry_their_read_lag_over_the_wire():
     assert back.records[0].lag == [241, 0, None]
 
 
+@pytest.mark.slow
 def test_prompt_shows_volume_as_of_not_the_final_volume(tmp_path):
     facts = build_collector_db(tmp_path / "collector.db")
     mid, close = facts["resolved"][1]["market_id"], close_of(1)

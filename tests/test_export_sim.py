@@ -21,11 +21,11 @@ from types import SimpleNamespace
 import pytest
 
 from simulator.server import start
-from tests.conftest import Proc, script
+from tests.conftest import Proc, script, start_sink
 from tests.polymarket_helpers import fetch
-from tests.test_backfill_helpers import backfill, config, start_sink
+from tests.backfill_rig import backfill, config
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 FAULTS = "err=0.02,drop=0.01,truncate=0.01,malformed=0.02"
 

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.test_export_sim import LOAD_EVERY_CONFIG, declared_configs
-from tests.test_exporter_helpers import (AFTER_CLOSE_PRICE, BACKFILL_SHADOWED, CREATED, close_of,
+from tests.exporter_rig import (AFTER_CLOSE_PRICE, BACKFILL_SHADOWED, CREATED, close_of,
                                          build_collector_db, exporter_cmd, make_wwatcher)
 
 pytestmark = pytest.mark.timeout(120)
@@ -43,6 +43,7 @@ def test_help_names_every_option():
         assert opt in r.stdout
 
 
+@pytest.mark.slow
 def test_markets_parquet_columns_and_values(world, tmp_path):
     d, facts, _ = world
     r = export(d, tmp_path / "out")
@@ -79,6 +80,7 @@ def test_markets_parquet_columns_and_values(world, tmp_path):
                                                                 "Late headline after as-of"]
 
 
+@pytest.mark.slow
 def test_whale_alerts_are_linked_deduplicated_and_summarised(world, tmp_path):
     d, facts, truth = world
     assert export(d, tmp_path / "out").returncode == 0
@@ -109,6 +111,7 @@ def test_whale_alerts_are_linked_deduplicated_and_summarised(world, tmp_path):
                "null_lookup_failed" for u in unmatched)
 
 
+@pytest.mark.slow
 def test_reexport_is_byte_identical_and_leaves_no_temp_files(world, tmp_path):
     d, _, _ = world
     out = tmp_path / "out"
@@ -158,6 +161,7 @@ def test_missing_wwatcher_still_exports(world, tmp_path):
     assert m["counts"]["markets"] == len(facts["resolved"])
 
 
+@pytest.mark.slow
 def test_wrong_schema_and_garbage_wwatcher_still_export(world, tmp_path):
     d, facts, _ = world
     other = tmp_path / "other.db"
@@ -175,6 +179,7 @@ def test_wrong_schema_and_garbage_wwatcher_still_export(world, tmp_path):
         assert m["counts"]["markets"] == len(facts["resolved"])
 
 
+@pytest.mark.slow
 def test_locked_wwatcher_still_exports_and_is_never_written(world, tmp_path):
     d, facts, _ = world
     locked = tmp_path / "locked.db"
@@ -207,6 +212,7 @@ def test_not_a_collector_db_is_a_clear_error(tmp_path):
     assert r.returncode == 2 and "not a polymaster-collector database" in r.stderr
 
 
+@pytest.mark.slow
 def test_dataset_card_declares_configs(world, tmp_path):
     d, _, _ = world
     assert export(d, tmp_path / "out", "--prompts", "--split-date", "2026-03-05").returncode == 0
@@ -224,6 +230,7 @@ def test_dataset_card_declares_configs(world, tmp_path):
     pa.json.read_json(tmp_path / "out" / "prompts_train.jsonl")  # what load_dataset("json") reads
 
 
+@pytest.mark.slow
 def test_export_folder_loads_with_hugging_face_datasets(world, tmp_path):
     """What an ML engineer does first: load_dataset on the folder, every declared config (offline)."""
     d, facts, _ = world

@@ -14,8 +14,8 @@ import zmq
 from collector import clock, wire
 from simulator import server
 from sink import schema
-from tests.conftest import script, wait_for
-from tests.polymarket_helpers import fetch, sim_config, start_sink
+from tests.conftest import script, start_sink, wait_for
+from tests.polymarket_helpers import fetch, sim_config
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -40,6 +40,7 @@ def test_once_without_a_sink_fails_naming_the_endpoint(tmp_path):
     assert time.monotonic() - t0 < 15
 
 
+@pytest.mark.slow
 def test_backfill_without_a_sink_exits_3_naming_the_socket(tmp_path):
     with server.start(seed=3, markets=50, speed=3600 * 24 * 30) as sim:
         cfg = sim_config(tmp_path, sim, zmq={"sink_wait_seconds": 2.0})
@@ -91,6 +92,7 @@ class StandInScheduler:
         return job_id
 
 
+@pytest.mark.slow
 def test_serves_jobs_from_the_scheduler_and_stops_cleanly(tmp_path, procs):
     with server.start(seed=3, markets=3000, speed=0, faults="latency=150ms") as sim:
         cfg = sim_config(tmp_path, sim, scheduler={"heartbeat_seconds": 0.5})

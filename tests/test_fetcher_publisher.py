@@ -11,7 +11,7 @@ from collector import config, wire
 from collector.errors import SinkUnavailable
 from collector.platforms import data_origin, is_loopback_url
 from collector.sink_client import Publisher, SinkRefused
-from tests.conftest import script, wait_for, write_config
+from tests.conftest import start_sink, write_config
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -20,14 +20,6 @@ def make_cfg(tmp_path, **zmq):
     path = write_config(tmp_path, sink={"flush_interval_seconds": 0.05},
                         zmq={"ack_timeout_seconds": 1.0, "sink_wait_seconds": 10.0, **zmq})
     return path, config.load(path)
-
-
-def start_sink(procs, tmp_path, path, n=[0]):
-    n[0] += 1
-    sink = procs.start([script("sink"), "--config", str(path)], tmp_path / f"sink{n[0]}.log")
-    wait_for(lambda: "listening" in sink.output(), 20, what="sink listening")
-    return sink
-
 
 def snap(i: int, t: int = 1_800_000_000) -> wire.PriceSnapshot:
     return wire.PriceSnapshot("polymarket", f"0x{i:064x}", t, 0.5, 0.49, 0.51, 10.0, 5.0)
@@ -41,6 +33,7 @@ def stored_snapshots(tmp_path) -> int:
         db.close()
 
 
+@pytest.mark.slow
 def test_every_record_stored_once_across_a_sink_sigkill(tmp_path, procs):
     path, cfg = make_cfg(tmp_path)
     sink = start_sink(procs, tmp_path, path)

@@ -20,7 +20,8 @@ from tests.conftest import Proc, script, wait_for, write_config
 from tests.sender_proc import T0
 from tests.test_scheduler_process import FakeFetcher, write_config as scheduler_config
 
-pytestmark = pytest.mark.timeout(600)
+# The checks after each fuzz test read what that fuzz left behind: the module is one slow unit.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 FUZZED = {"sink": 0, "scheduler": 0}  # frames sent, printed for the README's soak summary
 
 nasty_number = st.one_of(

@@ -217,8 +217,6 @@ def test_series_cutoff_candles_errors_last_page():
     assert kp.series_category({"categories": ["Crypto"]}) == "Crypto"
     assert kp.series_category({}) is None
     assert kp.cutoff_unix(load("historical_cutoff_verbatim_2026-09.json")) == 1785196800
-    assert kp.error_text(load("error_429_observed.json")) == "too_many_requests: too many requests"
-    assert kp.error_text({"details": "invalid status filter"}) == "invalid status filter"
     assert kp.page(load("markets_page_last_empty.json"), "markets") == ([], None)
     assert kp.page({"cursor": None, "markets": [{}]}, "markets") == ([{}], None)
     assert kp.page({"markets": []}, "markets") == ([], None)

@@ -98,6 +98,7 @@ def live_now(truth: list[dict]) -> set[str]:
     return {m["market_id"] for m in truth if not m["is_mve"] and m["status"] in ("initialized", "active", "inactive")}
 
 
+@pytest.mark.slow
 def test_faulty_simulator_every_market_once_resolutions_equal_truth(rig_factory):
     # small pages: many more requests, so many more faults, and empty pages that carry a cursor
     rig = rig_factory("faults", markets=2000, faults=FAULTS, page_size=50)
@@ -167,6 +168,7 @@ def test_faulty_simulator_every_market_once_resolutions_equal_truth(rig_factory)
     assert stats.get("malformed", 0) > 0 and stats.get("dup_page", 0) > 0, stats
 
 
+@pytest.mark.slow
 def test_legacy_cents_and_fixed_point_simulators_give_identical_rows(rig_factory):
     rows = []
     for legacy in (False, True):

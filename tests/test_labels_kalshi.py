@@ -61,6 +61,7 @@ def reports(rig) -> list:
                      " ORDER BY started_at, finished_at")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("phases", [("snapshot", "resolve"), ("resolve",)], ids=["after-snapshot", "after-downtime"])
 def test_one_resolve_records_every_closed_and_settled_market(rig_factory, phases):  # noqa: F811
     rig = rig_factory("rig", markets=20000, page_size=1000)
@@ -73,6 +74,7 @@ def test_one_resolve_records_every_closed_and_settled_market(rig_factory, phases
     assert all(ok for ok, _ in reports(rig))
 
 
+@pytest.mark.slow
 def test_settled_listing_stuck_on_page_2_fails_the_run_and_the_next_one_catches_up(rig_factory):  # noqa: F811
     rig = rig_factory("rig", markets=20000, page_size=200)
     rig.cycle("discover", "snapshot", "resolve")
@@ -89,6 +91,7 @@ def test_settled_listing_stuck_on_page_2_fails_the_run_and_the_next_one_catches_
     assert reports(rig)[-1][0]
 
 
+@pytest.mark.slow
 def test_sigterm_during_the_settled_listing_loses_no_settlement(rig_factory):  # noqa: F811
     rig = rig_factory("rig", markets=20000, page_size=200)
     rig.cycle("discover", "snapshot", "resolve")
@@ -115,6 +118,7 @@ def test_sigterm_during_the_settled_listing_loses_no_settlement(rig_factory):  #
     assert counts["final"] > 20, counts
 
 
+@pytest.mark.slow
 def test_markets_that_keep_coming_back_unchanged_are_asked_less_often(rig_factory):  # noqa: F811
     rig = rig_factory("rig", markets=20000, page_size=1000)
     rig.cycle("discover", "snapshot", "resolve")
@@ -132,6 +136,7 @@ def test_markets_that_keep_coming_back_unchanged_are_asked_less_often(rig_factor
     assert pending > 5 and n < pending, asked  # unchanged for 30 minutes: they wait
 
 
+@pytest.mark.slow
 def test_incremental_discover_stuck_on_page_2_keeps_its_window(rig_factory):  # noqa: F811
     rig = rig_factory("rig", markets=60000, page_size=200)
     rig.cycle("discover")  # the full sweep

@@ -14,7 +14,8 @@ import time
 import pytest
 
 from simulator import server
-from tests.polymarket_helpers import db_markets, fetch, sim_config, start_sink
+from tests.conftest import start_sink
+from tests.polymarket_helpers import db_markets, fetch, sim_config
 
 pytestmark = pytest.mark.timeout(300)
 DAY = 86400
@@ -62,6 +63,7 @@ def label_gaps(tmp, sim) -> tuple[list, dict]:
     return gaps, counts
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("same_slot", [True, False], ids=["after-snapshot-same-slot", "after-downtime"])
 def test_one_resolve_records_every_closed_and_final_market(tmp_path, procs, same_slot):
     with server.start(seed=3, markets=6000, speed=0) as sim:
@@ -131,6 +133,7 @@ def test_negrisk_placeholders_are_flagged_in_extra():
     assert not plain.placeholder  # a plain market without prices is not a negRisk placeholder
 
 
+@pytest.mark.slow
 def test_closed_history_tail_is_kept_only_when_the_id_order_held(tmp_path, procs):
     import http.server
 

@@ -13,9 +13,9 @@ from exporter.whales import build, stance_of, usd_of
 from exporter.wwatcher import Alert
 from exporter.link import Link
 from simulator import wwatcher_sample
-from tests.test_exporter_helpers import build_collector_db, make_wwatcher
+from tests.exporter_rig import build_collector_db, make_wwatcher
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 
 @pytest.fixture(scope="module")

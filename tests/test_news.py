@@ -112,6 +112,7 @@ def rows(db_path, sql):
         db.close()
 
 
+@pytest.mark.slow
 def test_headlines_stored_once_most_traded_first_and_failures_do_not_crash(procs, tmp_path, searxng):
     # Loopback exchange URLs make this a "simulator" installation, like the demo.
     cfg = write_config(tmp_path, sink={"flush_interval_seconds": 0.05, "min_free_disk_mb": 1},

@@ -147,6 +147,7 @@ FIELDS = ["id", "conditionId", "question", "outcomes", "outcomePrices", "clobTok
           "events", "umaResolutionStatus", "marketMakerAddress", "closedTime", "umaEndDate", "negRiskMarketID"]
 
 
+@pytest.mark.slow
 @settings(max_examples=250, deadline=None)
 @given(st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=12), st.booleans())
 def test_fuzzed_rows_never_crash(over, base):
@@ -165,6 +166,7 @@ def test_fuzzed_rows_never_crash(over, base):
     wire.decode(wire.encode(wire.Batch(sender="t", seq=1, source="live", records=records)))
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.one_of(st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=10), json_values),
                 max_size=6))

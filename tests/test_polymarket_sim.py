@@ -12,7 +12,8 @@ import sqlite3
 import pytest
 
 from simulator import server
-from tests.polymarket_helpers import check_against_truth, fetch, sim_config, start_sink
+from tests.conftest import start_sink
+from tests.polymarket_helpers import check_against_truth, fetch, sim_config
 
 pytestmark = pytest.mark.timeout(300)
 # simulated seconds between rounds: an hour, a day (UMA proposals, disputes), then several days
@@ -33,6 +34,7 @@ def run_rounds(tmp_path, procs, sim, rps: float):
     return results
 
 
+@pytest.mark.slow
 def test_discover_snapshot_resolve_match_the_simulator(tmp_path, procs):
     with server.start(seed=11, markets=1500, speed=0) as sim:
         results = run_rounds(tmp_path, procs, sim, rps=100.0)
@@ -51,6 +53,7 @@ def test_discover_snapshot_resolve_match_the_simulator(tmp_path, procs):
     assert stats["total_requests"] < 120
 
 
+@pytest.mark.slow
 def test_same_outcome_with_faults_on(tmp_path, procs):
     faults = "rate=20,err=0.05,malformed=0.02,drop=0.01,dup_page=0.02,truncate=0.01"
     with server.start(seed=5, markets=1000, speed=0, faults=faults) as sim:

@@ -10,10 +10,10 @@ import pytest
 
 from exporter.catalog import Market
 from exporter.prompts import as_of_times, question
-from tests.test_exporter_helpers import (AFTER_CLOSE_PRICE, DAY, PLANT_PRICE, build_collector_db, close_of,
+from tests.exporter_rig import (AFTER_CLOSE_PRICE, DAY, PLANT_PRICE, build_collector_db, close_of,
                                          exporter_cmd, make_wwatcher)
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 
 def unix(s: str) -> int:

@@ -25,6 +25,7 @@ def raw_dealer(ctx, endpoint, identity: bytes):
     return s
 
 
+@pytest.mark.slow
 def test_bad_identities_nan_reports_and_huge_frames_do_not_stop_scheduling(tmp_path, ctx, procs):
     cfg, endpoint = write_config(tmp_path, discover=5, snapshot=5, resolve=5, silent=3.0)
     procs.append(sched := SchedulerProc(cfg, tmp_path))

@@ -7,6 +7,7 @@ import time
 from collections import defaultdict
 from decimal import Decimal
 
+import pytest
 import requests
 
 from simulator.clock import parse_iso
@@ -154,6 +155,7 @@ def test_kalshi_resolution_visible_only_when_finalized():
         h.stop()
 
 
+@pytest.mark.slow
 def test_truth_with_prices_and_clock():
     h = start(seed=2, markets=50, speed=0)
     try:
@@ -162,6 +164,9 @@ def test_truth_with_prices_and_clock():
         row = body["polymarket"][-1]
         assert row["prices"] and all(0 <= p <= 1 for _, p in row["prices"])
         assert "prices" not in s.get(h.url + "/_sim/truth").json()["polymarket"][0]
+        since = row["prices"][len(row["prices"]) // 2][0] - 1  # just before a grid point
+        recent = s.get(h.url + f"/_sim/truth?with_prices=1&prices_since={since}").json()["polymarket"][-1]
+        assert recent["prices"] == [p for p in row["prices"] if p[0] >= since] and recent["prices"]
         clock = s.get(h.url + "/_sim/clock").json()
         assert clock["now"] == parse_iso("2026-11-01T00:00:00Z") and clock["iso"].startswith("2026-11-01")
         assert s.post(h.url + "/_sim/advance?seconds=60").json()["now"] == clock["now"] + 60

@@ -7,17 +7,11 @@ import sqlite3
 import sys
 import time
 
-import zmq
+import pytest
 
 from collector import wire
-from tests.conftest import script, wait_for, write_config
+from tests.conftest import script, sink_dealer, start_sink, wait_for, write_config
 from tests.sender_proc import T0, expected_price
-
-
-def start_sink(procs, tmp_path, cfg):
-    sink = procs.start([script("sink"), "--config", str(cfg)], tmp_path / "sink.log")
-    wait_for(lambda: (tmp_path / "sink.ipc").exists(), what="sink socket")
-    return sink
 
 
 def query(db_path, sql, args=()):
@@ -33,6 +27,7 @@ def counter(db_path, name):
     return rows[0][0] if rows else 0
 
 
+@pytest.mark.slow
 def test_sigkill_mid_stream_loses_nothing_and_duplicates_nothing(procs, tmp_path):
     cfg = write_config(tmp_path, zmq={"ack_timeout_seconds": 1.0, "sink_wait_seconds": 60.0},
                        sink={"flush_interval_seconds": 0.2, "batch_max_records": 3000, "min_free_disk_mb": 1})
@@ -72,10 +67,7 @@ def test_sigkill_mid_stream_loses_nothing_and_duplicates_nothing(procs, tmp_path
 def test_sigterm_flushes_acks_and_exits_zero(procs, tmp_path):
     cfg = write_config(tmp_path, sink={"flush_interval_seconds": 30.0, "min_free_disk_mb": 1})
     sink = start_sink(procs, tmp_path, cfg)
-    ctx = zmq.Context.instance()
-    s = ctx.socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    s.connect(f"ipc://{tmp_path}/sink.ipc")
+    s = sink_dealer(tmp_path)
     snaps = [wire.PriceSnapshot("kalshi", f"K-{i}", T0, 0.5) for i in range(10)]
     s.send(wire.encode(wire.Batch(sender="t", seq=1, source="live", records=snaps)))
     time.sleep(0.5)  # received, but the 30 s flush timer has not fired
@@ -104,9 +96,7 @@ def dump(db_path):
 def test_replay_is_idempotent_and_newest_wins(procs, tmp_path):
     cfg = write_config(tmp_path, sink={"flush_interval_seconds": 0.05, "min_free_disk_mb": 1})
     start_sink(procs, tmp_path, cfg)
-    s = zmq.Context.instance().socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    s.connect(f"ipc://{tmp_path}/sink.ipc")
+    s = sink_dealer(tmp_path)
     db_path = tmp_path / "collector.db"
     batch = wire.Batch(sender="t", seq=1, source="live", records=[
         wire.MarketUpsert(platform="kalshi", market_id="K1", observed_at=T0 + 100.0, title="New title", volume=10.0),
@@ -147,9 +137,7 @@ def test_replay_is_idempotent_and_newest_wins(procs, tmp_path):
 def test_garbage_truncated_and_wrong_version_frames_are_counted(procs, tmp_path):
     cfg = write_config(tmp_path, sink={"flush_interval_seconds": 0.05, "min_free_disk_mb": 1})
     sink = start_sink(procs, tmp_path, cfg)
-    s = zmq.Context.instance().socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    s.connect(f"ipc://{tmp_path}/sink.ipc")
+    s = sink_dealer(tmp_path)
     good = wire.encode(wire.Batch(sender="t", seq=1, source="live",
                                   records=[wire.PriceSnapshot("kalshi", "K", T0, 0.5)]))
     s.send(b"\x00\xffnot msgpack at all")
@@ -172,9 +160,7 @@ def test_garbage_truncated_and_wrong_version_frames_are_counted(procs, tmp_path)
 def test_simulator_data_is_refused_by_a_live_database(procs, tmp_path):
     cfg = write_config(tmp_path, sink={"flush_interval_seconds": 0.05, "min_free_disk_mb": 1})
     start_sink(procs, tmp_path, cfg)
-    s = zmq.Context.instance().socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    s.connect(f"ipc://{tmp_path}/sink.ipc")
+    s = sink_dealer(tmp_path)
     rec = [wire.PriceSnapshot("kalshi", "K", T0, 0.5)]
     assert send_and_ack(s, wire.Batch(sender="t", seq=1, source="live", records=rec)).error == ""
     refused = send_and_ack(s, wire.Batch(sender="t", seq=2, source="simulator", records=rec))
@@ -196,9 +182,7 @@ def test_a_database_that_is_not_ours_is_a_clear_error(procs, tmp_path):
 def test_disk_guard_keeps_markets_drops_snapshots(procs, tmp_path):
     cfg = write_config(tmp_path, sink={"flush_interval_seconds": 0.05, "min_free_disk_mb": 1e12})  # never enough
     sink = start_sink(procs, tmp_path, cfg)
-    s = zmq.Context.instance().socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    s.connect(f"ipc://{tmp_path}/sink.ipc")
+    s = sink_dealer(tmp_path)
     ack = send_and_ack(s, wire.Batch(sender="t", seq=1, source="live", records=[
         wire.MarketUpsert(platform="kalshi", market_id="K", observed_at=T0 + 1.0, title="T"),
         wire.PriceSnapshot("kalshi", "K", T0, 0.5)]))
@@ -219,9 +203,7 @@ def test_random_and_mutated_frames_never_stop_the_sink(procs, tmp_path):
 
     cfg = write_config(tmp_path, sink={"flush_interval_seconds": 0.05, "min_free_disk_mb": 1})
     sink = start_sink(procs, tmp_path, cfg)
-    s = zmq.Context.instance().socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    s.connect(f"ipc://{tmp_path}/sink.ipc")
+    s = sink_dealer(tmp_path)
     rng = random.Random(1234)
     valid = wire.encode(wire.Batch(sender="fuzz", seq=1, source="live", records=wire.columnize(
         [wire.PriceSnapshot("kalshi", f"K{i}", T0, 0.5) for i in range(5)])))

@@ -13,22 +13,14 @@ import time
 
 import msgspec
 import pytest
-import zmq
 
 from collector import wire
 from collector import sink_health as health
-from tests.conftest import script, wait_for, write_config
+from tests.conftest import script, sink_dealer, start_sink, wait_for, write_config
 from tests.sender_proc import T0
-from tests.test_sink import counter, query, start_sink
+from tests.test_sink import counter, query
 
 pytestmark = pytest.mark.timeout(120)
-
-
-def dealer(tmp_path):
-    s = zmq.Context.instance().socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    s.connect(f"ipc://{tmp_path}/sink.ipc")
-    return s
 
 
 def ack_of(sock, frame: bytes, timeout_ms: int = 10000) -> wire.Ack:
@@ -39,7 +31,7 @@ def ack_of(sock, frame: bytes, timeout_ms: int = 10000) -> wire.Ack:
 
 def honest_ack(tmp_path, seq: int = 1) -> wire.Ack:
     """An honest sender's batch still gets its ack."""
-    s = dealer(tmp_path)
+    s = sink_dealer(tmp_path)
     try:
         good = wire.MarketUpsert(platform="kalshi", market_id=f"HONEST-{seq}", observed_at=T0, title="ok")
         return ack_of(s, wire.encode(wire.Batch(sender="honest", seq=seq, source="live", records=[good])))
@@ -53,7 +45,7 @@ def cfg_for(tmp_path, **sink):
 
 def test_absurd_values_are_rejected_per_record_and_the_rest_is_stored(procs, tmp_path):
     sink = start_sink(procs, tmp_path, cfg_for(tmp_path))
-    s = dealer(tmp_path)
+    s = sink_dealer(tmp_path)
     nan, big = float("nan"), 10**19
     cols = wire.SnapshotColumns(platform="kalshi", t=T0, market_ids=["GOOD", "NEG", "HIGH", "VNEG", "VBIG"],
                                 yes=[500_000, -5_000_000, 500_000, 1, 1], bid=[1, 1, 99_000_000, 1, 1],
@@ -84,7 +76,7 @@ def test_absurd_values_are_rejected_per_record_and_the_rest_is_stored(procs, tmp
 
 def test_an_unreadable_batch_is_answered_so_its_sender_drops_it(procs, tmp_path):
     sink = start_sink(procs, tmp_path, cfg_for(tmp_path))
-    s = dealer(tmp_path)
+    s = sink_dealer(tmp_path)
     # NaN where the wire says int, and an integer beyond 64 bits can't even be encoded: hand-built frames
     frames = [
         msgspec.msgpack.encode({"type": "batch", "sender": "x", "seq": 7, "source": "live", "v": 1,
@@ -105,7 +97,7 @@ def test_an_unreadable_batch_is_answered_so_its_sender_drops_it(procs, tmp_path)
 
 def test_an_oversized_frame_is_refused_without_growing_the_sink(procs, tmp_path):
     sink = start_sink(procs, tmp_path, cfg_for(tmp_path))
-    s = dealer(tmp_path)
+    s = sink_dealer(tmp_path)
     s.send(b"\x00" * (wire.MAX_FRAME_BYTES + 1024 * 1024))
     time.sleep(2.0)
     rss_kb = next(int(line.split()[1]) for line in open(f"/proc/{sink.p.pid}/status") if line.startswith("VmHWM"))
@@ -115,6 +107,7 @@ def test_an_oversized_frame_is_refused_without_growing_the_sink(procs, tmp_path)
     assert honest_ack(tmp_path).stored == 1
 
 
+@pytest.mark.slow
 def test_a_failing_database_is_loud_backs_off_recovers_and_sigterm_exits_within_10s(procs, tmp_path):
     cfg = cfg_for(tmp_path)
     sink = start_sink(procs, tmp_path, cfg)
@@ -122,7 +115,7 @@ def test_a_failing_database_is_loud_backs_off_recovers_and_sigterm_exits_within_
     db_path = tmp_path / "collector.db"
     blocker = sqlite3.connect(db_path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock: every commit fails
-    s = dealer(tmp_path)
+    s = sink_dealer(tmp_path)
     good = wire.MarketUpsert(platform="kalshi", market_id="WAITS", observed_at=T0)
     s.send(wire.encode(wire.Batch(sender="honest", seq=2, source="live", records=[good])))
     wait_for(lambda: health.read(tmp_path) is not None, 20, what="sink.health")

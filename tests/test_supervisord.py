@@ -44,7 +44,7 @@ def _missing_entry_points() -> str | None:
     return None
 
 
-pytestmark = [pytest.mark.timeout(240),
+pytestmark = [pytest.mark.timeout(240), pytest.mark.slow,  # (test_doctor and test_status_verdict share it)
               pytest.mark.skipif(_missing_entry_points() is not None, reason=str(_missing_entry_points()))]
 
 
