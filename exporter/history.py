@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -132,6 +133,13 @@ def _known_at(market: pa.ChunkedArray, observed: pa.ChunkedArray) -> pa.Array:
     """
     key = pc.bit_wise_or(pc.shift_left(pc.cast(market, pa.int64()), 40), pc.cast(observed, pa.int64()))
     return pc.bit_wise_and(pc.cumulative_max(key), (1 << 40) - 1)
+
+
+def as_numpy(column: pa.ChunkedArray) -> np.ndarray:
+    """A numeric chunk column as a NumPy array: float64 with NaN for nulls, int64 kept when it has none."""
+    if column.null_count == 0 and pa.types.is_integer(column.type):
+        return column.to_numpy()
+    return pc.fill_null(pc.cast(column, pa.float64()), float("nan")).to_numpy()
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:

@@ -44,12 +44,19 @@ def load(con: duckdb.DuckDBPyConnection, refs: set[int]) -> dict[int, list[Versi
     return out
 
 
-def as_known(m: Market, versions: list[Version], as_of: int) -> tuple[Market, int | None, bool]:
-    """(the market as known at as_of, when that version was observed, True if observed only later)."""
+def known_at(versions: list[Version], as_of: int) -> int | None:
+    """Index of the version a prompt at as_of shows; None for a market without versions.
+
+    A market first observed after as_of has no version known then: its earliest is shown
+    (``metadata_observed_at`` > ``as_of`` in the prompt, counted in the manifest).
+    """
     if not versions:
-        return m, None, False
-    k = bisect.bisect_right([v.observed_at for v in versions], as_of)
-    v = versions[k - 1] if k else versions[0]
-    known = dataclasses.replace(m, title=v.title, rules=v.rules, category=v.category,
-                                outcomes=v.outcomes or m.outcomes, end_date=v.end_date)
-    return known, v.observed_at, k == 0
+        return None
+    k = bisect.bisect_right(versions, as_of, key=lambda v: v.observed_at)
+    return k - 1 if k else 0
+
+
+def apply(m: Market, v: Version) -> Market:
+    """The market with the fields of version v (outcomes kept when the version has none)."""
+    return dataclasses.replace(m, title=v.title, rules=v.rules, category=v.category,
+                               outcomes=v.outcomes or m.outcomes, end_date=v.end_date)
