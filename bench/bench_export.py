@@ -70,7 +70,7 @@ def build_db(path: Path, markets: int, snapshots: int, active: int, seed: int = 
         rows.append((i, plat, mid, f"bench-{i}", f"Will bench event {i} happen by day {i % 365}?",
                      "Bench", '["Yes", "No"]', 1000.0 * i, 10.0 * i, iso(close_t), status, res,
                      iso(close_t + 3600) if resolved else None, iso(open_t - 86400), iso(close_t),
-                     res.title() if res else None, iso(close_t) if resolved else None, open_t, close_t))
+                     res.title() if res else None, iso(close_t) if resolved else None, open_t, open_t))  # seen at open
         opens.append((open_t, i, res))
     db.execute("BEGIN")
     db.executemany(

@@ -38,6 +38,7 @@ class Options:
     use_wwatcher: bool = True
     prompts: bool = False
     split_date: str | None = None  # ISO date; prompts split into train/test
+    late_metadata: bool = False  # keep prompts asked before the market's metadata was first observed
     progress: bool = False
     log: Callable[[str], None] = field(default=lambda msg: print(msg, file=sys.stderr))
 
@@ -154,10 +155,14 @@ def _run(cfg: Config, opt: Options, con) -> dict:
             if opt.prompts:
                 ts = history.as_numpy(chunk.table["known_at"])
                 _prompts(cfg, chunk, ts, yes, per_market, news, meta, sinks, split_date, counts, baseline, asked,
-                         books)
+                         books, opt.late_metadata)
                 sinks.flush()
             bar(1)
         bar(None)
+    if counts["prompts_left_out_metadata_not_yet_observed"]:
+        log(f"prompts left out: {counts['prompts_left_out_metadata_not_yet_observed']} asked before the market's "
+            "metadata was first observed (metadata not yet observed at as_of, e.g. backfilled markets; "
+            "--late-metadata keeps them, marked)")
     split = {"mode": "date", "cut": split_date} if split_date else {"mode": None, "cut": None}
     extra_files: list[str] = []
     if opt.prompts and not split_date:
@@ -191,7 +196,7 @@ def _run(cfg: Config, opt: Options, con) -> dict:
 
 
 def _prompts(cfg, chunk, ts, yes, per_market, news, meta, sinks, split_date, counts, baseline, asked,
-             books=None) -> None:
+             books=None, late_metadata=False) -> None:
     """Prompts of one chunk. ts (known_at) and yes are the chunk's NumPy columns; each market gets
     slices of them (its priced snapshots), so no Python loop runs over snapshots."""
     volume, liquidity = history.as_numpy(chunk.table["volume"]), history.as_numpy(chunk.table["liquidity"])
@@ -203,7 +208,7 @@ def _prompts(cfg, chunk, ts, yes, per_market, news, meta, sinks, split_date, cou
                                  news.get(m.ref, []), cfg.export.prompt_horizons_days,
                                  cfg.export.random_prompts_per_market, meta.get(m.ref, []),
                                  lambda i, keep=keep: (_number(volume[keep[i]]), _number(liquidity[keep[i]])),
-                                 (books or {}).get(m.ref)):
+                                 (books or {}).get(m.ref), late_metadata, counts):
             split = prompts.split_of(row["resolved_at"], row["as_of"], split_date)
             if split is None:
                 counts["prompts_dropped_by_split"] += 1

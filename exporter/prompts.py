@@ -132,11 +132,14 @@ class News:
 def build(m: Market, ts: Sequence[int], yes: Sequence[float], alerts: list[WhaleAlert], news: list[News],
           horizons: list[float], n_random: int, meta: list[Version] = (),
           activity: Callable[[int], tuple[float | None, float | None]] | None = None,
-          books: list[dict] | None = None) -> list[dict]:
+          books: list[dict] | None = None, late_metadata: bool = False,
+          counts: dict[str, int] | None = None) -> list[dict]:
     """All prompts of one market. ts/yes: its prices by observation time, ascending, all <= cutoff.
 
     ts/yes may be lists or NumPy arrays (the export passes array slices: no per-snapshot Python).
     meta: its metadata versions; each prompt shows the one known at its as_of (exporter.versions).
+    An as_of before the first version was observed gets no prompt (counted in counts), unless
+    late_metadata: then the earliest version is shown, marked by metadata_observed_at > as_of.
     activity(i): (volume, liquidity) of snapshot i of ts (looked up only where used): shown as of
     as_of (never the market's final volume, known only after the fact).
     books: its book_history points (exporter/book_features.py), ascending observed_at (unix ms).
@@ -148,6 +151,12 @@ def build(m: Market, ts: Sequence[int], yes: Sequence[float], alerts: list[Whale
     known_as: dict[int | None, tuple[Market, str]] = {}  # per metadata version: the market and its question
     for as_of, kind, h in as_of_times(final, int(ts[0]) if len(ts) else None, horizons, n_random):
         seen = versions.known_at(meta, as_of)
+        if seen == versions.NOT_YET_OBSERVED:
+            if not late_metadata:
+                if counts is not None:
+                    counts["prompts_left_out_metadata_not_yet_observed"] += 1
+                continue
+            seen = 0
         if seen not in known_as:
             mk = versions.apply(final, meta[seen]) if seen is not None else final
             known_as[seen] = (mk, question(mk))

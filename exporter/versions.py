@@ -3,9 +3,15 @@
 collector.db keeps every version of these fields with the time it was first observed
 (``market_versions``, sink/schema.py migration 005). A prompt shows the newest version observed
 at or before its as_of, so an edit after the close ("… [FINAL: UNDER WON]") or a moved end date
-never reaches it. A market first observed after as_of (e.g. stored by a backfill after it
-resolved) has no version known then: the prompt shows its earliest version and says when that was
-observed (``metadata_observed_at``), and the manifest counts such prompts.
+never reaches it.
+
+A market first observed after as_of (stored by a backfill after it resolved: the backfill brings
+its whole price history, but its metadata only as it reads at backfill time) has no version known
+at as_of: what its title, rules or end date said then is unknown, and the version we have may
+carry an edit made after the close. Such a prompt is left out and counted in the manifest
+(``prompts_left_out_metadata_not_yet_observed``). ``exporter --late-metadata`` keeps it showing
+the earliest version, marked by ``metadata_observed_at`` > ``as_of`` and counted too, for users
+who accept that risk to get prompts from backfilled history.
 """
 
 from __future__ import annotations
@@ -44,16 +50,15 @@ def load(con: duckdb.DuckDBPyConnection, refs: set[int]) -> dict[int, list[Versi
     return out
 
 
-def known_at(versions: list[Version], as_of: int) -> int | None:
-    """Index of the version a prompt at as_of shows; None for a market without versions.
+NOT_YET_OBSERVED = -1  # known_at(): no version was observed at or before as_of
 
-    A market first observed after as_of has no version known then: its earliest is shown
-    (``metadata_observed_at`` > ``as_of`` in the prompt, counted in the manifest).
-    """
+
+def known_at(versions: list[Version], as_of: int) -> int | None:
+    """Index of the newest version observed at or before as_of; NOT_YET_OBSERVED when every version
+    was observed later; None for a market without versions (a database before migration 005)."""
     if not versions:
         return None
-    k = bisect.bisect_right(versions, as_of, key=lambda v: v.observed_at)
-    return k - 1 if k else 0
+    return bisect.bisect_right(versions, as_of, key=lambda v: v.observed_at) - 1
 
 
 def apply(m: Market, v: Version) -> Market:
