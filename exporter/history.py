@@ -101,7 +101,7 @@ def chunks(con: duckdb.DuckDBPyConnection, plan_: list[list[Market]], stats: dic
     reader = cursor.execute(
         "SELECT s.market, s.t, s.yes, s.bid, s.ask, s.volume, s.liquidity, s.src, s.o FROM snaps s"
         " JOIN exported e ON s.market = e.id WHERE s.o <= e.cut"
-        " ORDER BY s.market, s.t, s.src").fetch_record_batch(STREAM_BATCH_ROWS)
+        " ORDER BY s.market, s.t, s.src").to_arrow_reader(STREAM_BATCH_ROWS)
     pending: list[pa.RecordBatch] = []
     exhausted = False
     for group in plan_:
