@@ -5,7 +5,10 @@ time, so the clock origin is read from the running simulator and written into th
 (``demo-data/config.toml`` = ``demo/config.demo.toml`` + ``[clock]``) before the sink, scheduler
 and fetchers start. The simulated day starts at 23:00 UTC, so a UTC midnight passes within the
 first minute and `collector archive` has a whole past day to move; a short backfill right away
-gives resolved markets a price history, so `collector export --format=prompts` has prompts.
+gives resolved markets a price history, so `collector export --format=prompts` has prompts. Those
+markets were first observed by the backfill, after they resolved, so their prompts need
+``--late-metadata`` (README "Export": a strict export leaves out prompts asked before a market's
+metadata was first observed); markets that resolve while the demo runs need nothing.
 """
 
 from __future__ import annotations
@@ -121,7 +124,7 @@ def start(demo: Demo, speed: float, backfill_days: int, echo: Callable[[str], No
 NEXT_STEPS = """
 The demo is running (simulated clock at {speed:g}x). From the repository root:
   .venv/bin/collector --config {config} status
-  .venv/bin/collector --config {config} export --format=prompts --out demo-data/export
+  .venv/bin/collector --config {config} export --format=prompts --late-metadata --out demo-data/export
   .venv/bin/collector --config {config} archive      # after ~1 minute: the first simulated day is over
   .venv/bin/collector demo --stop"""
 

@@ -101,13 +101,13 @@ def table(b: dict) -> str:
 
 def plot(b: dict, path: Path) -> None:
     """Reliability diagram of all prompts: mean price vs fraction YES per bin, counts on the bars."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # not pyplot: its import alone takes seconds
+    from matplotlib.figure import Figure
 
     bins = b["overall"]["bins"]
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6, 7), gridspec_kw={"height_ratios": [3, 1]}, sharex=True)
+    fig = Figure(figsize=(6, 7))
+    FigureCanvasAgg(fig)
+    top, bottom = fig.subplots(2, 1, gridspec_kw={"height_ratios": [3, 1]}, sharex=True)
     top.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect calibration")
     filled = [x for x in bins if x["n"]]
     top.plot([x["mean_p"] for x in filled], [x["frac_yes"] for x in filled], marker="o", label="market price")
@@ -124,4 +124,3 @@ def plot(b: dict, path: Path) -> None:
     bottom.set_ylabel("prompts")
     fig.tight_layout()
     fig.savefig(path, format="png", dpi=100, metadata={"Software": None})  # no version stamp: reproducible bytes
-    plt.close(fig)

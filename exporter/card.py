@@ -43,6 +43,7 @@ def manifest(*, version, db_path, cat, source, link_counts, stats, counts, cfg, 
             "backfill_snapshots_shadowed_by_live": stats.get("backfill_shadowed", 0),
             "alerts": alerts, "prompts": counts.get("prompts", 0),
             "prompts_metadata_first_observed_after_as_of": counts.get("prompts_metadata_first_observed_after_as_of", 0),
+            "prompts_left_out_metadata_not_yet_observed": counts.get("prompts_left_out_metadata_not_yet_observed", 0),
             **({"prompts_train": counts.get("prompts_train", 0), "prompts_test": counts.get("prompts_test", 0),
                 "prompts_dropped_by_split": counts.get("prompts_dropped_by_split", 0)} if split_date else {}),
         },
@@ -154,7 +155,8 @@ Data as of {m["source"]["data_as_of"]}; markets resolved {m["time_range"]["resol
 {_SOURCE_TEXT.get(m["source"].get("data"), _SOURCE_TEXT["unknown"])}
 
 Limitations: only markets this collector saw are included, from its first run on (plus what a
-backfill replayed); prices are snapshots at the scheduler's cadence, not every trade; voided
+backfill replayed; a backfilled market gets no prompt before its metadata was first observed,
+counted as `prompts_left_out_metadata_not_yet_observed`); prices are snapshots at the scheduler's cadence, not every trade; voided
 markets are left out, so the label set is biased towards markets that settled cleanly; markets of
 one event are correlated (`event_id`); whale alerts are linked by title where wwatcher stored no
 market id, and linking can miss. Counts of everything left out are in `manifest.json`.

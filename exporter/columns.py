@@ -131,8 +131,9 @@ PROMPTS: list[tuple[str, pa.DataType, str]] = [
     ("price_at_as_of", pa.float64(), "yes_price of the last snapshot at or before as_of: the market baseline."),
     ("split", pa.string(), "`all`, or `train` / `test` in a split file."),
     ("metadata_observed_at", TS, "When the title/rules/category/outcomes/end date the prompt shows were first "
-                                 "observed: at or before as_of, except for markets first stored after as_of (e.g. by "
-                                 "a backfill), which show their earliest version; null for databases without versions."),
+                                 "observed: at or before as_of (a prompt before the first observation is left out), "
+                                 "later only with `exporter --late-metadata`, which shows the earliest version; null "
+                                 "for databases without versions."),
 ]
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 
 from collector.config import Config
 from collector.errors import DatabaseError
@@ -37,6 +38,7 @@ class Options:
     use_wwatcher: bool = True
     prompts: bool = False
     split_date: str | None = None  # ISO date; prompts split into train/test
+    late_metadata: bool = False  # keep prompts asked before the market's metadata was first observed
     progress: bool = False
     log: Callable[[str], None] = field(default=lambda msg: print(msg, file=sys.stderr))
 
@@ -143,7 +145,7 @@ def _run(cfg: Config, opt: Options, con) -> dict:
             out, prompt_files if opt.prompts else {}) as sinks:
         bar = _progress(opt.progress, len(plan))
         for chunk in history.chunks(con, plan, stats):
-            yes = chunk.table["yes_price"].to_pylist()
+            yes = history.as_numpy(chunk.table["yes_price"])  # NaN where a snapshot has no price
             books = (book_features.history(con, [m.ref for m in chunk.markets], cutoffs, book_files > 0)
                      if book_files >= 0 else {})
             writer.write_table(rows.markets_table(chunk, yes, per_market, news, after, books),
@@ -151,12 +153,16 @@ def _run(cfg: Config, opt: Options, con) -> dict:
             counts["markets"] += len(chunk.markets)
             counts["snapshots"] += chunk.table.num_rows
             if opt.prompts:
-                ts = chunk.table["known_at"].to_pylist()
+                ts = history.as_numpy(chunk.table["known_at"])
                 _prompts(cfg, chunk, ts, yes, per_market, news, meta, sinks, split_date, counts, baseline, asked,
-                         books)
+                         books, opt.late_metadata)
                 sinks.flush()
             bar(1)
         bar(None)
+    if counts["prompts_left_out_metadata_not_yet_observed"]:
+        log(f"prompts left out: {counts['prompts_left_out_metadata_not_yet_observed']} asked before the market's "
+            "metadata was first observed (metadata not yet observed at as_of, e.g. backfilled markets; "
+            "--late-metadata keeps them, marked)")
     split = {"mode": "date", "cut": split_date} if split_date else {"mode": None, "cut": None}
     extra_files: list[str] = []
     if opt.prompts and not split_date:
@@ -190,15 +196,19 @@ def _run(cfg: Config, opt: Options, con) -> dict:
 
 
 def _prompts(cfg, chunk, ts, yes, per_market, news, meta, sinks, split_date, counts, baseline, asked,
-             books=None) -> None:
-    volume, liquidity = chunk.table["volume"].to_pylist(), chunk.table["liquidity"].to_pylist()
+             books=None, late_metadata=False) -> None:
+    """Prompts of one chunk. ts (known_at) and yes are the chunk's NumPy columns; each market gets
+    slices of them (its priced snapshots), so no Python loop runs over snapshots."""
+    volume, liquidity = history.as_numpy(chunk.table["volume"]), history.as_numpy(chunk.table["liquidity"])
+    priced = ~np.isnan(yes)
     for i, m in enumerate(chunk.markets):
         lo, hi = chunk.offsets[i], chunk.offsets[i + 1]
-        keep = [j for j in range(lo, hi) if yes[j] is not None]  # ts: known_at, ascending
-        for row in prompts.build(m, [ts[j] for j in keep], [yes[j] for j in keep], per_market.get(m.ref, []),
+        keep = np.flatnonzero(priced[lo:hi]) + lo  # ts: known_at, ascending
+        for row in prompts.build(m, ts[keep], yes[keep], per_market.get(m.ref, []),
                                  news.get(m.ref, []), cfg.export.prompt_horizons_days,
                                  cfg.export.random_prompts_per_market, meta.get(m.ref, []),
-                                 lambda i, keep=keep: (volume[keep[i]], liquidity[keep[i]]), (books or {}).get(m.ref)):
+                                 lambda i, keep=keep: (_number(volume[keep[i]]), _number(liquidity[keep[i]])),
+                                 (books or {}).get(m.ref), late_metadata, counts):
             split = prompts.split_of(row["resolved_at"], row["as_of"], split_date)
             if split is None:
                 counts["prompts_dropped_by_split"] += 1
@@ -214,6 +224,11 @@ def _prompts(cfg, chunk, ts, yes, per_market, news, meta, sinks, split_date, cou
                 baseline.add_split(row["price_at_as_of"], row["answer"], split)
             counts["prompts"] += 1
             counts[f"prompts_{split}"] += 1
+
+
+def _number(x) -> float | None:
+    """A NumPy column value as JSON wants it: a float, or None where the column was null (NaN)."""
+    return None if np.isnan(x) else float(x)
 
 
 def _data_source(con) -> str:

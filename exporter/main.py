@@ -35,11 +35,15 @@ BACKFILL_HINT = "collector backfill --since YYYY-MM-DD"
 @click.option("--prompts", "with_prompts", is_flag=True, help="also write prompts.jsonl (GRPO prompts)")
 @click.option("--format", "fmt", type=click.Choice(["parquet", "prompts"]), default="parquet",
               help="`prompts` is the seed's spelling of --prompts")
+@click.option("--late-metadata", is_flag=True,
+              help="also write prompts asked before the market's metadata was first observed (backfilled "
+                   "markets), showing the earliest version; marked by metadata_observed_at > as_of")
 @click.option("--split-date", help="YYYY-MM-DD: write prompts_train.jsonl / prompts_test.jsonl split at this date")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON (the manifest's counts)")
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar, log lines or summary")
 @click.pass_context
-def cli(ctx, config_path, db_path, out_dir, wwatcher_path, no_wwatcher, with_prompts, fmt, split_date, as_json, quiet):
+def cli(ctx, config_path, db_path, out_dir, wwatcher_path, no_wwatcher, with_prompts, fmt, late_metadata, split_date,
+        as_json, quiet):
     """Export resolved markets to Parquet (+ prompts), linking wwatcher whale alerts.
 
     Reads collector.db and wwatcher.db read-only; writes markets.parquet,
@@ -61,7 +65,8 @@ def cli(ctx, config_path, db_path, out_dir, wwatcher_path, no_wwatcher, with_pro
             out_dir=Path(out_dir or Path(cfg.export.output_dir).expanduser()),
             wwatcher_path=wwatcher_path or cfg.export.wwatcher_db_path,
             wwatcher_explicit=bool(wwatcher_path), use_wwatcher=not no_wwatcher,
-            prompts=with_prompts or fmt == "prompts", split_date=split_date, progress=not quiet,
+            prompts=with_prompts or fmt == "prompts", split_date=split_date, late_metadata=late_metadata,
+            progress=not quiet,
             log=(lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True)))
         if db_path:
             sqlite_file(opt.db_path, "--db")

@@ -9,6 +9,10 @@ snapshot and the cutoff, drawn from an RNG seeded with the market's id (determin
 Every context item is selected with ``timestamp <= as_of`` *before* anything is computed from
 it, so no later price reaches the prompt, not even through a summary statistic.
 
+Speed: a market's prices arrive as NumPy arrays (slices of its chunk, exporter/export.py), so a
+prompt costs a binary search and a few C-level reductions over its prefix, never a Python loop
+over snapshots; at 10M snapshots that is what keeps the prompt stage a few seconds.
+
 ``prompt`` is TRL's conversational format (a list of {role, content} messages), which
 ``GRPOTrainer`` renders with the model's chat template; ``answer`` stays a separate column that
 TRL passes to reward functions as a keyword argument.
@@ -17,10 +21,13 @@ TRL passes to reward functions as a keyword argument.
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import random
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
+
+import numpy as np
 
 from collector.clock import iso
 from exporter import versions
@@ -105,23 +112,39 @@ class News:
         return self.captured_at
 
 
-def build(m: Market, ts: list[int], yes: list[float], alerts: list[WhaleAlert], news: list[News],
+def build(m: Market, ts: Sequence[int], yes: Sequence[float], alerts: list[WhaleAlert], news: list[News],
           horizons: list[float], n_random: int, meta: list[Version] = (),
           activity: Callable[[int], tuple[float | None, float | None]] | None = None,
-          books: list[dict] | None = None) -> list[dict]:
+          books: list[dict] | None = None, late_metadata: bool = False,
+          counts: dict[str, int] | None = None) -> list[dict]:
     """All prompts of one market. ts/yes: its prices by observation time, ascending, all <= cutoff.
 
+    ts/yes may be lists or NumPy arrays (the export passes array slices: no per-snapshot Python).
     meta: its metadata versions; each prompt shows the one known at its as_of (exporter.versions).
+    An as_of before the first version was observed gets no prompt (counted in counts), unless
+    late_metadata: then the earliest version is shown, marked by metadata_observed_at > as_of.
     activity(i): (volume, liquidity) of snapshot i of ts (looked up only where used): shown as of
     as_of (never the market's final volume, known only after the fact).
     books: its book_history points (exporter/book_features.py), ascending observed_at (unix ms).
     """
+    ts, yes = np.asarray(ts, dtype=np.int64), np.asarray(yes, dtype=np.float64)
     rows = []
     final = m
     book_seen = [b["observed_at"] for b in books or ()]
-    for as_of, kind, h in as_of_times(final, ts[0] if ts else None, horizons, n_random):
-        m, meta_seen, _ = versions.as_known(final, list(meta), as_of)
-        k = bisect.bisect_right(ts, as_of)  # snapshots [0, k) are at or before as_of
+    known_as: dict[int | None, tuple[Market, str]] = {}  # per metadata version: the market and its question
+    for as_of, kind, h in as_of_times(final, int(ts[0]) if len(ts) else None, horizons, n_random):
+        seen = versions.known_at(meta, as_of)
+        if seen == versions.NOT_YET_OBSERVED:
+            if not late_metadata:
+                if counts is not None:
+                    counts["prompts_left_out_metadata_not_yet_observed"] += 1
+                continue
+            seen = 0
+        if seen not in known_as:
+            mk = versions.apply(final, meta[seen]) if seen is not None else final
+            known_as[seen] = (mk, question(mk))
+        m, q = known_as[seen]
+        k = int(np.searchsorted(ts, as_of, side="right"))  # snapshots [0, k) are at or before as_of
         seen_alerts = [w for w in alerts if w.alert.time is not None and w.alert.time <= as_of]
         seen_news = [n for n in news if n.known_at < as_of]  # strictly before: "today's" news may be after as_of
         context = _context(as_of, ts[:k], yes[:k], seen_alerts, seen_news)
@@ -130,29 +153,29 @@ def build(m: Market, ts: list[int], yes: list[float], alerts: list[WhaleAlert], 
         b = bisect.bisect_right(book_seen, as_of * 1000)  # books observed at or before as_of
         if b:
             context["order_book"] = _book(books[b - 1])
-        q = question(m)
         rows.append({
             "prompt": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": _render(m, q, context)}],
             "question": q, "context": context, "answer": m.resolution, "as_of": iso(as_of), "kind": kind,
             "horizon_days": h, "market_id": m.market_id, "event_id": m.event_id, "platform": m.platform,
             "category": m.category, "title": m.title,
-            "resolved_at": iso(m.resolved_at), "closed_at": iso(m.closed_at), "price_at_as_of": yes[k - 1],
-            "metadata_observed_at": iso(meta_seen),
+            "resolved_at": iso(m.resolved_at), "closed_at": iso(m.closed_at), "price_at_as_of": float(yes[k - 1]),
+            "metadata_observed_at": iso(meta[seen].observed_at) if seen is not None else None,
         })
     return rows
 
 
-def _context(as_of: int, ts: list[int], yes: list[float], alerts: list[WhaleAlert], news: list[News]) -> dict:
+def _context(as_of: int, ts: np.ndarray, yes: np.ndarray, alerts: list[WhaleAlert], news: list[News]) -> dict:
     n = len(ts)
-    pick = range(n) if n <= MAX_PRICE_POINTS else sorted({round(i * (n - 1) / (MAX_PRICE_POINTS - 1))
-                                                          for i in range(MAX_PRICE_POINTS)})
-    week = bisect.bisect_left(ts, as_of - 7 * DAY_S)
+    pick = slice(None) if n <= MAX_PRICE_POINTS else sorted({round(i * (n - 1) / (MAX_PRICE_POINTS - 1))
+                                                             for i in range(MAX_PRICE_POINTS)})
+    week = int(np.searchsorted(ts, as_of - 7 * DAY_S, side="left"))
+    last = float(yes[-1])
     whales = summary(alerts)
     return {
         "as_of": iso(as_of),
-        "price_history": [{"t": iso(ts[i]), "yes_price": yes[i]} for i in pick],
-        "price_summary": {"snapshots": n, "first": yes[0], "last": yes[-1], "min": min(yes), "max": max(yes),
-                          "change_7d": yes[-1] - yes[week] if week < n else 0.0},
+        "price_history": [{"t": iso(t), "yes_price": y} for t, y in zip(ts[pick].tolist(), yes[pick].tolist())],
+        "price_summary": {"snapshots": n, "first": float(yes[0]), "last": last, "min": float(yes.min()),
+                          "max": float(yes.max()), "change_7d": last - float(yes[week]) if week < n else 0.0},
         "whale_alerts": [{"time": iso(w.alert.time), "stance": w.stance, "usd": round(w.usd, 2),
                           "yes_price": w.yes_price, "wallet_win_rate": w.win_rate,
                           "wallet_resolved_markets": w.wallet_markets} for w in alerts[-MAX_ALERTS:]],

@@ -1,10 +1,16 @@
 """Reference reward for GRPO training on the exported prompts: the negative Brier score.
 
-Turtel et al. 2025 reward a forecast p of a question with outcome y (1 = YES) by -(p - y)^2, and
-give a response without a usable probability the worst Brier score, -1, so that a malformed answer
-never beats a wrong but well-formed one. The signature is TRL's: ``GRPOTrainer`` calls a reward
-function with the generated ``completions`` and every other dataset column as a keyword argument,
-so the export's ``answer`` column arrives as ``answer``::
+Turtel et al. 2025 ("Outcome-based Reinforcement Learning to Predict the Future", arXiv 2505.17989)
+reward a forecast p of a question with outcome y (1 = YES) by -(p - y)^2. What they give a response
+without a usable probability is NOT confirmed: the paper's abstract (v2/v3, arxiv.org/abs/2505.17989)
+says only that "lightweight guard-rails ... penalise gibberish, non-English responses and missing
+rationales", and the sources we could consult state no number. UNPARSEABLE_REWARD = -1 is therefore
+OUR choice: the worst Brier score, so that a malformed answer never beats a wrong but well-formed one
+(any value above -1 would let answering nothing beat a confident miss).
+
+The signature is TRL's: ``GRPOTrainer`` calls a reward function with the generated ``completions``
+and every other dataset column as a keyword argument, so the export's ``answer`` column arrives as
+``answer``::
 
     from trl import GRPOConfig, GRPOTrainer
     from exporter.reward import brier_reward
@@ -15,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-UNPARSEABLE_REWARD = -1.0  # the worst possible Brier score: a missing or invalid probability
+UNPARSEABLE_REWARD = -1.0  # our choice (not confirmed in the paper): the worst Brier score, see above
 _ANSWER = re.compile(r"<answer>\s*(.*?)\s*</answer>", re.IGNORECASE | re.DOTALL)
 _NUMBER = re.compile(r"^([0-9]*\.?[0-9]+)\s*(%?)$")
 

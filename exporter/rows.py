@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 
 from exporter import columns
@@ -29,7 +30,7 @@ def news_dict(n: News) -> dict:
             "published_at": n.published_at}
 
 
-def markets_table(chunk: Chunk, yes: list, whales: dict[int, list[WhaleAlert]], news: dict[int, list[News]],
+def markets_table(chunk: Chunk, yes: np.ndarray, whales: dict[int, list[WhaleAlert]], news: dict[int, list[News]],
                   after: dict[int, int], books: dict[int, list[dict]] | None = None) -> pa.Table:
     """One row per market of the chunk, columns exactly as columns.MARKETS."""
     t = chunk.table
@@ -39,7 +40,7 @@ def markets_table(chunk: Chunk, yes: list, whales: dict[int, list[WhaleAlert]], 
     cols: dict[str, list] = {name: [] for name, _, _ in columns.MARKETS if name != "price_history"}
     for i, m in enumerate(chunk.markets):
         lo, hi = chunk.offsets[i], chunk.offsets[i + 1]
-        prices = [p for p in yes[lo:hi] if p is not None]
+        priced = np.flatnonzero(~np.isnan(yes[lo:hi])) + lo  # yes: NaN where a snapshot has no price
         w = whales.get(m.ref, [])
         s = summary(w)
         row = {
@@ -47,7 +48,8 @@ def markets_table(chunk: Chunk, yes: list, whales: dict[int, list[WhaleAlert]], 
             "outcomes": m.outcomes, "resolution": m.resolution, "winning_outcome": m.winning_outcome,
             "resolved_at": m.resolved_at, "closed_at": m.closed_at, "opened_at": m.opened_at,
             "volume": m.volume, "liquidity": m.liquidity,
-            "price_at_open": prices[0] if prices else None, "price_at_close": prices[-1] if prices else None,
+            "price_at_open": float(yes[priced[0]]) if len(priced) else None,
+            "price_at_close": float(yes[priced[-1]]) if len(priced) else None,
             "snapshots_after_cutoff": after.get(m.ref, 0),
             "book_history": (books or {}).get(m.ref, []),
             "whale_alerts": [whale_dict(x) for x in w], **s,

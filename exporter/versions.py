@@ -3,9 +3,15 @@
 collector.db keeps every version of these fields with the time it was first observed
 (``market_versions``, sink/schema.py migration 005). A prompt shows the newest version observed
 at or before its as_of, so an edit after the close ("… [FINAL: UNDER WON]") or a moved end date
-never reaches it. A market first observed after as_of (e.g. stored by a backfill after it
-resolved) has no version known then: the prompt shows its earliest version and says when that was
-observed (``metadata_observed_at``), and the manifest counts such prompts.
+never reaches it.
+
+A market first observed after as_of (stored by a backfill after it resolved: the backfill brings
+its whole price history, but its metadata only as it reads at backfill time) has no version known
+at as_of: what its title, rules or end date said then is unknown, and the version we have may
+carry an edit made after the close. Such a prompt is left out and counted in the manifest
+(``prompts_left_out_metadata_not_yet_observed``). ``exporter --late-metadata`` keeps it showing
+the earliest version, marked by ``metadata_observed_at`` > ``as_of`` and counted too, for users
+who accept that risk to get prompts from backfilled history.
 """
 
 from __future__ import annotations
@@ -44,12 +50,18 @@ def load(con: duckdb.DuckDBPyConnection, refs: set[int]) -> dict[int, list[Versi
     return out
 
 
-def as_known(m: Market, versions: list[Version], as_of: int) -> tuple[Market, int | None, bool]:
-    """(the market as known at as_of, when that version was observed, True if observed only later)."""
+NOT_YET_OBSERVED = -1  # known_at(): no version was observed at or before as_of
+
+
+def known_at(versions: list[Version], as_of: int) -> int | None:
+    """Index of the newest version observed at or before as_of; NOT_YET_OBSERVED when every version
+    was observed later; None for a market without versions (a database before migration 005)."""
     if not versions:
-        return m, None, False
-    k = bisect.bisect_right([v.observed_at for v in versions], as_of)
-    v = versions[k - 1] if k else versions[0]
-    known = dataclasses.replace(m, title=v.title, rules=v.rules, category=v.category,
-                                outcomes=v.outcomes or m.outcomes, end_date=v.end_date)
-    return known, v.observed_at, k == 0
+        return None
+    return bisect.bisect_right(versions, as_of, key=lambda v: v.observed_at) - 1
+
+
+def apply(m: Market, v: Version) -> Market:
+    """The market with the fields of version v (outcomes kept when the version has none)."""
+    return dataclasses.replace(m, title=v.title, rules=v.rules, category=v.category,
+                               outcomes=v.outcomes or m.outcomes, end_date=v.end_date)

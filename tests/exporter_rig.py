@@ -78,7 +78,7 @@ def build_collector_db(path: Path) -> dict:
             (ref, plat, mid, mid[:20], title, cat, json.dumps(outcomes), 1000.0 * ref, 10.0 * ref, iso(end), status,
              label, iso(resolved) if resolved else None, iso(CREATED), (outcomes[0] if label == "YES" else
              outcomes[1]) if label else None, iso(closed) if closed else None, json.dumps(extra), CREATED + 3600,
-             CLOSED + DAY))
+             CREATED + 3600))  # first observed (metadata version) when the collector first saw it
         facts["refs"][(plat, mid)] = ref
         if status == "resolved":
             facts["resolved"][ref] = dict(platform=plat, market_id=mid, title=title, label=label, outcomes=outcomes)

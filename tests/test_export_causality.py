@@ -131,9 +131,48 @@ def test_prompts_show_the_metadata_known_at_their_as_of(tmp_path):
     for x in late:
         assert x["title"] == "Edited title?" and "Resolution rules: Edited rules." in x["prompt"][1]["content"]
         assert x["category"] == "Elections" and x["metadata_observed_at"] == iso(edited)
-    # other markets were first stored after their prompts' as_of: earliest version shown, counted
     counts = json.loads((out / "manifest.json").read_text())["counts"]
-    assert counts["prompts_metadata_first_observed_after_as_of"] == len(rows) - len(mine)
+    assert counts["prompts_metadata_first_observed_after_as_of"] == 0
+
+
+def _first_observed_after_close(db_path, ref: int) -> int:
+    """Make market ref look backfilled: its only metadata version was observed a day after it closed."""
+    seen = close_of(ref) + DAY
+    with sqlite3.connect(db_path) as db:
+        db.execute("DELETE FROM market_versions WHERE market = ?", (ref,))
+        db.execute("INSERT INTO market_versions SELECT id, ?, title, description, category, outcomes, end_date"
+                   " FROM markets WHERE id = ?", (seen, ref))
+    return seen
+
+
+def test_a_backfilled_market_gets_no_prompt_before_its_metadata_was_first_observed(tmp_path):
+    """A backfill stores a resolved market's whole price history but its metadata only as observed at
+    backfill time, after the close: what the title/rules/end date said at an earlier as_of is unknown.
+    Such prompts are left out and counted; --late-metadata keeps them, marked and counted."""
+    facts = build_collector_db(tmp_path / "collector.db")
+    victim = facts["resolved"][2]["market_id"]
+    seen = _first_observed_after_close(tmp_path / "collector.db", 2)
+    base = [exporter_cmd(), "--db", str(tmp_path / "collector.db"), "--prompts", "--no-wwatcher"]
+    r = subprocess.run(base + ["--out", str(tmp_path / "strict")], capture_output=True, text=True, timeout=90)
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in (tmp_path / "strict" / "prompts.jsonl").read_text().splitlines()]
+    counts = json.loads((tmp_path / "strict" / "manifest.json").read_text())["counts"]
+    assert rows and victim not in {x["market_id"] for x in rows}
+    assert all(x["metadata_observed_at"] <= x["as_of"] for x in rows)
+    assert counts["prompts_left_out_metadata_not_yet_observed"] >= 3  # its 1/7/30-day horizons at least
+    assert counts["prompts_metadata_first_observed_after_as_of"] == 0
+    assert "metadata not yet observed" in r.stderr
+
+    r = subprocess.run(base + ["--out", str(tmp_path / "late"), "--late-metadata"], capture_output=True, text=True,
+                       timeout=90)
+    assert r.returncode == 0, r.stderr
+    late = [json.loads(line) for line in (tmp_path / "late" / "prompts.jsonl").read_text().splitlines()]
+    kept = [x for x in late if x["market_id"] == victim]
+    assert kept and all(x["metadata_observed_at"] == iso(seen) > x["as_of"] for x in kept)
+    late_counts = json.loads((tmp_path / "late" / "manifest.json").read_text())["counts"]
+    assert late_counts["prompts_metadata_first_observed_after_as_of"] == len(kept)
+    assert late_counts["prompts_left_out_metadata_not_yet_observed"] == 0
+    assert len(late) == len(rows) + counts["prompts_left_out_metadata_not_yet_observed"]
 
 
 def test_a_price_read_before_an_earlier_grid_rows_price_waits_for_it():

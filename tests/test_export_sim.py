@@ -66,12 +66,32 @@ def sim_export(tmp_path_factory):
             if p.p.poll() is None:
                 p.kill()
         sim.stop()
-    out = tmp / "export"
-    r = subprocess.run([script("exporter"), "--config", str(cfg), "--out", str(out), "--prompts", "--no-wwatcher"],
-                       capture_output=True, text=True, timeout=120)
+    # The world is backfilled: its markets' metadata was first observed after they resolved, so a
+    # strict export has (almost) no prompt; --late-metadata keeps them, marked, for the checks below.
+    out, strict = tmp / "export", tmp / "strict"
+    r = subprocess.run([script("exporter"), "--config", str(cfg), "--out", str(out), "--prompts", "--no-wwatcher",
+                        "--late-metadata"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-3000:]
+    s = subprocess.run([script("exporter"), "--config", str(cfg), "--out", str(strict), "--prompts", "--no-wwatcher"],
+                       capture_output=True, text=True, timeout=120)
+    assert s.returncode == 0, s.stderr[-3000:]
     rows = [json.loads(line) for line in (out / "prompts.jsonl").read_text().splitlines()]
-    return SimpleNamespace(out=out, rows=rows, stderr=r.stderr, db=tmp / "collector.db", window=sim_window)
+    return SimpleNamespace(out=out, rows=rows, stderr=r.stderr, db=tmp / "collector.db", window=sim_window,
+                           strict=strict, strict_stderr=s.stderr)
+
+
+def test_backfilled_markets_give_prompts_only_when_late_metadata_is_asked_for(sim_export):
+    """Causality by observation time: a prompt never shows metadata first observed after its as_of,
+    unless --late-metadata, which marks every such prompt and counts it."""
+    strict = [json.loads(line) for line in (sim_export.strict / "prompts.jsonl").read_text().splitlines()]
+    counts = json.loads((sim_export.strict / "manifest.json").read_text())["counts"]
+    late_counts = json.loads((sim_export.out / "manifest.json").read_text())["counts"]
+    assert all(x["metadata_observed_at"] <= x["as_of"] for x in strict)
+    marked = [x for x in sim_export.rows if x["metadata_observed_at"] > x["as_of"]]
+    assert len(marked) == late_counts["prompts_metadata_first_observed_after_as_of"] > 0
+    assert counts["prompts_left_out_metadata_not_yet_observed"] == len(marked)
+    assert len(strict) + len(marked) == len(sim_export.rows)
+    assert "metadata not yet observed" in sim_export.strict_stderr
 
 
 def test_live_snapshots_record_when_they_were_read(sim_export):
