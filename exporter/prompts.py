@@ -21,7 +21,6 @@ TRL passes to reward functions as a keyword argument.
 from __future__ import annotations
 
 import bisect
-import functools
 import hashlib
 import random
 from dataclasses import dataclass
