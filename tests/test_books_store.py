@@ -118,7 +118,7 @@ def test_unchanged_books_point_at_the_stored_levels_and_read_back_every_cycle(pr
     across a UTC midnight; each cycle keeps its own observation time, and the view reads the same."""
     cfg = write_config(tmp_path, sink={"flush_interval_seconds": 0.05, "min_free_disk_mb": 1})
     sink = start_sink(procs, tmp_path, cfg)
-    s = dealer(tmp_path)
+    s = sink_dealer(tmp_path)
     db_path = tmp_path / "collector.db"
     plan = [(MIDNIGHT - 1800, BOOK_A), (MIDNIGHT - 900, BOOK_A), (MIDNIGHT, BOOK_A), (MIDNIGHT + 900, BOOK_B),
             (MIDNIGHT + 1800, BOOK_B), (MIDNIGHT + 2700, BOOK_B), (MIDNIGHT + 3600, BOOK_A)]
@@ -129,7 +129,7 @@ def test_unchanged_books_point_at_the_stored_levels_and_read_back_every_cycle(pr
     s.close()
     assert sink.stop() == 0
     start_sink(procs, tmp_path, cfg)  # a restarted sink finds the levels through the previous cycle
-    s = dealer(tmp_path)
+    s = sink_dealer(tmp_path)
     for batch in batches[5:]:
         assert send_and_ack(s, batch).stored == 1
     table = query(db_path, "SELECT t, length(levels), same_as, book_ms, hash32 FROM book ORDER BY t")
@@ -185,7 +185,7 @@ def test_a_database_from_before_same_as_migrates_and_keeps_its_books(procs, tmp_
     start_sink(procs, tmp_path, cfg)
     assert query(db_path, "PRAGMA user_version")[0][0] >= 7
     assert query(db_path, "SELECT * FROM order_books") == before
-    s = dealer(tmp_path)
+    s = sink_dealer(tmp_path)
     assert send_and_ack(s, wire.Batch(sender="t", seq=1, source="live",
                                       records=[poly_book(MIDNIGHT + 900, BOOK_A, 1)])).stored == 1
     assert query(db_path, "SELECT t, same_as FROM book ORDER BY t") == [(MIDNIGHT, None), (MIDNIGHT + 900, 900)]
