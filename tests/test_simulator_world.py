@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections import defaultdict
 from decimal import Decimal
 
@@ -36,10 +35,9 @@ def test_same_seed_same_bytes_and_other_seed_differs():
             h.stop()
 
 
-def test_world_starts_fast_at_max_size():
-    t0 = time.perf_counter()
+def test_world_builds_at_max_size():
+    """Start-up time at this size is a benchmark figure (bench/bench_simulator.py), not asserted here."""
     w = World(seed=1, markets=200_000, speed=0)
-    assert time.perf_counter() - t0 < 10
     assert w.pm.n_listed(w.now()) > 150_000
 
 
