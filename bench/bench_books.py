@@ -221,14 +221,17 @@ def storage(platform: str, markets: int, cycles: int, tmp: Path, churn: str) -> 
     return sqlite_b, parquet_b
 
 
-def simulator_cycle(markets: int, tmp: Path) -> None:
-    """One real Polymarket SNAPSHOT (sweep + books) against the simulator through a real sink."""
+def simulator_cycle(markets: int, tmp: Path, real_scale: bool = False) -> None:
+    """One real Polymarket SNAPSHOT (sweep + books) against the simulator through a real sink;
+    ``real_scale``: the simulator's real-scale world (46,000 open Polymarket markets) instead."""
     import subprocess
 
     from simulator import server
+    from simulator.sizing import WorldSize
     from tests.polymarket_helpers import fetch, sim_config  # the same set-up as the integration tests
 
-    with server.start(seed=7, markets=markets, speed=0) as sim:
+    size = WorldSize() if real_scale else None
+    with server.start(seed=7, markets=markets, speed=0, size=size) as sim:
         cfg = sim_config(tmp, sim, rps=1000.0)
         sink = subprocess.Popen([str(Path(sys.executable).parent / "sink"), "--config", str(cfg)],
                                 stderr=subprocess.DEVNULL)
@@ -245,9 +248,11 @@ def simulator_cycle(markets: int, tmp: Path) -> None:
     (open_markets,), = db.execute("SELECT rows FROM snapshot_cycles WHERE platform = 'polymarket'").fetchall()
     (rows, found), = db.execute("SELECT rows, found FROM book_cycles WHERE platform = 'polymarket'").fetchall()
     db.close()
-    figure(f"Polymarket SNAPSHOT against the simulator, {open_markets:,} open markets", f"{requests} book requests",
-           f"<= {math.ceil(open_markets / 500)} (500 tokens each)",
-           f"{rows:,} book rows = every open market (exit {r.returncode}); {found:,} with a book, the rest "
+    every = "= every open market" if rows == open_markets else f"of {open_markets:,} open markets: NOT every one"
+    world = "real-scale world" if real_scale else f"{markets:,}-market world"
+    figure(f"Polymarket SNAPSHOT against the simulator ({world}), {open_markets:,} open markets",
+           f"{requests} book requests", f"<= {math.ceil(open_markets / 500)} (500 tokens each)",
+           f"{rows:,} book rows {every} (exit {r.returncode}); {found:,} with a book, the rest "
            "have none on the CLOB (legacy AMM markets)")
 
 
@@ -256,14 +261,16 @@ def main() -> None:
     ap.add_argument("--markets", type=int, default=4000)
     ap.add_argument("--cycles", type=int, default=96)
     ap.add_argument("--sim-markets", type=int, default=60_000, help="simulator world size (0: skip)")
+    ap.add_argument("--sim-real-scale", action="store_true",
+                    help="the simulator's real-scale world (46,000 open Polymarket markets) instead of --sim-markets")
     ap.add_argument("--shares", default="0.5,0.3", help="extra churn models: P(book moves) per cycle, comma-separated")
     args = ap.parse_args()
     for p in filter(None, args.shares.split(",")):
         CHURN[f"{float(p):.0%} of books move each cycle"] = ((1.0, float(p)),)
     requests_per_cycle()
-    if args.sim_markets:
+    if args.sim_markets or args.sim_real_scale:
         with tempfile.TemporaryDirectory() as tmp:
-            simulator_cycle(args.sim_markets, Path(tmp))
+            simulator_cycle(args.sim_markets, Path(tmp), args.sim_real_scale)
     fetcher_cpu()
     with tempfile.TemporaryDirectory() as tmp:
         for churn in CHURN:

@@ -29,6 +29,7 @@ from .gamma_routes import GammaRoutes
 from .kalshi_books import KalshiBookRoutes
 from .kalshi_routes import KalshiRoutes
 from .reply import BadRequest, Reply, Req
+from .sizing import WorldSize
 from .world import World
 
 HOST = "127.0.0.1"
@@ -269,9 +270,10 @@ def make_server(world: World, faults: Faults, port: int = 0) -> tuple[Simulator,
 
 def start(seed: int = 7, markets: int = 100, speed: float = 1.0, faults: str = "",
           start: float | str | None = None, legacy_cents: bool = False, port: int = 0,
-          kalshi_books_auth: bool = False) -> SimHandle:
-    """Start a simulator on 127.0.0.1 in a background thread and return its handle."""
-    world = World(seed=seed, markets=markets, start=start, speed=speed, legacy_cents=legacy_cents)
+          kalshi_books_auth: bool = False, size: WorldSize | None = None) -> SimHandle:
+    """Start a simulator on 127.0.0.1 in a background thread and return its handle (``size``: a
+    real-scale world instead of ``markets``, as ``simulator --open-polymarket …``)."""
+    world = World(seed=seed, markets=markets, start=start, speed=speed, legacy_cents=legacy_cents, size=size)
     world.kalshi_books_auth = kalshi_books_auth
     sim, httpd = make_server(world, Faults(faults, seed), port)
     thread = threading.Thread(target=httpd.serve_forever, name="simulator-http", daemon=True)
