@@ -58,14 +58,19 @@ class Platform:
     # The documented form of its market ids (a regex, matched whole); "" = the generic check only
     # (1-200 printable characters, collector/bounds.py). Checked by its parser and by the sink.
     market_id_pattern: str = ""
+    # `collector doctor`'s cheap public GETs: (check name, section URL key, path). () = one GET per
+    # ``url_keys`` URL as configured, named after the platform (a plugin's exchange).
+    probes: tuple[tuple[str, str, str], ...] = ()
 
 
 BUILTIN: dict[str, Platform] = {p.name: p for p in (
     Platform("polymarket", "fetchers.polymarket", section="polymarket", backfill="fetchers.polymarket_backfill",
-             url_keys=("base_url", "gamma_url"), market_id_pattern=POLYMARKET_ID),
+             url_keys=("base_url", "gamma_url"), market_id_pattern=POLYMARKET_ID,
+             probes=(("polymarket gamma", "gamma_url", "/status"), ("polymarket clob", "base_url", "/time"))),
     Platform("kalshi", "fetchers.kalshi", section="kalshi", backfill="fetchers.kalshi_backfill",
-             market_id_pattern=KALSHI_ID),
-    Platform("news", "fetchers.news", section="news", phases=("news",), url_keys=(), markets=False),
+             market_id_pattern=KALSHI_ID, probes=(("kalshi", "base_url", "/markets?limit=1"),)),
+    Platform("news", "fetchers.news", section="news", phases=("news",), url_keys=(), markets=False,
+             probes=(("news searxng", "searxng_url", "/"),)),
 )}
 
 # Platforms added by the config's [platforms.NAME] sections; set once per process by configure().
