@@ -14,7 +14,7 @@ import pytest
 
 from collector import bounds, platforms, validate, wire
 from fetchers import kalshi_parse as kp
-from tests.conftest import LocalHttp, kx_id, pm_id, start_sink, write_config
+from tests.conftest import LocalHttp, kx_id, pm_id, start_sink, wait_for, write_config
 from tests.polymarket_helpers import db_markets, fetch
 
 T0 = 1_790_000_000.0
@@ -115,3 +115,26 @@ def test_a_malformed_condition_id_skips_only_its_market(tmp_path, procs):
     finally:
         db.close()
     assert skipped == [(1,)]
+
+
+def test_the_sink_rejects_a_bad_id_with_a_reason_and_stores_the_rest(tmp_path, procs):
+    """A sender that skips the parser (buggy, old or hostile): the real sink drops only the bad record."""
+    from tests.conftest import sink_dealer
+    from tests.test_sink import counter, query, send_and_ack
+
+    cfg = write_config(tmp_path, sink={"flush_interval_seconds": 0.05, "min_free_disk_mb": 1})
+    start_sink(procs, tmp_path, cfg)
+    s = sink_dealer(tmp_path)
+    try:
+        ack = send_and_ack(s, wire.Batch(sender="t", seq=1, source="live", records=[
+            wire.MarketUpsert(platform="polymarket", market_id=pm_id(1), observed_at=T0),
+            wire.MarketUpsert(platform="polymarket", market_id="p1", observed_at=T0),
+            wire.MarketUpsert(platform="kalshi", market_id=kx_id(1), observed_at=T0)]))
+    finally:
+        s.close()
+    assert (ack.stored, ack.rejected) == (2, 1)
+    assert ack.reason == "polymarket/p1: market id 'p1' is not a polymarket id (0x[0-9a-f]{64})"
+    db = tmp_path / "collector.db"
+    assert sorted(query(db, "SELECT platform, market_id FROM markets")) == [("kalshi", kx_id(1)),
+                                                                             ("polymarket", pm_id(1))]
+    wait_for(lambda: counter(db, "records_rejected") == 1, what="records_rejected counter")  # written after the ack
