@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from sink import schema  # noqa: E402
-from tests.sender_proc import T0, expected_price  # noqa: E402
+from tests.sender_proc import T0, expected_price, market_id  # noqa: E402
 from report import figure  # noqa: E402  (bench/ is on sys.path when run as a script)
 from sink_sender import sweep_lag  # noqa: E402
 
@@ -57,7 +57,7 @@ def baseline(tmp: Path, markets: int, cycles: int, senders: int) -> float:
     schema.migrate(db)
     db.executemany(
         "INSERT INTO markets (id, platform, market_id, first_seen_at, observed_at) VALUES (?, 'polymarket', ?, 0, 0)",
-        [(s * markets + i + 1, f"s{s}-{i}") for s in range(senders) for i in range(markets)],
+        [(s * markets + i + 1, market_id(f"s{s}", i)) for s in range(senders) for i in range(markets)],
     )
     rows = []
     for s in range(senders):

@@ -19,7 +19,7 @@ import zmq
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from collector import wire  # noqa: E402
-from tests.sender_proc import T0, expected_price  # noqa: E402
+from tests.sender_proc import T0, expected_price, market_id  # noqa: E402
 
 BATCH = 1000
 WINDOW = 200
@@ -33,13 +33,13 @@ def sweep_lag(i: int, n_markets: int) -> float:
 def build(name: str, n_markets: int, n_cycles: int) -> tuple[bytes, list[bytes]]:
     """The markets frame (sent before the clock starts, as the baseline's markets are), then the snapshots."""
     markets = wire.encode(wire.Batch(sender=name, seq=10**9, source="live", records=[
-        wire.MarketUpsert(platform="polymarket", market_id=f"{name}-{i}", observed_at=time.time(),
+        wire.MarketUpsert(platform="polymarket", market_id=market_id(name, i), observed_at=time.time(),
                           title=f"Market {name} {i}?", outcomes=["Yes", "No"]) for i in range(n_markets)]))
     frames, records, seq = [], [], 0
     for c in range(n_cycles):
         for i in range(n_markets):
             p = expected_price(i, c)
-            records.append(wire.PriceSnapshot("polymarket", f"{name}-{i}", T0 + 900 * c, p, max(0.0, p - 0.01),
+            records.append(wire.PriceSnapshot("polymarket", market_id(name, i), T0 + 900 * c, p, max(0.0, p - 0.01),
                                               min(1.0, p + 0.01), 1000.0 + c, 50.0,
                                               observed_at=T0 + 900 * c + sweep_lag(i, n_markets)))
             if len(records) >= BATCH:

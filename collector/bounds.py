@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 
 from collector import platforms
 
@@ -26,8 +27,8 @@ SOURCES = ("live", "backfill")
 LAG_MAX = 7 * 86_400  # seconds from a snapshot's grid time to when it was read (a week-late job at most)
 BOOK_LEVELS_MAX = 15  # order-book levels per side (collector/books.py packs the count in a nibble)
 
-# Market ids: printable, no whitespace or control characters (Polymarket 0x-hex condition ids,
-# Kalshi tickers like KXBTC-25DEC31-T100000, gamma numeric ids all fit).
+# Any id (market, job, sender): printable, no whitespace or control characters. A platform's market
+# ids must also match its documented form, ``Platform.market_id_pattern`` (collector/platforms.py).
 _ID = re.compile(r"[!-~]{1,%d}" % ID_MAX)
 
 
@@ -56,12 +57,33 @@ def bad_id(s) -> bool:
     return not isinstance(s, str) or _ID.fullmatch(s) is None
 
 
+@lru_cache(maxsize=None)
+def _id_form(pattern: str) -> re.Pattern:
+    return re.compile(pattern)
+
+
+def id_form(platform: str) -> re.Pattern | None:
+    """The compiled documented form of this platform's market ids; None = the generic check only."""
+    pattern = platforms.get(platform).market_id_pattern
+    return _id_form(pattern) if pattern else None
+
+
 def market_problem(platform, market_id) -> str | None:
+    """Why (platform, market_id) cannot name a stored market, or None."""
     if platform not in platforms.market_names():  # the only values stored, or used in paths
         return f"unknown platform {str(platform)[:40]!r}"
     if bad_id(market_id):
         return f"market id {str(market_id)[:40]!r} is not 1-{ID_MAX} printable characters"
+    form = id_form(platform)
+    if form is not None and form.fullmatch(market_id) is None:
+        return f"market id {market_id[:80]!r} is not a {platform} id ({form.pattern})"
     return None
+
+
+def market_ids_ok(platform: str, ids: list[str]) -> bool:
+    """Every id in the column passes market_problem (the platform is checked by the caller)."""
+    form = id_form(platform)
+    return form is None or all(map(form.fullmatch, ids))
 
 
 def first(checks: list[tuple[bool, str]]) -> str | None:

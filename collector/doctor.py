@@ -1,7 +1,8 @@
 """`collector doctor`: is this installation able to collect? One line per check, each with a fix.
 
 Checks, in the order a new user meets them: the config, the data directory, free disk space,
-supervisord, the sink and the scheduler, each exchange (one cheap GET each, so an offline machine
+supervisord, the sink and the scheduler, each enabled platform's exchange in the registry
+(collector/platforms.py; one cheap GET each, so an offline machine
 gets a clear verdict in seconds rather than phases failing forever), and the wwatcher database
 the exporter links. Nothing is written except a temporary probe file in the data directory.
 """
@@ -14,11 +15,13 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from collector import platforms
 from collector.config import Config
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 HTTP_TIMEOUT_S = 5.0
 DISK_WARN_FACTOR = 2.0  # warn when free space is within this factor of the disk guard's minimum
+REFUSALS = (401, 403, 451)  # an exchange answering these will not serve this machine
 
 
 @dataclass
@@ -101,16 +104,19 @@ def check_listener(name: str, endpoint: str) -> Check:
     return Check(name, OK, f"listening at {endpoint}")
 
 
-def exchange_probes(cfg: Config) -> list[tuple[str, str]]:
-    """(name, URL) of one cheap public GET per enabled exchange API (and SearXNG when news is on)."""
+def exchange_probes(cfg: Config) -> list[tuple[str, str, bool]]:
+    """(check name, URL, strict) of one cheap public GET per exchange URL of every enabled platform
+    in the registry (collector/platforms.py ``probes``), plugins included. strict: the path is a
+    known endpoint, so any HTTP error fails; a plugin's URL is probed as configured, where only a
+    refusal (401/403/451) or a server error fails (its root may well answer 404)."""
     probes = []
-    if cfg.polymarket.enabled:
-        probes += [("polymarket gamma", cfg.polymarket.gamma_url.rstrip("/") + "/status"),
-                   ("polymarket clob", cfg.polymarket.base_url.rstrip("/") + "/time")]
-    if cfg.kalshi.enabled:
-        probes.append(("kalshi", cfg.kalshi.base_url.rstrip("/") + "/markets?limit=1"))
-    if cfg.news.enabled:
-        probes.append(("news searxng", cfg.news.searxng_url.rstrip("/") + "/"))
+    for p in platforms.enabled(cfg):
+        section = platforms.section(cfg, p.name)
+        if p.probes:
+            probes += [(name, getattr(section, key).rstrip("/") + path, True) for name, key, path in p.probes]
+        else:
+            probes += [(p.name if len(p.url_keys) == 1 else f"{p.name} {key}", getattr(section, key), False)
+                       for key in p.url_keys]
     return probes
 
 
@@ -118,19 +124,19 @@ def check_exchanges(cfg: Config) -> list[Check]:
     import requests
 
     checks = []
-    for name, url in exchange_probes(cfg):
+    for name, url, strict in exchange_probes(cfg):
         try:
             reply = requests.get(url, timeout=HTTP_TIMEOUT_S)
         except requests.RequestException as exc:
             checks.append(Check(name, FAIL, f"cannot reach {url}: {type(exc).__name__} (offline, DNS or a proxy?)",
                                 "check the network; without one, try the offline demo: make demo"))
             continue
-        if reply.status_code >= 400:
-            checks.append(Check(name, FAIL, f"GET {url} -> HTTP {reply.status_code}",
+        code = reply.status_code
+        if code >= 500 or code in REFUSALS or (strict and code >= 400):
+            checks.append(Check(name, FAIL, f"GET {url} -> HTTP {code}",
                                 "HTTP 403/451: this network or country may be blocked; check base_url in the config"))
         else:
-            checks.append(Check(name, OK, f"GET {url} -> HTTP {reply.status_code} in "
-                                          f"{reply.elapsed.total_seconds():.2f} s"))
+            checks.append(Check(name, OK, f"GET {url} -> HTTP {code} in {reply.elapsed.total_seconds():.2f} s"))
     return checks
 
 

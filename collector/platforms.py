@@ -36,6 +36,14 @@ TRADING_PHASES = ("discover", "snapshot", "resolve")
 ARCHIVER = "all"  # the platform name the archiver's PhaseReports carry (it works on every platform)
 NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")  # a platform name: stored, and used in file paths
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+# Market ids by their documented form (README "Bad input and limits"):
+# Polymarket: the conditionId, "0x" + 64 hex (docs/api/polymarket.md §8), stored lower-case.
+POLYMARKET_ID = r"0x[0-9a-f]{64}"
+# Kalshi: the ticker, at most 200 characters (docs/api/kalshi.md §15). Every ticker in the docs, the
+# fixtures and the simulator is upper-case letters, digits and '-', plus '.' in strikes
+# ("KXBTCD-26FEB2017-T99999.99", docs/wwatcher.md); nothing else is documented, and ',' would break
+# the comma-joined ``tickers=`` URLs. A ticker outside this form is rejected and counted, never stored.
+KALSHI_ID = r"[A-Z0-9][A-Z0-9.-]{0,199}"
 
 
 @dataclass(frozen=True)
@@ -47,13 +55,22 @@ class Platform:
     backfill: str = ""  # dotted path of its history replay (fetchers/backfill.py); "" = none
     url_keys: tuple[str, ...] = ("base_url",)  # its exchange URLs: all loopback = simulator data
     markets: bool = True  # catalogs markets of its own (news only annotates the others')
+    # The documented form of its market ids (a regex, matched whole); "" = the generic check only
+    # (1-200 printable characters, collector/bounds.py). Checked by its parser and by the sink.
+    market_id_pattern: str = ""
+    # `collector doctor`'s cheap public GETs: (check name, section URL key, path). () = one GET per
+    # ``url_keys`` URL as configured, named after the platform (a plugin's exchange).
+    probes: tuple[tuple[str, str, str], ...] = ()
 
 
 BUILTIN: dict[str, Platform] = {p.name: p for p in (
     Platform("polymarket", "fetchers.polymarket", section="polymarket", backfill="fetchers.polymarket_backfill",
-             url_keys=("base_url", "gamma_url")),
-    Platform("kalshi", "fetchers.kalshi", section="kalshi", backfill="fetchers.kalshi_backfill"),
-    Platform("news", "fetchers.news", section="news", phases=("news",), url_keys=(), markets=False),
+             url_keys=("base_url", "gamma_url"), market_id_pattern=POLYMARKET_ID,
+             probes=(("polymarket gamma", "gamma_url", "/status"), ("polymarket clob", "base_url", "/time"))),
+    Platform("kalshi", "fetchers.kalshi", section="kalshi", backfill="fetchers.kalshi_backfill",
+             market_id_pattern=KALSHI_ID, probes=(("kalshi", "base_url", "/markets?limit=1"),)),
+    Platform("news", "fetchers.news", section="news", phases=("news",), url_keys=(), markets=False,
+             probes=(("news searxng", "searxng_url", "/"),)),
 )}
 
 # Platforms added by the config's [platforms.NAME] sections; set once per process by configure().

@@ -163,7 +163,7 @@ def clean_columns(c: SnapshotColumns) -> tuple[SnapshotColumns | None, list[str]
     prices_ok = all(_in(col, 0, b.PRICE_SCALE + 1) for col in cols[:3])
     sizes_ok = all(_in(col, 0, b.SIZE_MAX) for col in cols[3:])
     lags_ok = c.lag is None or _in(c.lag, 0, b.LAG_MAX)
-    if prices_ok and sizes_ok and lags_ok and _ids_ok(c.market_ids):
+    if prices_ok and sizes_ok and lags_ok and _ids_ok(c.market_ids) and b.market_ids_ok(c.platform, c.market_ids):
         return c, []
     keep, why = [], []
     for i in range(n):

@@ -54,7 +54,8 @@ SELECT m.market_id, s.t, s.yes, s.bid, s.ask, s.volume, s.liquidity, s.lag
 """
 
 
-def _day(t: int) -> str:
+def day_of(t: int) -> str:
+    """The UTC day of unix time t, "YYYY-MM-DD": a partition's name (also exporter/book_archive.py)."""
     return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d")
 
 
@@ -82,7 +83,7 @@ def place(root: Path, kind: str, platform: str, start: int, write) -> tuple[str,
     if platform not in platforms.market_names():
         log.error("not archiving %s of unknown platform %r (not a registered name)", kind, platform[:80])
         return None
-    rel_dir = Path(kind) / f"platform={platform}" / f"date={_day(start)}"
+    rel_dir = Path(kind) / f"platform={platform}" / f"date={day_of(start)}"
     (root / rel_dir).mkdir(parents=True, exist_ok=True)
     tmp = root / rel_dir / f".tmp-{os.getpid()}.parquet"
     write(tmp)
@@ -117,7 +118,7 @@ def write_partition(db: sqlite3.Connection, root: Path, platform: str, start: in
         return int(pc.sum(table[name].cast(pa.int64())).as_py() or 0)
 
     return wire.ArchiveCommit(
-        platform=platform, day=_day(start), t_start=start, t_end=start + DAY, file=file,
+        platform=platform, day=day_of(start), t_start=start, t_end=start + DAY, file=file,
         sha256=digest, rows=table.num_rows, markets=len(set(cols[0])), sum_t=sum(cols[1]),
         sum_yes=total("yes"), sum_bid=total("bid"), sum_ask=total("ask"), sum_volume=total("volume"),
         sum_liquidity=total("liquidity"),
@@ -147,14 +148,14 @@ def markets_schema(db: sqlite3.Connection) -> pa.Schema:
 
 
 def _markets_column(name: str, values: tuple, typ: pa.DataType) -> pa.Array:
-    from exporter.catalog import _outcomes, iso_to_unix
+    from exporter.catalog import iso_to_unix, outcomes_of
 
     if name in TIME_TEXT:
         return pa.array([iso_to_unix(v) for v in values], pa.int64()).cast(typ)
     if name in TIME_REAL:
         return pa.array([None if v is None else int(v) for v in values], pa.int64()).cast(typ)
     if name == "outcomes":
-        return pa.array([_outcomes(v) if v is not None else None for v in values], typ)
+        return pa.array([outcomes_of(v) if v is not None else None for v in values], typ)
     return pa.array(values, typ)
 
 
@@ -213,10 +214,10 @@ def run(cfg: Config, now: float | None = None, progress=None) -> dict[str, int]:
     sent: list[wire.ArchiveCommit] = []
     try:
         todo = partitions(db, cutoff)
-        log.info("%d partitions older than %s to archive", len(todo), _day(cutoff))
+        log.info("%d partitions older than %s to archive", len(todo), day_of(cutoff))
         for platform, start in (progress(todo) if progress else todo):
             if not progress:
-                log.info("writing %s %s", platform, _day(start))
+                log.info("writing %s %s", platform, day_of(start))
             db.execute("BEGIN")  # one consistent read of the partition
             try:
                 commit = write_partition(db, root, platform, start)

@@ -81,7 +81,7 @@ def write(table: pa.Table, path: Path) -> None:
 
 def write_partition(db: sqlite3.Connection, root: Path, platform: str, start: int) -> wire.BookArchiveCommit | None:
     """Write one (platform, day) file atomically; the commit asks the sink to delete its rows."""
-    from exporter.archive import _day, place
+    from exporter.archive import day_of, place
 
     rows = db.execute(_ROWS, (start, start + DAY, platform)).fetchall()
     if not rows:
@@ -91,7 +91,7 @@ def write_partition(db: sqlite3.Connection, root: Path, platform: str, start: in
         return None
     file, digest = placed
     return wire.BookArchiveCommit(
-        platform=platform, day=_day(start), t_start=start, t_end=start + DAY, file=file,
+        platform=platform, day=day_of(start), t_start=start, t_end=start + DAY, file=file,
         sha256=digest, rows=len(rows), sum_t=sum(r[1] for r in rows), sum_seen_ms=sum(r[3] for r in rows),
         sum_level_bytes=sum(len(r[4]) for r in rows if r[4] is not None and r[7] is None))  # as stored
 

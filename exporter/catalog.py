@@ -79,7 +79,9 @@ def utc_seconds(s: str | None) -> int | None:
     return int(dt.timestamp())
 
 
-def _outcomes(raw: str | None) -> list[str]:
+def outcomes_of(raw: str | None) -> list[str]:
+    """The stored ``outcomes`` JSON text as a list of labels; [] when absent or unreadable
+    (also exporter/archive.py and exporter/versions.py)."""
     if not raw:
         return []
     try:
@@ -145,7 +147,7 @@ def load(con: duckdb.DuckDBPyConnection) -> Catalog:
     for r in rows:
         d = dict(zip(COLUMNS, r))
         platform = str(d["platform"]).lower()
-        outcomes = _outcomes(d["outcomes"])
+        outcomes = outcomes_of(d["outcomes"])
         extra = _extra(d["extra"])
         created, closed, resolved = (iso_to_unix(d["created_at"]), iso_to_unix(d["closed_at"]),
                                      iso_to_unix(d["resolved_at"]))

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from exporter.catalog import Market, _outcomes, iso_to_unix
+from exporter.catalog import Market, iso_to_unix, outcomes_of
 
 
 @dataclass(slots=True)
@@ -45,7 +45,7 @@ def load(con: duckdb.DuckDBPyConnection, refs: set[int]) -> dict[int, list[Versi
     out: dict[int, list[Version]] = {}
     for ref, observed, title, rules, category, outcomes, end in rows:
         if ref in refs:
-            out.setdefault(ref, []).append(Version(int(observed), title, rules, category, _outcomes(outcomes),
+            out.setdefault(ref, []).append(Version(int(observed), title, rules, category, outcomes_of(outcomes),
                                                    iso_to_unix(end)))
     return out
 

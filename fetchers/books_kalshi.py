@@ -9,7 +9,8 @@ left after the sweep is short.
 The batch route may demand an API key (the docs list the KALSHI-ACCESS-* headers; key-less calls
 were seen to work). A 401/403 turns Kalshi depth off for this process's lifetime: one log line,
 a note on every SNAPSHOT report (shown by `collector status`), no further requests, and the
-snapshot itself is unaffected.
+snapshot itself is unaffected. "This process's lifetime" is the per-process memo on the context
+(``ctx.memo[REFUSED_KEY]``), as fetchers/kalshi.py keeps its catalog: no module-level state.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ TICKERS_PER_REQUEST = 100
 MAX_QUERY_CHARS = 7000  # URLs stay below 8 KB: a batch of long tickers is split
 OFF_NOTE = "kalshi order books off"
 
-_refused: str | None = None  # why the batch endpoint refused us, for this process's lifetime
+REFUSED_KEY = "books_kalshi.refused"  # ctx.memo: why the batch endpoint refused us (this process)
 
 
 def _chunks(tickers: list[str]):
@@ -46,12 +47,12 @@ def _chunks(tickers: list[str]):
 
 def fetch(ctx: PhaseContext, t: int, volumes: dict[str, float | None]) -> None:
     """Books for the open markets (ticker -> volume) this cycle's sweep saw."""
-    global _refused
     depth = ctx.cfg.snapshot.book_depth
     if depth <= 0 or not volumes:
         return
-    if _refused:
-        ctx.counters.notes.append(f"{OFF_NOTE}: {_refused}")
+    refused = ctx.memo.get(REFUSED_KEY)
+    if refused:
+        ctx.counters.notes.append(f"{OFF_NOTE}: {refused}")
         return
     interval = ctx.cfg.interval_seconds("snapshot")
     allowed = book_plan.budget(ctx.cfg.kalshi.requests_per_second, interval, ctx.counters.requests)
@@ -63,8 +64,8 @@ def fetch(ctx: PhaseContext, t: int, volumes: dict[str, float | None]) -> None:
             body = ctx.http.get_json(url, [("tickers", x) for x in chunk], decoder=KALSHI_BOOKS)
         except ApiRefused as exc:
             if exc.status in (401, 403):
-                _refused = f"HTTP {exc.status} without an API key"
-                ctx.counters.notes.append(f"{OFF_NOTE}: {_refused}")
+                refused = ctx.memo[REFUSED_KEY] = f"HTTP {exc.status} without an API key"
+                ctx.counters.notes.append(f"{OFF_NOTE}: {refused}")
                 ctx.log.error("%s: GET /markets/orderbooks answered HTTP %d without an API key; depth for "
                               "Kalshi is off until the fetcher restarts (prices are unaffected)", OFF_NOTE, exc.status)
                 return

@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 import re
 
-from collector import validate
+from collector import bounds, validate
 from collector.clock import unix
 from collector.wire import MarketUpsert, PriceSnapshot, Resolution
 from fetchers.base import BadRecord, yes_price
@@ -42,7 +42,6 @@ from fetchers.base import BadRecord, yes_price
 PLATFORM = "kalshi"
 PARLAY_PREFIX = "KXMVE"  # multivariate (parlay) tickers; kalshi.md §9
 ZERO_TIME_PREFIX = "0001-"  # "0001-01-01T00:00:00Z" on very old markets means "unknown"
-TICKER_MAX_CHARS = 200
 OUTCOMES = ["Yes", "No"]
 
 LIVE_STATUSES = frozenset({"initialized", "inactive", "active"})
@@ -138,12 +137,14 @@ def _text(obj: dict, name: str) -> str | None:
 
 
 def ticker_of(m: object) -> str:
-    """The market's ticker (our market_id), validated: it goes into comma-joined ``tickers=`` URLs."""
+    """The market's ticker (our market_id) in its documented form (``platforms.KALSHI_ID``: no ','
+    or space, so it is safe in comma-joined ``tickers=`` URLs); BadRecord naming it otherwise."""
     if type(m) is not dict:
         raise BadRecord(f"market: expected an object, got {type(m).__name__}")
     t = m.get("ticker")
-    if type(t) is not str or not t or len(t) > TICKER_MAX_CHARS or "," in t or not t.isprintable():
-        raise BadRecord(f"ticker: unusable {str(t)[:40]!r}")
+    why = bounds.market_problem(PLATFORM, t)
+    if why:
+        raise BadRecord(f"ticker: {why}")
     return t
 
 

@@ -18,6 +18,16 @@ API_EXAMPLES = REPO / "tests" / "fixtures" / "api"
 BIN = Path(sys.executable).parent
 
 
+def pm_id(i: int) -> str:
+    """A Polymarket market id in its documented form (a conditionId: "0x" + 64 hex), unique per i."""
+    return "0x%064x" % i
+
+
+def kx_id(i: int, prefix: str = "KXTEST") -> str:
+    """A Kalshi market id in its documented form (a ticker), unique per (prefix, i)."""
+    return f"{prefix}-{i}"
+
+
 def pytest_collection_modifyitems(config, items):
     """Modules with slow tests go first, the soak before all. `make test` hands each file to one
     xdist worker (--dist loadfile: a module's fixtures are built once, the soak runs one at a time),

@@ -3,8 +3,8 @@
     python -m tests.sender_proc CONFIG SENDER_NAME N_MARKETS N_CYCLES [--source live] [--books]
 
 Publishes, for market i in [0, N_MARKETS) and cycle c in [0, N_CYCLES), a MarketUpsert once and a
-PriceSnapshot at t = T0 + 900 c whose yes_price encodes (i, c); with ``--books``, instead a Kalshi
-OrderBook of market m-i at that t whose levels are ``expected_levels(i, c)``. Then waits until the
+PriceSnapshot at t = T0 + 900 c whose yes_price encodes (i, c) for Polymarket market
+``market_id(SENDER_NAME, i)``; with ``--books``, instead a Kalshi OrderBook of market M-i at that t whose levels are ``expected_levels(i, c)``. Then waits until the
 sink has acknowledged everything and prints "sent N".
 """
 
@@ -17,6 +17,16 @@ from collector import config, wire
 from collector.sink_client import Publisher
 
 T0 = 1_800_000_000
+
+
+def market_id(name: str, i: int) -> str:
+    """Sender ``name``'s market i as a Polymarket condition id ("0x" + 64 hex): name's bytes, then i."""
+    return "0x" + name.encode().hex().ljust(32, "0")[:32] + "%032x" % i
+
+
+def market_index(market_id_: str) -> int:
+    """The i of ``market_id(name, i)``."""
+    return int(market_id_[-32:], 16)
 
 
 def expected_price(i: int, c: int) -> float:
@@ -37,12 +47,12 @@ def expected_levels(i: int, c: int) -> tuple[list[int], list[int], list[int], li
 
 def snapshots(name: str, n_markets: int, n_cycles: int):
     for i in range(n_markets):
-        yield wire.MarketUpsert(platform="polymarket", market_id=f"{name}-{i}", observed_at=time.time(),
+        yield wire.MarketUpsert(platform="polymarket", market_id=market_id(name, i), observed_at=time.time(),
                                 title=f"Market {name} {i}?", outcomes=["Yes", "No"])
     for c in range(n_cycles):
         for i in range(n_markets):
             p = expected_price(i, c)
-            yield wire.PriceSnapshot("polymarket", f"{name}-{i}", T0 + 900 * c, p, max(0.0, p - 0.01),
+            yield wire.PriceSnapshot("polymarket", market_id(name, i), T0 + 900 * c, p, max(0.0, p - 0.01),
                                      min(1.0, p + 0.01), 1000.0 + c, 50.0)
 
 
@@ -50,7 +60,7 @@ def books(n_markets: int, n_cycles: int):
     for c in range(n_cycles):
         for i in range(n_markets):
             bid_px, bid_sz, ask_px, ask_sz = expected_levels(i, c)
-            yield wire.OrderBook(platform="kalshi", market_id=f"m-{i}", t=T0 + 900 * c,
+            yield wire.OrderBook(platform="kalshi", market_id=f"M-{i}", t=T0 + 900 * c,
                                  observed_at=T0 + 900 * c + 5.0, bid_px=bid_px, bid_sz=bid_sz,
                                  ask_px=ask_px, ask_sz=ask_sz)
 

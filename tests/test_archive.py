@@ -14,7 +14,7 @@ import pytest
 
 from collector import config, wire
 from collector.sink_client import Publisher
-from tests.conftest import script, wait_for, write_config
+from tests.conftest import kx_id, pm_id, script, wait_for, write_config
 
 DAY = 86400
 T0 = 1_790_000_000 - 1_790_000_000 % DAY  # a UTC midnight
@@ -38,7 +38,7 @@ def fill(cfg_path):
     pub = Publisher(cfg.sink_endpoint, "fill", "live", cfg)
     for platform in ("polymarket", "kalshi"):
         for i in range(12):
-            mid = f"{platform[0]}-{i}"
+            mid = pm_id(i) if platform == "polymarket" else kx_id(i)
             pub.publish(wire.MarketUpsert(platform=platform, market_id=mid, observed_at=T0 + 1.0, title=f"Will {mid} happen?",
                                           outcomes=["Yes", "No"], created_at="2026-09-01T00:00:00Z"))
             pub.publish(wire.Resolution(platform=platform, market_id=mid, observed_at=T0 + 2.0, status="resolved",

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import script
+from tests.conftest import kx_id, script
 from tests.test_archive import archive, export, filled  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.timeout(240)
@@ -69,6 +69,6 @@ def test_archive_markets_file_has_the_exports_column_types(filled, tmp_path):
     for name in ("first_seen_at", "observed_at", "end_date", "created_at"):
         assert archived.field(name).type == exported.field("resolved_at").type, name
     table = pq.read_table(tmp_path / "archive" / "markets" / "markets.parquet")
-    row = table.filter(pa.compute.equal(table["market_id"], "k-1")).to_pylist()[0]
+    row = table.filter(pa.compute.equal(table["market_id"], kx_id(1))).to_pylist()[0]
     assert row["outcomes"] == ["Yes", "No"] and row["resolution"] == "YES"
     assert row["resolved_at"].year == 2026 and row["first_seen_at"] is not None

@@ -23,11 +23,11 @@ def fill_books(cfg_path) -> int:
     for i in range(MARKETS):
         for c, t in enumerate(range(T0, T0 + DAYS * DAY, STEP)):
             if i == 0 and c % 5 == 0:  # some cycles without a book
-                pub.publish(wire.OrderBook(platform="kalshi", market_id=f"k-{i}", t=t, observed_at=t + 7.5,
+                pub.publish(wire.OrderBook(platform="kalshi", market_id=f"K-{i}", t=t, observed_at=t + 7.5,
                                            found=False))
             else:
                 bid_px, bid_sz, ask_px, ask_sz = expected_levels(i, c)
-                pub.publish(wire.OrderBook(platform="kalshi", market_id=f"k-{i}", t=t, observed_at=t + 7.5,
+                pub.publish(wire.OrderBook(platform="kalshi", market_id=f"K-{i}", t=t, observed_at=t + 7.5,
                                            bid_px=bid_px, bid_sz=bid_sz, ask_px=ask_px, ask_sz=ask_sz))
             n += 1
     pub.flush_and_wait(60)

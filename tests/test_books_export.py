@@ -12,7 +12,7 @@ import pytest
 from collector import config, wire
 from exporter.book_features import features
 from collector.sink_client import Publisher
-from tests.conftest import script, start_sink
+from tests.conftest import kx_id, script, start_sink
 from tests.test_archive import DAY, DAYS, T0, export, fill, make_config
 from tests.test_sink import query
 
@@ -33,7 +33,7 @@ def fill_books(cfg_path) -> None:
     for i in range(3):
         for c, t in enumerate(range(T0, CLOSE + DAY, 6 * 3600)):  # the last day is after the close
             bids, asks = levels(i, c)
-            pub.publish(wire.OrderBook(platform="kalshi", market_id=f"k-{i}", t=t, observed_at=t + 30.25,
+            pub.publish(wire.OrderBook(platform="kalshi", market_id=kx_id(i), t=t, observed_at=t + 30.25,
                                        bid_px=[p for p, _ in bids], bid_sz=[s for _, s in bids],
                                        ask_px=[p for p, _ in asks], ask_sz=[s for _, s in asks]))
     pub.flush_and_wait(60)
@@ -60,7 +60,7 @@ def test_book_history_is_causal_and_survives_archiving(procs, tmp_path):
     before = export(cfg, tmp_path / "before")
     table = pq.read_table(tmp_path / "before" / "markets.parquet").to_pylist()
     by_market = {r["market_id"]: r["book_history"] for r in table}
-    row = next(r for r in table if r["market_id"] == "k-1")
+    row = next(r for r in table if r["market_id"] == kx_id(1))
     hist = row["book_history"]
     closed = row["closed_at"].timestamp()
     assert hist and all(p["observed_at"].timestamp() <= closed for p in hist)  # nothing observed after the cutoff
@@ -76,7 +76,7 @@ def test_book_history_is_causal_and_survives_archiving(procs, tmp_path):
     for line in before["prompts.jsonl"].decode().splitlines():
         p = json.loads(line)
         book = p["context"].get("order_book")
-        if p["platform"] == "polymarket" or p["market_id"] not in ("k-0", "k-1", "k-2"):
+        if p["platform"] == "polymarket" or p["market_id"] not in (kx_id(0), kx_id(1), kx_id(2)):
             assert book is None
             continue
         as_of = datetime.fromisoformat(p["as_of"].replace("Z", "+00:00")).timestamp()

@@ -31,12 +31,13 @@ class Scripted:
         return self._next(url, body)
 
 
-def run(fetch, http, markets):
+def run(fetch, http, markets, memo: dict | None = None):
+    """One SNAPSHOT step; ``memo`` is the fetcher process's memo (shared by its phases, new per process)."""
     cfg = msgspec.structs.replace(Config(), polymarket=Polymarket(base_url="http://clob.test"),
                                   kalshi=Kalshi(base_url="http://kalshi.test"))
     out, counters = [], PhaseCounters()
     ctx = PhaseContext(platform="x", phase="snapshot", cfg=cfg, http=http, publish=out.append, counters=counters,
-                       log=logging.getLogger("test"), grid_time=900)
+                       log=logging.getLogger("test"), grid_time=900, memo={} if memo is None else memo)
     fetch(ctx, 900, markets)
     return out, counters
 
@@ -55,7 +56,7 @@ def test_polymarket_missing_token_is_no_book_and_an_error_body_is_an_error():
 
 
 def test_kalshi_repeated_tickers_unasked_entries_ignored_and_401_turns_depth_off():
-    books_kalshi._refused = None
+    process = {}  # one fetcher process's memo
     entry = {"ticker": "A", "orderbook_fp": {"yes_dollars": [["0.4", "3"]], "no_dollars": [["0.5", "2"]]}}
     stranger = {"ticker": "Z", "orderbook_fp": {"yes_dollars": [["0.9", "1"]], "no_dollars": []}}
     http = Scripted([{"orderbooks": [stranger, entry]}])
@@ -65,9 +66,12 @@ def test_kalshi_repeated_tickers_unasked_entries_ignored_and_401_turns_depth_off
     assert set(got) == {"A", "B"} and not got["B"].found
     assert (got["A"].bid_px, got["A"].ask_px) == ([400000], [500000])
     http = Scripted([ApiRefused("401", 401, "")])
-    out, counters = run(books_kalshi.fetch, http, {"A": 1.0})
+    out, counters = run(books_kalshi.fetch, http, {"A": 1.0}, process)
     assert out == [] and "kalshi order books off: HTTP 401" in counters.notes[0]
-    out, counters = run(books_kalshi.fetch, Scripted([]), {"A": 1.0})  # next cycle: any request would fail
+    out, counters = run(books_kalshi.fetch, Scripted([]), {"A": 1.0}, process)  # next cycle: any request would fail
     assert out == [] and counters.notes[0].startswith("kalshi order books off")
-    books_kalshi._refused = None
+    assert not hasattr(books_kalshi, "_refused")  # the state is the process's, not the module's
+    http = Scripted([{"orderbooks": [entry]}])  # a restarted fetcher (a new memo) asks again
+    out, counters = run(books_kalshi.fetch, http, {"A": 1.0}, {})
+    assert len(http.calls) == 1 and [b.found for b in out] == [True] and not counters.notes
     assert isinstance(got["A"], wire.OrderBook)

@@ -8,11 +8,12 @@ import time
 import pytest
 
 from collector import wire
-from tests.conftest import sink_dealer, start_sink, wait_for, write_config
+from tests.conftest import pm_id, sink_dealer, start_sink, wait_for, write_config
 from tests.sender_proc import expected_levels
 from tests.test_sink import counter, dump, query, send_and_ack
 
 T0 = 1_800_000_000
+PM_A, PM_BAD, PM_P = pm_id(0xabc), pm_id(0xbad), pm_id(0xb00c)  # Polymarket condition ids
 
 
 def kalshi_book(market_id, t=T0, **kw):
@@ -29,15 +30,15 @@ def test_books_are_stored_once_and_read_back_level_by_level(procs, tmp_path):
         kalshi_book("K1", bid_px=[420000, 410000], bid_sz=[13, 10], ask_px=[440000], ask_sz=[17]),
         kalshi_book("K2"),  # found, empty
         kalshi_book("K3", found=False),  # no book at all
-        wire.OrderBook(platform="polymarket", market_id="0xabc", t=T0, observed_at=T0 + 30.5,
+        wire.OrderBook(platform="polymarket", market_id=PM_A, t=T0, observed_at=T0 + 30.5,
                        bid_px=[455000], bid_sz=[2301173], ask_px=[457000, 999000], ask_sz=[2907, 1502656],
                        book_ms=(T0 + 30) * 1000 + 250, book_hash="ce3dda14fc6bf5365063365b319e1ba8a477fc2e"),
-        wire.OrderBook(platform="polymarket", market_id="0xbad", t=T0, observed_at=T0 + 1.0,
+        wire.OrderBook(platform="polymarket", market_id=PM_BAD, t=T0, observed_at=T0 + 1.0,
                        bid_px=[2_000_000], bid_sz=[1]),  # price above 1: rejected, counted
     ]
     batch = wire.Batch(sender="t", seq=1, source="live", records=records)
     ack = send_and_ack(s, batch)
-    assert (ack.stored, ack.rejected) == (4, 1) and "0xbad" in ack.reason  # the bad book alone is dropped
+    assert (ack.stored, ack.rejected) == (4, 1) and PM_BAD in ack.reason  # the bad book alone is dropped
     first = dump(db_path)
     assert send_and_ack(s, batch).stored == 4  # replayed: acknowledged again, nothing changes
     assert dump(db_path) == first
@@ -48,14 +49,14 @@ def test_books_are_stored_once_and_read_back_level_by_level(procs, tmp_path):
         ("K1", "kalshi", "2027-01-15T08:00:00Z", "2027-01-15T08:00:12.345Z", "YES", "bid", 1, 0.42, 13),
         ("K1", "kalshi", "2027-01-15T08:00:00Z", "2027-01-15T08:00:12.345Z", "YES", "bid", 2, 0.41, 10),
         ("K1", "kalshi", "2027-01-15T08:00:00Z", "2027-01-15T08:00:12.345Z", "YES", "ask", 1, 0.44, 17),
-        ("0xabc", "polymarket", "2027-01-15T08:00:00Z", "2027-01-15T08:00:30.500Z", "YES", "bid", 1, 0.455, 2301173),
-        ("0xabc", "polymarket", "2027-01-15T08:00:00Z", "2027-01-15T08:00:30.500Z", "YES", "ask", 1, 0.457, 2907),
-        ("0xabc", "polymarket", "2027-01-15T08:00:00Z", "2027-01-15T08:00:30.500Z", "YES", "ask", 2, 0.999, 1502656),
+        (PM_A, "polymarket", "2027-01-15T08:00:00Z", "2027-01-15T08:00:30.500Z", "YES", "bid", 1, 0.455, 2301173),
+        (PM_A, "polymarket", "2027-01-15T08:00:00Z", "2027-01-15T08:00:30.500Z", "YES", "ask", 1, 0.457, 2907),
+        (PM_A, "polymarket", "2027-01-15T08:00:00Z", "2027-01-15T08:00:30.500Z", "YES", "ask", 2, 0.999, 1502656),
     ]
     # empty book and "no book" are told apart in the table; the platform's own stamp is kept
     assert query(db_path, "SELECT m.market_id, length(b.levels), b.book_ms, b.hash32 FROM book b "
                           "JOIN markets m ON m.id = b.market ORDER BY m.market_id") == [
-        ("0xabc", 2 + 3 * (2 + 3), -250, 0xce3dda14), ("K1", 2 + 3 * 2, None, None), ("K2", 2, None, None),
+        (PM_A, 2 + 3 * (2 + 3), -250, 0xce3dda14), ("K1", 2 + 3 * 2, None, None), ("K2", 2, None, None),
         ("K3", None, None, None)]
     assert query(db_path, "SELECT platform, t, rows, found FROM book_cycles ORDER BY platform") == [
         ("kalshi", T0, 3, 2), ("polymarket", T0, 1, 1)]
@@ -84,7 +85,7 @@ def test_sigkill_mid_stream_loses_and_doubles_no_book(procs, tmp_path):
     assert total == n_markets * n_cycles
     assert query(db_path, "SELECT sum(rows) FROM book_cycles")[0][0] == total
     rows = query(db_path, "SELECT market_id, snapshot_ts, side, level, price, size FROM order_books "
-                          "WHERE market_id IN ('m-7', 'm-311')")
+                          "WHERE market_id IN ('M-7', 'M-311')")
     got: dict = {}
     for market_id, t, side, level, price, size in rows:
         got.setdefault((market_id, t), []).append((side, level, round(price * 1e6), size))
@@ -109,7 +110,7 @@ BOOK_B = dict(bid_px=[455000, 454000], bid_sz=[2301174, 12], ask_px=[457000], as
 
 
 def poly_book(t, levels, k):
-    return wire.OrderBook(platform="polymarket", market_id="0xp", t=t, observed_at=t + 30.5 + k / 1000,
+    return wire.OrderBook(platform="polymarket", market_id=PM_P, t=t, observed_at=t + 30.5 + k / 1000,
                           book_ms=(t + 30) * 1000 + k, book_hash=f"{k:08x}" + "0" * 32, **levels)
 
 
@@ -169,7 +170,7 @@ def _database_at_version_6(path) -> None:
         db.executescript(f"BEGIN;\n{sql}\nPRAGMA application_id = {schema.APPLICATION_ID};\n"
                          f"PRAGMA user_version = {version};\nCOMMIT;")
     db.execute("INSERT INTO markets (id, platform, market_id, first_seen_at, observed_at) "
-               "VALUES (1, 'polymarket', '0xp', 0, 0)")
+               "VALUES (1, 'polymarket', ?, 0, 0)", (PM_P,))
     db.execute("INSERT INTO book VALUES (?, 1, 0, 30500, ?, -500, 0)",
                (MIDNIGHT, books.pack(BOOK_A["bid_px"], BOOK_A["bid_sz"], BOOK_A["ask_px"], BOOK_A["ask_sz"])))
     db.execute("INSERT INTO book_cycles VALUES ('polymarket', ?, 1, 1)", (MIDNIGHT,))

@@ -79,3 +79,25 @@ searxng_url = "{dead}"
     assert "collector run" in checks["sink"]["fix"]
     lines = r.stdout.splitlines()
     assert len(lines) == len(names) and all("-> fix: " in line for line in lines if line.startswith("FAIL"))
+
+
+def test_doctor_probes_every_enabled_platform_in_the_registry(tmp_path):
+    """A platform added by a config section (a plugin) is probed like the built-in ones; a disabled
+    one is not. Its URL is probed as configured: a 404 at its root still proves it answers."""
+    from tests.conftest import LocalHttp, write_config
+    from tests.test_platform_registry import ToyExchange
+
+    toy = LocalHttp(ToyExchange)  # answers 200 at /markets, 404 elsewhere
+    dead = f"http://127.0.0.1:{free_port()}"
+    try:
+        cfg = write_config(tmp_path, polymarket={"enabled": False}, kalshi={"enabled": False},
+                           **{"platforms.toy": {"module": "tests.toy_platform", "base_url": toy.url},
+                              "platforms.gone": {"module": "tests.toy_platform", "base_url": dead},
+                              "platforms.idle": {"module": "tests.toy_platform", "base_url": dead, "enabled": False}})
+        checks = {c["name"]: c for c in json.loads(doctor(cfg, "--json").stdout)}
+    finally:
+        toy.close()
+    assert list(checks) == ["config", "data dir", "disk", "supervisord", "sink", "scheduler", "toy", "gone",
+                            "wwatcher db"]
+    assert checks["toy"]["result"] == "ok" and f"GET {toy.url} -> HTTP 404" in checks["toy"]["detail"]
+    assert checks["gone"]["result"] == "FAIL" and "cannot reach" in checks["gone"]["detail"]

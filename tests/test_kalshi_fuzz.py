@@ -226,9 +226,11 @@ def test_absurd_values_skip_only_their_market_with_a_counter_and_a_log_line(capl
              dict(good, ticker="BIGBID", yes_bid_dollars="99"),
              dict(good, ticker="LONGTITLE", title="x" * 1001),
              dict(good, ticker="LONGRULES", rules_primary="r" * 20_001),
-             dict(good, ticker="Y2200", close_time="2200-01-01T00:00:00Z")]
-    for phase, kind, skipped in ((kalshi.snapshot, wire.PriceSnapshot, {"HUGEVOL", "BIGBID"}),
-                                 (kalshi.discover, wire.MarketUpsert, {"HUGEVOL", "LONGTITLE", "LONGRULES", "Y2200"})):
+             dict(good, ticker="Y2200", close_time="2200-01-01T00:00:00Z"),
+             dict(good, ticker="kx-lower")]  # not a ticker's documented form (collector/platforms.py)
+    for phase, kind, skipped in ((kalshi.snapshot, wire.PriceSnapshot, {"HUGEVOL", "BIGBID", "kx-lower"}),
+                                 (kalshi.discover, wire.MarketUpsert,
+                                  {"HUGEVOL", "LONGTITLE", "LONGRULES", "Y2200", "kx-lower"})):
         out, counters = [], PhaseCounters()
         ctx = PhaseContext(platform="kalshi", phase=phase.__name__, cfg=Config(snapshot=Snapshot(book_depth=0)),
                            http=Pages(items), publish=out.append, counters=counters, log=logging.getLogger("fuzz"),

@@ -63,3 +63,44 @@ def test_a_fetcher_importing_the_sink_is_caught(tmp_path):
     runner = tmp_path / "fetchers" / "runner.py"
     runner.write_text(runner.read_text() + "\n\ndef _reader(path):\n    from sink.schema import migrate\n")
     assert violations(tmp_path) == ["fetchers/runner.py imports sink"]
+
+
+def private_reach_ins(root: Path, packages=PACKAGES) -> list[str]:
+    """Private names (``_x``) one of our modules takes from another: ``from pkg.mod import _x`` or
+    ``mod._x`` on an imported module. A name another module needs is public (issue 18)."""
+    out = []
+    for package in packages:
+        for path in sorted((root / package).glob("*.py")):
+            rel = path.relative_to(root).as_posix()
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            modules = set()  # local names bound to one of our modules
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module \
+                        and node.module.split(".")[0] in PACKAGES:
+                    for alias in node.names:
+                        if alias.name.startswith("_") and not alias.name.startswith("__"):
+                            out.append(f"{rel} imports {node.module}.{alias.name}")
+                        modules.add(alias.asname or alias.name)  # may be a submodule: checked below
+                elif isinstance(node, ast.Import):
+                    modules |= {alias.asname or alias.name.split(".")[0] for alias in node.names
+                                if alias.name.split(".")[0] in PACKAGES}
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                        and node.value.id in modules and node.attr.startswith("_") and not node.attr.startswith("__"):
+                    out.append(f"{rel} uses {node.value.id}.{node.attr}")
+    return out
+
+
+def test_no_module_takes_another_modules_private_names():
+    assert private_reach_ins(REPO) == []
+
+
+def test_a_private_reach_in_is_caught(tmp_path):
+    (tmp_path / "exporter").mkdir()
+    for path in (REPO / "exporter").glob("*.py"):
+        (tmp_path / "exporter" / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    versions = tmp_path / "exporter" / "versions.py"
+    versions.write_text(versions.read_text() + "\n\ndef _f():\n    from exporter.archive import _rows\n"
+                        "    from exporter import catalog\n    return catalog._extra\n")
+    assert private_reach_ins(tmp_path, ("exporter",)) == ["exporter/versions.py imports exporter.archive._rows",
+                                                          "exporter/versions.py uses catalog._extra"]

@@ -13,7 +13,7 @@ import pytest
 from collector import config, wire
 from fetchers import news
 from collector.sink_client import Publisher
-from tests.conftest import LocalHttp, script, wait_for, write_config
+from tests.conftest import LocalHttp, pm_id, script, wait_for, write_config
 
 
 class FakeSearxng:
@@ -122,9 +122,9 @@ def test_headlines_stored_once_most_traded_first_and_failures_do_not_crash(procs
                              "requests_per_second": 50.0})
     procs.start([script("sink"), "--config", str(cfg)], tmp_path / "sink.log")
     wait_for(lambda: (tmp_path / "sink.ipc").exists(), what="sink socket")
-    seed_markets(cfg, [("polymarket", "0xa", "Will Bitcoin reach $150,000 in 2026?", 10.0),
+    seed_markets(cfg, [("polymarket", pm_id(0xa), "Will Bitcoin reach $150,000 in 2026?", 10.0),
                        ("kalshi", "KX-B", "Will the Fed cut rates in December?", 5000.0),
-                       ("polymarket", "0xc", "Will it snow in Paris on Christmas?", 300.0)])
+                       ("polymarket", pm_id(0xc), "Will it snow in Paris on Christmas?", 300.0)])
     db_path = tmp_path / "collector.db"
 
     out = run_news(cfg, tmp_path, "first")
@@ -134,7 +134,7 @@ def test_headlines_stored_once_most_traded_first_and_failures_do_not_crash(procs
     stored = rows(db_path, "SELECT platform, market_id, headline, source, url, published_at, captured_at "
                            "FROM news_context ORDER BY id")
     assert len(stored) == 6  # 3 per market; the malformed and the same-headline duplicate are not stored
-    assert {r[1] for r in stored} == {"KX-B", "0xc"}
+    assert {r[1] for r in stored} == {"KX-B", pm_id(0xc)}
     assert stored[0][3] == "news.example" and stored[0][5] == "2026-11-20T10:00:00Z"
     reports = rows(db_path, "SELECT ok, skipped, records FROM phase_runs WHERE phase = 'news'")
     assert reports == [(1, 2, 6)]  # 1 malformed result skipped per query; 6 headlines published

@@ -11,7 +11,7 @@ import pytest
 
 from collector import wire
 from tests.conftest import script, sink_dealer, start_sink, wait_for, write_config
-from tests.sender_proc import T0, expected_price
+from tests.sender_proc import T0, expected_price, market_id as sender_market_id, market_index
 
 
 def query(db_path, sql, args=()):
@@ -56,10 +56,11 @@ def test_sigkill_mid_stream_loses_nothing_and_duplicates_nothing(procs, tmp_path
     assert query(db_path, "SELECT count(*) FROM markets")[0][0] == 2 * n_markets
     # counters kept in the same transactions agree with the rows: exactly once
     assert query(db_path, "SELECT sum(rows) FROM snapshot_cycles")[0][0] == total
-    rows = query(db_path, "SELECT market_id, snapshot_ts, yes_price FROM price_snapshots WHERE market_id LIKE 'a-%'")
+    rows = query(db_path, "SELECT market_id, snapshot_ts, yes_price FROM price_snapshots WHERE market_id LIKE ?",
+                 (sender_market_id("a", 0)[:34] + "%",))
     assert len(rows) == n_markets * n_cycles
     for market_id, t, yes in rows:
-        i, c = int(market_id.split("-")[1]), (t - T0) // 900
+        i, c = market_index(market_id), (t - T0) // 900
         assert abs(yes - expected_price(i, c)) < 1e-9
     assert query(db_path, "PRAGMA integrity_check")[0][0] == "ok"
 
@@ -219,7 +220,7 @@ def test_random_and_mutated_frames_never_stop_the_sink(procs, tmp_path):
     while s.poll(1000):
         accepted += 0 if wire.decode(s.recv()).error else 1
     ack = send_and_ack(s, wire.Batch(sender="t", seq=99, source="live", records=[
-        wire.MarketUpsert(platform="kalshi", market_id="alive", observed_at=T0 + 1.0)]))
+        wire.MarketUpsert(platform="kalshi", market_id="ALIVE", observed_at=T0 + 1.0)]))
     assert ack.error == ""
     assert sink.stop() == 0
     db_path = tmp_path / "collector.db"

@@ -134,7 +134,7 @@ def test_a_failing_database_is_loud_backs_off_recovers_and_sigterm_exits_within_
 
     blocker.execute("BEGIN IMMEDIATE")
     s.send(wire.encode(wire.Batch(sender="honest", seq=3, source="live", records=[
-        wire.MarketUpsert(platform="kalshi", market_id="LOST?", observed_at=T0)])))
+        wire.MarketUpsert(platform="kalshi", market_id="LOST", observed_at=T0)])))
     wait_for(lambda: sink.output().count("COMMIT FAILING") >= 2, 20, what="second failure")
     started = time.monotonic()
     sink.signal(signal.SIGTERM)
