@@ -14,10 +14,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-# Half of a cycle's requests: at 0.8 the real-scale run (bench/SCALE.md, 120k open Kalshi markets)
+# 0.4 of a cycle's requests. At 0.8 the real-scale run (bench/SCALE.md, 120k open Kalshi markets)
 # spent 657-744 s of every 900 s cycle on SNAPSHOT and DISCOVER/RESOLVE ran once an hour instead of
-# 12 and 2 times; at 0.5 books still reach every open market within 45 minutes at 2 req/s.
-BUDGET_SHARE = 0.5
+# 12 and 2 times. The rest of the cadence needs ~1,029 requests per 15 min at 120k Kalshi markets
+# (README, bench/bench_labels.py, the 120-page sweep included); with 600 for books that is 1,629 of
+# the 1,800 that 2 req/s allows, and books still reach every open market within 45 minutes.
+BUDGET_SHARE = 0.4
 TOP_SHARE = 0.5  # of the slots, when not everything fits: the most traded markets, every cycle
 HOUR_S = 3600
 

@@ -100,8 +100,8 @@ def test_kalshi_books_match_quotes_and_the_planner_rotates_when_short(tmp_path, 
 
         # a budget too small for every market: most traded first, the rest rotated, as the plan says
         sim.advance(900)
-        short = sim_config(tmp_path, sim, kalshi={"requests_per_second": 1.5},
-                           general={"snapshot_interval_minutes": 0.1})  # 6 s cycles: half of 9 requests, 1 for prices
+        short = sim_config(tmp_path, sim, kalshi={"requests_per_second": 2.0},
+                           general={"snapshot_interval_minutes": 0.1})  # 6 s cycles: 0.4 of 12 requests, 1 for prices
         r = fetch(short, "snapshot", platform="kalshi")
         assert r.returncode == 0, r.stderr[-2000:]
         assert re.search(r"books for 300 of 4\d\d open markets in 3 requests \(budget 3\), "
