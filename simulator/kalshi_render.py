@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import uuid
 
+import msgspec
+
+from . import rowcache
 from .clock import DAY_S, rfc3339
 from .fmt import kx_cents, kx_count, kx_dollars
 from .hashing import u01, uint
@@ -101,6 +104,21 @@ def market(cat: KalshiCatalog, m: KXMarket, now: float, legacy: bool = False) ->
         d["strike_type"] = "greater"
         d["floor_strike"] = 100 + 25 * m.pos
     return to_legacy(d) if legacy else d
+
+
+KX_SPANS = (0, DAY_S)
+
+
+def market_bytes(cat: KalshiCatalog, m: KXMarket, now: float, legacy: bool = False) -> msgspec.Raw:
+    """`market(...)` as JSON bytes with sorted keys, cached per simulated minute until a lifecycle
+    moment passes (simulator/rowcache.py); `day_ago < open/close` are the moments a day back."""
+    ev, day_ago = m.ev, now - DAY_S
+    pause = m.pause or (None, None)
+    key = (rowcache.row_key(now, m.path.open, KX_SPANS,
+                            (ev.created, m.open, m.close, m.determined, m.disp, m.amended, m.final,
+                             pause[0], pause[1])),
+           day_ago < m.open, day_ago < m.close, legacy)
+    return msgspec.Raw(rowcache.cached(m, key, lambda: market(cat, m, now, legacy), "sorted"))
 
 
 def _updated(m: KXMarket, now: float) -> float:

@@ -164,12 +164,20 @@ class KalshiRoutes:
             return range(min(n, ev.first + ev.size) - 1, ev.first - 1, -1)
         return range(n - 1, -1, -1)
 
+    def _row(self, i: int, now: float):
+        """One market row of a list: cached bytes (simulator/rowcache.py) or, with the catalogue's
+        row cache off, a fresh dict (the same bytes once encoded with sorted keys)."""
+        m = self.cat.market(i)
+        if self.cat.row_cache:
+            return render.market_bytes(self.cat, m, now, self.w.legacy_cents)
+        return render.market(self.cat, m, now, self.w.legacy_cents)
+
     # ---- markets -------------------------------------------------------------------------
     def markets(self, req: Req, **_) -> Reply:
         limit = self._limit(req, MARKETS_DEFAULT, MARKETS_MAX)
         match = self._market_filter(req, historical=False)
         return self._page(req, self.cur_m, self._candidates(req), match, limit, "markets",
-                          lambda i: render.market(self.cat, self.cat.market(i), req.now, self.w.legacy_cents))
+                          lambda i: self._row(i, req.now))
 
     def _lookup(self, ticker: str, now: float, historical: bool):
         i = self.cat.index_of(ticker)
@@ -282,7 +290,7 @@ class KalshiRoutes:
         limit = self._limit(req, MARKETS_DEFAULT, MARKETS_MAX)
         match = self._market_filter(req, historical=True)
         return self._page(req, self.cur_h, self._candidates(req), match, limit, "markets",
-                          lambda i: render.market(self.cat, self.cat.market(i), req.now, self.w.legacy_cents))
+                          lambda i: self._row(i, req.now))
 
     def hist_market(self, req: Req, ticker: str) -> Reply:
         m = self._lookup(ticker, req.now, historical=True)
