@@ -16,7 +16,7 @@ from .clock import DAY_S, iso_date, pg_time, rfc3339
 from .fmt import pm_num, pm_str
 from .hashing import between, u01
 from .pm_model import LEGACY, NEGRISK, SPORTS, PMMarket, PolyCatalog
-from .pricing import UNIT
+from .pricing import MIN_S, UNIT
 
 SCHEMA = "https://gamma-api.polymarket.com/schemas/Market.json"
 IMG = "https://polymarket-upload.s3.us-east-2.amazonaws.com/sim-{}.png"
@@ -218,17 +218,18 @@ def event(cat: PolyCatalog, e: int, now: float, nested: bool = False, include_ta
 
 
 
-PM_SPANS = (0,) + tuple(span for _, span in VOLUME_WINDOWS)
+MINUTE_SPANS = (0,) + tuple(span for _, span in VOLUME_WINDOWS)   # as `Path.volume(now - span)` sees them
 
 
 def market_bytes(cat: PolyCatalog, m: PMMarket, now: float, include_tag: bool = False,
                  schema: bool = True) -> msgspec.Raw:
     """`market(...)` as JSON bytes, its own part cached per simulated minute (simulator/rowcache.py)
     and the nested event (last key) spliced in: identical bytes to encoding `market(...)`."""
-    ev = m.ev
-    key = (rowcache.row_key(now, m.path.open, PM_SPANS,
-                            (ev.open, ev.close, m.prop, m.disp, m.reprop, m.final)), include_tag, schema)
-    own = rowcache.cached(m, key, lambda: market(cat, m, now, include_tag, False, schema), None)
+    ev, o = m.ev, m.path.open
+    own = rowcache.cached(m, now, (include_tag, schema),
+                          lambda: tuple(((now - span) - o) // MIN_S for span in MINUTE_SPANS),
+                          lambda: (ev.open, ev.close, m.prop, m.disp, m.reprop, m.final),
+                          lambda: market(cat, m, now, include_tag, False, schema), None)
     return msgspec.Raw(b"".join((own[:-1], b',"events":[', nested_event_bytes(cat, ev.e, now), b"]}")))
 
 

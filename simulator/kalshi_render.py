@@ -15,7 +15,7 @@ from .clock import DAY_S, rfc3339
 from .fmt import kx_cents, kx_count, kx_dollars
 from .hashing import u01, uint
 from .kx_model import SINGLE, KalshiCatalog, KXMarket
-from .pricing import UNIT
+from .pricing import MIN_S, UNIT
 
 CENT_RANGES = [{"end": "1.0000", "start": "0.0000", "step": "0.0100"}]
 TAPERED_RANGES = [{"end": "0.1000", "start": "0.0000", "step": "0.0010"},
@@ -106,19 +106,21 @@ def market(cat: KalshiCatalog, m: KXMarket, now: float, legacy: bool = False) ->
     return to_legacy(d) if legacy else d
 
 
-KX_SPANS = (0, DAY_S)
-
-
 def market_bytes(cat: KalshiCatalog, m: KXMarket, now: float, legacy: bool = False) -> msgspec.Raw:
     """`market(...)` as JSON bytes with sorted keys, cached per simulated minute until a lifecycle
-    moment passes (simulator/rowcache.py); `day_ago < open/close` are the moments a day back."""
-    ev, day_ago = m.ev, now - DAY_S
+    moment passes (simulator/rowcache.py)."""
+    o = m.path.open
+
+    def minutes() -> tuple:   # what the render derives from `now` by arithmetic, not by comparing
+        day_ago = now - DAY_S
+        return (now - o) // MIN_S, (day_ago - o) // MIN_S, day_ago < m.open, day_ago < m.close
+    return msgspec.Raw(rowcache.cached(m, now, legacy, minutes, lambda: _moments(m),
+                                       lambda: market(cat, m, now, legacy), "sorted"))
+
+
+def _moments(m: KXMarket) -> tuple:
     pause = m.pause or (None, None)
-    key = (rowcache.row_key(now, m.path.open, KX_SPANS,
-                            (ev.created, m.open, m.close, m.determined, m.disp, m.amended, m.final,
-                             pause[0], pause[1])),
-           day_ago < m.open, day_ago < m.close, legacy)
-    return msgspec.Raw(rowcache.cached(m, key, lambda: market(cat, m, now, legacy), "sorted"))
+    return m.ev.created, m.open, m.close, m.determined, m.disp, m.amended, m.final, pause[0], pause[1]
 
 
 def _updated(m: KXMarket, now: float) -> float:
