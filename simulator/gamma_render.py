@@ -227,7 +227,7 @@ def market_bytes(cat: PolyCatalog, m: PMMarket, now: float, include_tag: bool = 
     and the nested event (last key) spliced in: identical bytes to encoding `market(...)`."""
     ev, o = m.ev, m.path.open
     own = rowcache.cached(m, now, (include_tag, schema),
-                          lambda: tuple(((now - span) - o) // MIN_S for span in MINUTE_SPANS),
+                          tuple([((now - span) - o) // MIN_S for span in MINUTE_SPANS]),
                           lambda: (ev.open, ev.close, m.prop, m.disp, m.reprop, m.final),
                           lambda: market(cat, m, now, include_tag, False, schema), None)
     return msgspec.Raw(b"".join((own[:-1], b',"events":[', nested_event_bytes(cat, ev.e, now), b"]}")))

@@ -109,11 +109,9 @@ def market(cat: KalshiCatalog, m: KXMarket, now: float, legacy: bool = False) ->
 def market_bytes(cat: KalshiCatalog, m: KXMarket, now: float, legacy: bool = False) -> msgspec.Raw:
     """`market(...)` as JSON bytes with sorted keys, cached per simulated minute until a lifecycle
     moment passes (simulator/rowcache.py)."""
-    o = m.path.open
-
-    def minutes() -> tuple:   # what the render derives from `now` by arithmetic, not by comparing
-        day_ago = now - DAY_S
-        return (now - o) // MIN_S, (day_ago - o) // MIN_S, day_ago < m.open, day_ago < m.close
+    o, day_ago = m.path.open, now - DAY_S
+    # what the render derives from `now` by arithmetic rather than by comparing with a moment:
+    minutes = ((now - o) // MIN_S, (day_ago - o) // MIN_S, day_ago < m.open, day_ago < m.close)
     return msgspec.Raw(rowcache.cached(m, now, legacy, minutes, lambda: _moments(m),
                                        lambda: market(cat, m, now, legacy), "sorted"))
 

@@ -118,13 +118,22 @@ class KalshiRoutes:
         if historical:
             bounds = {}
 
+        bounded = any(v is not None for v in bounds.values())   # no time filter: skip the tests
+
         def inside(v, lo, hi):
             return (bounds[lo] is None or v >= bounds[lo]) and (bounds[hi] is None or v <= bounds[hi])
 
         may_match = _event_filter(cat, now, want, {"only": True, "exclude": False}.get(mve))
 
+        starts, n_events = cat.ev_start, cat.n_events
+        last_event = [0, -1, -1]    # (first, end, e): rows come in runs of one event, skip the bisect
+
         def match(i: int) -> bool:
-            if not may_match(cat.event_of(i)):
+            first, end, e = last_event
+            if not first <= i < end:
+                e = cat.event_of(i)
+                last_event[:] = starts[e], starts[e + 1] if e + 1 < n_events else cat.n, e
+            if not may_match(e):
                 return False
             m = cat.market(i)
             if cat.is_historical(m, now) != historical:
@@ -136,7 +145,7 @@ class KalshiRoutes:
                 return False
             if series and cat.series_tickers[m.ev.series] != series:
                 return False
-            if not bounds:
+            if not bounded:
                 return True
             if not inside(m.ev.created, "min_created_ts", "max_created_ts"):
                 return False

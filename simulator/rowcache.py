@@ -36,18 +36,14 @@ def between_moments(now: float, moments) -> tuple[float, float]:
     return lo, hi
 
 
-def cached(m, now: float, variant, minutes: Callable[[], tuple], moments: Callable[[], tuple],
+def cached(m, now: float, variant, minutes: tuple, moments: Callable[[], tuple],
            render: Callable[[], dict], order: str | None) -> bytes:
     """m's row bytes at `now` for `variant` (the render's non-time options): from the record when
-    `now` lies between the same moments and `minutes()` (the render's minute indices at `now`)
-    are equal, else rendered, encoded and kept."""
+    `now` lies between the same moments and `minutes` (the render's minute indices at `now`) are
+    equal, else rendered, encoded and kept."""
     hit = m.row
-    if hit is not None and hit[0] <= now < hit[1] and hit[2] == variant:
-        mins = minutes()
-        if mins == hit[3]:
-            return hit[4]
-    else:
-        mins = minutes()
+    if hit is not None and hit[0] <= now < hit[1] and hit[2] == variant and hit[3] == minutes:
+        return hit[4]
     data = msgspec.json.encode(render(), order=order)
-    m.row = (*between_moments(now, moments()), variant, mins, data)
+    m.row = (*between_moments(now, moments()), variant, minutes, data)
     return data
