@@ -20,7 +20,6 @@ from typing import Callable
 
 import msgspec
 
-from .pricing import MIN_S
 
 def between_moments(now: float, moments) -> tuple[float, float]:
     """[lo, hi): the last moment at or before `now` and the first after it (a render tests
