@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from . import names
+import msgspec
+
+from . import names, rowcache
 from .clock import DAY_S, iso_date, pg_time, rfc3339
 from .fmt import pm_num, pm_str
 from .hashing import between, u01
 from .pm_model import LEGACY, NEGRISK, SPORTS, PMMarket, PolyCatalog
-from .pricing import UNIT
+from .pricing import MIN_S, UNIT
 
 SCHEMA = "https://gamma-api.polymarket.com/schemas/Market.json"
 IMG = "https://polymarket-upload.s3.us-east-2.amazonaws.com/sim-{}.png"
@@ -214,3 +216,24 @@ def event(cat: PolyCatalog, e: int, now: float, nested: bool = False, include_ta
     d["tags"] = tag_objects(ev.tag_group)
     return d
 
+
+
+MINUTE_SPANS = (0,) + tuple(span for _, span in VOLUME_WINDOWS)   # as `Path.volume(now - span)` sees them
+
+
+def market_bytes(cat: PolyCatalog, m: PMMarket, now: float, include_tag: bool = False,
+                 schema: bool = True) -> msgspec.Raw:
+    """`market(...)` as JSON bytes, its own part cached per simulated minute (simulator/rowcache.py)
+    and the nested event (last key) spliced in: identical bytes to encoding `market(...)`."""
+    ev, o = m.ev, m.path.open
+    own = rowcache.cached(m, now, (include_tag, schema),
+                          tuple([((now - span) - o) // MIN_S for span in MINUTE_SPANS]),
+                          lambda: (ev.open, ev.close, m.prop, m.disp, m.reprop, m.final),
+                          lambda: market(cat, m, now, include_tag, False, schema), None)
+    return msgspec.Raw(b"".join((own[:-1], b',"events":[', nested_event_bytes(cat, ev.e, now), b"]}")))
+
+
+@lru_cache(maxsize=256)
+def nested_event_bytes(cat: PolyCatalog, e: int, now: float) -> bytes:
+    """The nested event of `market` rows at `now`, encoded once per page."""
+    return msgspec.json.encode(nested_event_cached(cat, e, now))

@@ -74,20 +74,34 @@ class GammaRoutes:
             return not slugs or cat.market(i).slug in slugs
         return ok
 
-    def _skip_event(self, req: Req, closed: bool, slugs: set[str], cands):
-        """For unfiltered sweeps: index just past the event of i when that whole event fails."""
-        if slugs or not isinstance(cands, range):
-            return None
+    def _sweep_events(self, req: Req, closed: bool, cands, start_gid: int, limit: int):
+        """An unfiltered sweep walks whole events: one whose `closed` differs is skipped without
+        building it or its markets (most of a real-scale catalogue). (rows, last gid)."""
         cat, now = self.cat, req.now
+        starts, close, n_events = cat.ev_start, cat.ev_close, cat.n_events
+        rows, last = [], None
+        i, end = cands.start, cands.stop
+        e = cat.event_of(i) if i < end else n_events
+        while i < end and e < n_events and len(rows) < limit:
+            nxt = starts[e + 1] if e + 1 < n_events else cat.n
+            if (now >= close[e]) == closed:
+                for j in range(i, min(nxt, end)):
+                    gid = cat.gamma_id(j)
+                    if gid > start_gid:
+                        rows.append(j)
+                        last = gid
+                        if len(rows) == limit:
+                            return rows, last
+            i, e = nxt, e + 1
+        return rows, last
 
-        starts, n = cat.ev_start, cat.n
-
-        def skip(i: int) -> int | None:
-            e = cat.event_of(i)
-            if (now >= cat.event_close(e)) != closed:
-                return starts[e + 1] if e + 1 < cat.n_events else n
-            return None
-        return skip
+    def _row(self, i: int, now: float, tag: bool, schema: bool = True):
+        """One market row of a list: cached bytes (simulator/rowcache.py) or, with the catalogue's
+        row cache off, a fresh dict (the same bytes once encoded)."""
+        m = self.cat.market(i)
+        if self.cat.row_cache:
+            return render.market_bytes(self.cat, m, now, include_tag=tag, schema=schema)
+        return render.market(self.cat, m, now, include_tag=tag, schema=schema)
 
     # ---- routes --------------------------------------------------------------------------
     def keyset(self, req: Req, **_) -> Reply:
@@ -104,24 +118,14 @@ class GammaRoutes:
             if start_gid is None:
                 raise err(422, "validation error", "invalid cursor")
         n_listed = self.cat.n_listed(req.now)
-        ok = self._matches(req, req.qbool("closed"), set(req.qlist("slug")))
+        closed, slugs = req.qbool("closed"), set(req.qlist("slug"))
+        ok = self._matches(req, closed, slugs)
         cands = self._candidates(req, n_listed)
         if isinstance(cands, range) and start_gid >= 0:
             cands = range(max(0, (start_gid - GAMMA_ID_BASE) // 3), n_listed)
         rows, last = [], None
-        skip = self._skip_event(req, req.qbool("closed"), set(req.qlist("slug")), cands)
-        if skip is not None:
-            i, end = cands.start, cands.stop
-            while i < end and len(rows) < limit:
-                nxt = skip(i)
-                if nxt is not None:
-                    i = nxt
-                    continue
-                gid = self.cat.gamma_id(i)
-                if gid > start_gid:
-                    rows.append(i)
-                    last = gid
-                i += 1
+        if isinstance(cands, range) and not slugs:
+            rows, last = self._sweep_events(req, closed, cands, start_gid, limit)
         else:
             for i in cands:
                 gid = self.cat.gamma_id(i)
@@ -132,8 +136,7 @@ class GammaRoutes:
                 if len(rows) == limit:
                     break
         tag = req.qbool("include_tag")
-        body = {"markets": [render.market(self.cat, self.cat.market(i), req.now, include_tag=tag)
-                            for i in rows]}
+        body = {"markets": [self._row(i, req.now, tag) for i in rows]}
         if len(rows) == limit:
             body["next_cursor"] = self.cursors.encode(last)
         return Reply(200, body, records="markets", cursor_field="next_cursor", req_cursor=after)
@@ -156,8 +159,7 @@ class GammaRoutes:
                     break
             seen += 1
         tag = req.qbool("include_tag")
-        body = [render.market(self.cat, self.cat.market(i), req.now, include_tag=tag, schema=False)
-                for i in rows]
+        body = [self._row(i, req.now, tag, schema=False) for i in rows]
         return Reply(200, body, headers=dict(DEPRECATION), records="")
 
     def one_market(self, req: Req, id: str) -> Reply:

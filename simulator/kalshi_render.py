@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import uuid
 
+import msgspec
+
+from . import rowcache
 from .clock import DAY_S, rfc3339
 from .fmt import kx_cents, kx_count, kx_dollars
 from .hashing import u01, uint
 from .kx_model import SINGLE, KalshiCatalog, KXMarket
-from .pricing import UNIT
+from .pricing import MIN_S, UNIT
 
 CENT_RANGES = [{"end": "1.0000", "start": "0.0000", "step": "0.0100"}]
 TAPERED_RANGES = [{"end": "0.1000", "start": "0.0000", "step": "0.0010"},
@@ -101,6 +104,21 @@ def market(cat: KalshiCatalog, m: KXMarket, now: float, legacy: bool = False) ->
         d["strike_type"] = "greater"
         d["floor_strike"] = 100 + 25 * m.pos
     return to_legacy(d) if legacy else d
+
+
+def market_bytes(cat: KalshiCatalog, m: KXMarket, now: float, legacy: bool = False) -> msgspec.Raw:
+    """`market(...)` as JSON bytes with sorted keys, cached per simulated minute until a lifecycle
+    moment passes (simulator/rowcache.py)."""
+    o, day_ago = m.path.open, now - DAY_S
+    # what the render derives from `now` by arithmetic rather than by comparing with a moment:
+    minutes = ((now - o) // MIN_S, (day_ago - o) // MIN_S, day_ago < m.open, day_ago < m.close)
+    return msgspec.Raw(rowcache.cached(m, now, legacy, minutes, lambda: _moments(m),
+                                       lambda: market(cat, m, now, legacy), "sorted"))
+
+
+def _moments(m: KXMarket) -> tuple:
+    pause = m.pause or (None, None)
+    return m.ev.created, m.open, m.close, m.determined, m.disp, m.amended, m.final, pause[0], pause[1]
 
 
 def _updated(m: KXMarket, now: float) -> float:

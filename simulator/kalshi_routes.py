@@ -118,13 +118,22 @@ class KalshiRoutes:
         if historical:
             bounds = {}
 
+        bounded = any(v is not None for v in bounds.values())   # no time filter: skip the tests
+
         def inside(v, lo, hi):
             return (bounds[lo] is None or v >= bounds[lo]) and (bounds[hi] is None or v <= bounds[hi])
 
         may_match = _event_filter(cat, now, want, {"only": True, "exclude": False}.get(mve))
 
+        starts, n_events = cat.ev_start, cat.n_events
+        last_event = [0, -1, -1]    # (first, end, e): rows come in runs of one event, skip the bisect
+
         def match(i: int) -> bool:
-            if not may_match(cat.event_of(i)):
+            first, end, e = last_event
+            if not first <= i < end:
+                e = cat.event_of(i)
+                last_event[:] = starts[e], starts[e + 1] if e + 1 < n_events else cat.n, e
+            if not may_match(e):
                 return False
             m = cat.market(i)
             if cat.is_historical(m, now) != historical:
@@ -136,7 +145,7 @@ class KalshiRoutes:
                 return False
             if series and cat.series_tickers[m.ev.series] != series:
                 return False
-            if not bounds:
+            if not bounded:
                 return True
             if not inside(m.ev.created, "min_created_ts", "max_created_ts"):
                 return False
@@ -164,12 +173,20 @@ class KalshiRoutes:
             return range(min(n, ev.first + ev.size) - 1, ev.first - 1, -1)
         return range(n - 1, -1, -1)
 
+    def _row(self, i: int, now: float):
+        """One market row of a list: cached bytes (simulator/rowcache.py) or, with the catalogue's
+        row cache off, a fresh dict (the same bytes once encoded with sorted keys)."""
+        m = self.cat.market(i)
+        if self.cat.row_cache:
+            return render.market_bytes(self.cat, m, now, self.w.legacy_cents)
+        return render.market(self.cat, m, now, self.w.legacy_cents)
+
     # ---- markets -------------------------------------------------------------------------
     def markets(self, req: Req, **_) -> Reply:
         limit = self._limit(req, MARKETS_DEFAULT, MARKETS_MAX)
         match = self._market_filter(req, historical=False)
         return self._page(req, self.cur_m, self._candidates(req), match, limit, "markets",
-                          lambda i: render.market(self.cat, self.cat.market(i), req.now, self.w.legacy_cents))
+                          lambda i: self._row(i, req.now))
 
     def _lookup(self, ticker: str, now: float, historical: bool):
         i = self.cat.index_of(ticker)
@@ -282,7 +299,7 @@ class KalshiRoutes:
         limit = self._limit(req, MARKETS_DEFAULT, MARKETS_MAX)
         match = self._market_filter(req, historical=True)
         return self._page(req, self.cur_h, self._candidates(req), match, limit, "markets",
-                          lambda i: render.market(self.cat, self.cat.market(i), req.now, self.w.legacy_cents))
+                          lambda i: self._row(i, req.now))
 
     def hist_market(self, req: Req, ticker: str) -> Reply:
         m = self._lookup(ticker, req.now, historical=True)

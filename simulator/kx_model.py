@@ -44,7 +44,7 @@ class KXEvent:
 class KXMarket:
     __slots__ = ("i", "ev", "pos", "ticker", "yes_sub", "open", "sched", "close", "pause",
                  "determined", "disp", "amended", "final", "result", "prov_result", "settle_u",
-                 "expiration_value", "timer", "path", "mve")
+                 "expiration_value", "timer", "path", "mve", "row")
 
 
 class KalshiCatalog:
@@ -53,6 +53,7 @@ class KalshiCatalog:
         """`history_s`: markets are created over [start - history_s, start + FUTURE_S]
         (simulator/sizing.py picks it for a wanted open/closed split); `cache`: records kept."""
         self.seed, self.n, self.start, self.history_s = seed, n, start, history_s
+        self.row_cache = True      # False: render every row afresh (simulator/rowcache.py)
         self.n_series = max(4, n // 40)
         starts, types = array("l"), array("b")
         i = e = 0
@@ -180,6 +181,7 @@ class KalshiCatalog:
         ev = self.event(e)
         m.i, m.ev, m.pos = i, ev, i - ev.first
         m.mve = ev.etype == MVE
+        m.row = None                          # (key, bytes) of the last rendered row (simulator/rowcache.py)
         if m.mve:
             m.yes_sub = f"Leg set {b36(e)}-{m.pos}"  # real MVE legs name their picks: unique per combination
             m.ticker = f"{ev.ticker}-{uint(s, 220, i) & 0xFFFFFFFFF:09X}"

@@ -55,6 +55,8 @@ def write_truth(world: World, path: str | None) -> None:
               help=f"real-scale world: closed non-parlay Kalshi markets at --start [default: {WorldSize().closed_kalshi}]")
 @click.option("--cache", type=click.IntRange(1, 10_000_000), default=DEFAULT_CAP, show_default=True,
               help="market records kept in memory per platform (bounds RSS; evicted ones are rebuilt)")
+@click.option("--no-row-cache", is_flag=True,
+              help="render every catalogue row afresh (the row cache serves the same bytes, faster)")
 @click.option("--speed", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="simulated seconds per real second (0 = frozen)")
 @click.option("--faults", default="", help='e.g. "rate=5,err=0.02,latency=50ms,drop=0.01"')
@@ -65,8 +67,8 @@ def write_truth(world: World, path: str | None) -> None:
               help="Kalshi GET /markets/orderbooks demands an API key (401 to key-less requests)")
 @click.option("--truth-out", default=None, type=click.Path(dir_okay=False),
               help="write truth JSON here at start and at exit")
-def cli(port, seed, markets, open_polymarket, closed_polymarket, open_kalshi, closed_kalshi, cache, speed, faults,
-        start, legacy_cents, kalshi_books_auth, truth_out) -> None:
+def cli(port, seed, markets, open_polymarket, closed_polymarket, open_kalshi, closed_kalshi, cache, no_row_cache,
+        speed, faults, start, legacy_cents, kalshi_books_auth, truth_out) -> None:
     """Serve the simulated Polymarket (Gamma + CLOB) and Kalshi APIs on 127.0.0.1 until SIGTERM/SIGINT.
 
     Prints `simulator listening on http://127.0.0.1:PORT` once, then serves; exits 0 on SIGTERM.
@@ -88,6 +90,7 @@ def cli(port, seed, markets, open_polymarket, closed_polymarket, open_kalshi, cl
         world = World(seed=seed, markets=1000 if markets is None else markets, start=start, speed=speed,
                       legacy_cents=legacy_cents, size=size, cache=cache)
         world.kalshi_books_auth = kalshi_books_auth
+        world.pm.row_cache = world.kx.row_cache = not no_row_cache
     except (FaultSpecError, ValueError) as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)

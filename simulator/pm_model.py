@@ -49,7 +49,8 @@ class PMEvent:
 class PMMarket:
     __slots__ = ("i", "ev", "pos", "gid", "cond", "qid", "tokens", "outcomes", "question", "slug",
                  "group_title", "threshold", "prop", "disp", "reprop", "final", "win_idx", "path",
-                 "uma_empty", "tick", "sports_type", "line", "legacy", "static", "placeholder")
+                 "uma_empty", "tick", "sports_type", "line", "legacy", "static", "placeholder",
+                 "row")
 
 
 class PolyCatalog:
@@ -60,6 +61,7 @@ class PolyCatalog:
         """`history_s`: CLOB-era markets are created over [start - history_s, start + FUTURE_S]
         (simulator/sizing.py picks it for a wanted open/closed split); `cache`: records kept."""
         self.seed, self.n, self.start, self.history_s = seed, n, start, history_s
+        self.row_cache = True      # False: render every row afresh (simulator/rowcache.py)
         self.n_legacy = int(n * LEGACY_SHARE)
         self.tokens = Bijection("pm-token", seed)
         self.conds = Bijection("pm-cond", seed)
@@ -218,6 +220,7 @@ class PolyCatalog:
         m.tokens = (str(self.tokens.encode(2 * i)), str(self.tokens.encode(2 * i + 1)))
         m.legacy = ev.etype == LEGACY
         m.static = None                       # Gamma's unchanging fields, filled on first render
+        m.row = None                          # (key, bytes) of the last rendered row (simulator/rowcache.py)
         m.sports_type, m.line, m.group_title, m.threshold = None, None, "", "0"
         m.qid = hex64("qid", s, i)
         t = ev.etype

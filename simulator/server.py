@@ -178,6 +178,8 @@ class Handler(BaseHTTPRequestHandler):
         if draws and reply.status == 200:
             if draws.get("malformed") and reply.records is not None:
                 recs = reply.body if reply.records == "" else reply.body.get(reply.records)
+                if isinstance(recs, list):   # cached rows come as bytes: the fault layer edits dicts
+                    recs[:] = [msgspec.json.decode(r) if isinstance(r, msgspec.Raw) else r for r in recs]
                 if isinstance(recs, list) and corrupt(platform, recs, draws["victim"], draws["how"]):
                     faults.count("malformed")
             if draws.get("dup_page") and reply.cursor_field and reply.req_cursor:
