@@ -70,11 +70,12 @@ def id_form(platform: str) -> re.Pattern | None:
 
 def market_problem(platform, market_id) -> str | None:
     """Why (platform, market_id) cannot name a stored market, or None."""
-    if platform not in platforms.market_names():  # the only values stored, or used in paths
+    entry = platforms.lookup(platform)
+    if entry is None or not entry.markets:  # market platforms: the only values stored, or used in paths
         return f"unknown platform {str(platform)[:40]!r}"
     if bad_id(market_id):
         return f"market id {str(market_id)[:40]!r} is not 1-{ID_MAX} printable characters"
-    form = id_form(platform)
+    form = _id_form(entry.market_id_pattern) if entry.market_id_pattern else None
     if form is not None and form.fullmatch(market_id) is None:
         return f"market id {market_id[:80]!r} is not a {platform} id ({form.pattern})"
     return None

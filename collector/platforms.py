@@ -105,6 +105,14 @@ def get(name: str, cfg: Config | None = None) -> Platform:
     return known[name]
 
 
+def lookup(name: object) -> Platform | None:
+    """This process's descriptor for ``name``, or None, without building the registry: the sink
+    and the parsers ask once per record (bench/bench_kalshi.py)."""
+    if not isinstance(name, str):
+        return None
+    return _configured.get(name) or BUILTIN.get(name)
+
+
 def market_names() -> tuple[str, ...]:
     """Platforms whose markets are stored: the only platform values in markets, snapshots, paths."""
     return tuple(name for name, p in registered().items() if p.markets)
