@@ -159,10 +159,18 @@ def load(con: duckdb.DuckDBPyConnection, linkable: bool = True) -> Catalog:
     link_cat, exported, voided, unlabelled, as_of = [], [], 0, 0, None
     unreadable: list[str] = []
     no_close = 0
+    shared: dict = {}  # one object per distinct value (platform, category, label, outcomes list): see _rows
+
+    def share(value, make=lambda v: v):
+        """The one copy of a value repeated across markets, e.g. '["Yes", "No"]' -> one list (read-only)."""
+        if value not in shared:
+            shared[value] = make(value)
+        return shared[value]
+
     for r in _rows(con):
         d = dict(zip(COLUMNS, r))
-        platform = str(d["platform"]).lower()
-        outcomes = _outcomes(d["outcomes"])
+        platform = share(str(d["platform"]).lower())
+        outcomes = share(d["outcomes"], _outcomes)
         extra = _extra(d["extra"])
         created, closed, resolved = (iso_to_unix(d["created_at"]), iso_to_unix(d["closed_at"]),
                                      iso_to_unix(d["resolved_at"]))
@@ -197,8 +205,8 @@ def load(con: duckdb.DuckDBPyConnection, linkable: bool = True) -> Catalog:
         cutoff = min(present)
         exported.append(Market(
             ref=int(d["id"]), platform=platform, market_id=str(d["market_id"]), title=d["title"],
-            category=d["category"], outcomes=outcomes, volume=d["volume"], liquidity=d["liquidity"],
-            resolution=label, winning_outcome=d["winning_outcome"], resolved_at=resolved, closed_at=closed,
+            category=share(d["category"]), outcomes=outcomes, volume=d["volume"], liquidity=d["liquidity"],
+            resolution=share(label), winning_outcome=share(d["winning_outcome"]), resolved_at=resolved, closed_at=closed,
             created_at=created, end_date=end, first_seen_at=int(d["first_seen_at"]), cutoff=cutoff,
             rules=d["description"], **_event_fields(platform, extra)))
     return Catalog(link_cat, exported, voided, unlabelled, as_of, unreadable, no_close)
