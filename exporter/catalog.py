@@ -16,6 +16,7 @@ import duckdb
 
 from exporter.link import CatalogMarket
 
+LOAD_BATCH = 10_000  # market rows fetched at a time (see _rows)
 COLUMNS = ("id", "platform", "market_id", "title", "description", "category", "outcomes", "volume", "liquidity", "end_date",
            "status", "resolution", "resolved_at", "created_at", "closed_at", "winning_outcome", "extra",
            "first_seen_at", "observed_at")
@@ -139,25 +140,51 @@ class Catalog:
     no_close_time: int = 0  # resolved without closed_at and resolved_at: no cutoff, left out
 
 
-def load(con: duckdb.DuckDBPyConnection) -> Catalog:
-    rows = con.execute(f"SELECT {', '.join(COLUMNS)} FROM c.markets ORDER BY id").fetchall()
-    linkable, exported, voided, unlabelled, as_of = [], [], 0, 0, None
+def _rows(con: duckdb.DuckDBPyConnection):
+    """The markets table row by row, fetched LOAD_BATCH rows at a time.
+
+    fetchall() held every row as Python tuples at once next to the Market objects built from
+    them: at ~100k markets that transient list left ~120 MB of freed-but-fragmented heap that
+    the rest of the export could not reuse, so peak RSS grew with the number of markets.
+    """
+    cur = con.execute(f"SELECT {', '.join(COLUMNS)} FROM c.markets ORDER BY id")
+    while batch := cur.fetchmany(LOAD_BATCH):
+        yield from batch
+
+
+def load(con: duckdb.DuckDBPyConnection, linkable: bool = True) -> Catalog:
+    """Every market row -> the exported markets (+ the linker's catalog when ``linkable``).
+
+    The linker's catalog holds every market, voided and open ones too; an export without
+    whale alerts does not need it, so it is only built when asked for.
+    """
+    link_cat, exported, voided, unlabelled, as_of = [], [], 0, 0, None
     unreadable: list[str] = []
     no_close = 0
-    for r in rows:
+    shared: dict = {}  # one object per distinct value (platform, category, label, outcomes list): see _rows
+
+    def share(value, make=lambda v: v):
+        """The one copy of a value repeated across markets, e.g. '["Yes", "No"]' -> one list (read-only)."""
+        if value not in shared:
+            shared[value] = make(value)
+        return shared[value]
+
+    for r in _rows(con):
         d = dict(zip(COLUMNS, r))
-        platform = str(d["platform"]).lower()
-        outcomes = outcomes_of(d["outcomes"])
+        platform = share(str(d["platform"]).lower())
+        outcomes = share(d["outcomes"], outcomes_of)
         extra = _extra(d["extra"])
         created, closed, resolved = (iso_to_unix(d["created_at"]), iso_to_unix(d["closed_at"]),
                                      iso_to_unix(d["resolved_at"]))
         obs = d["observed_at"]
         if obs is not None:
             as_of = max(as_of or 0, int(obs))
-        linkable.append(CatalogMarket(
-            ref=int(d["id"]), platform=platform, market_id=str(d["market_id"]), title=d["title"], outcomes=outcomes,
-            open_t=created, close_t=closed if closed is not None else resolved,
-            event=extra.get("event_ticker") if platform == "kalshi" else None, tokens=_tokens(extra)))
+        if linkable:
+            link_cat.append(CatalogMarket(
+                ref=int(d["id"]), platform=platform, market_id=str(d["market_id"]), title=d["title"],
+                outcomes=outcomes,
+                open_t=created, close_t=closed if closed is not None else resolved,
+                event=extra.get("event_ticker") if platform == "kalshi" else None, tokens=_tokens(extra)))
         status, label = d["status"], d["resolution"]
         if status == "voided":
             voided += 1
@@ -180,8 +207,8 @@ def load(con: duckdb.DuckDBPyConnection) -> Catalog:
         cutoff = min(present)
         exported.append(Market(
             ref=int(d["id"]), platform=platform, market_id=str(d["market_id"]), title=d["title"],
-            category=d["category"], outcomes=outcomes, volume=d["volume"], liquidity=d["liquidity"],
-            resolution=label, winning_outcome=d["winning_outcome"], resolved_at=resolved, closed_at=closed,
+            category=share(d["category"]), outcomes=outcomes, volume=d["volume"], liquidity=d["liquidity"],
+            resolution=share(label), winning_outcome=share(d["winning_outcome"]), resolved_at=resolved, closed_at=closed,
             created_at=created, end_date=end, first_seen_at=int(d["first_seen_at"]), cutoff=cutoff,
             rules=d["description"], **_event_fields(platform, extra)))
-    return Catalog(linkable, exported, voided, unlabelled, as_of, unreadable, no_close)
+    return Catalog(link_cat, exported, voided, unlabelled, as_of, unreadable, no_close)

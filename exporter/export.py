@@ -101,20 +101,21 @@ def _stage_both_stores(con, cat, cfg: Config, opt: Options) -> tuple[dict, int]:
 
 def _run(cfg: Config, opt: Options, con) -> dict:
     log = opt.log
-    cat = catalog.load(con)
-    log(f"markets: {len(cat.exported)} resolved YES/NO to export, {cat.voided} voided left out")
-    for reason in cat.unreadable_times:
-        log(f"market left out, timestamp not readable as UTC: {reason}")
-    if cat.no_close_time:
-        log(f"markets left out: {cat.no_close_time} resolved without closed_at or resolved_at (no cutoff)")
-    # --- wwatcher --------------------------------------------------------------------------
+    # --- wwatcher first: the linker's catalog of every market is built only when there are alerts --
     if opt.use_wwatcher:
         path, tried = wwatcher.locate(opt.wwatcher_path, opt.wwatcher_explicit)
         alerts, source = wwatcher.read(con, path, tried)
     else:
         alerts, source = [], wwatcher.Source(None, "disabled", "wwatcher linking disabled (--no-wwatcher)")
+    cat = catalog.load(con, linkable=bool(alerts))
+    log(f"markets: {len(cat.exported)} resolved YES/NO to export, {cat.voided} voided left out")
+    for reason in cat.unreadable_times:
+        log(f"market left out, timestamp not readable as UTC: {reason}")
+    if cat.no_close_time:
+        log(f"markets left out: {cat.no_close_time} resolved without closed_at or resolved_at (no cutoff)")
     log(f"wwatcher: {source.status}: {source.message}")
     links = Linker(cat.linkable, cfg.export.fuzzy_threshold).link_all(alerts) if alerts else {}
+    cat.linkable = []  # not needed past linking; freed before the per-market stages allocate
     exported_refs = {m.ref for m in cat.exported}
     labels = {m.ref: (m.resolution, m.resolved_at) for m in cat.exported}
     per_market = whales.build(alerts, links, labels)
