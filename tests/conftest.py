@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
+from hypothesis.configuration import set_hypothesis_home_dir
+
+# Library caches that would otherwise land in the checkout or in HOME (CI fails on either, and a
+# test writes only to temporary directories): Hypothesis's example database and Unicode tables
+# (default ./.hypothesis) and matplotlib's font cache (default ~/.cache/matplotlib, read by the
+# exporter's calibration plot, also in the subprocesses that inherit MPLCONFIGDIR). One directory
+# per test process, removed when it exits.
+_LIBRARY_CACHE = tempfile.mkdtemp(prefix="collector-tests-cache-")
+atexit.register(shutil.rmtree, _LIBRARY_CACHE, ignore_errors=True)
+set_hypothesis_home_dir(Path(_LIBRARY_CACHE) / "hypothesis")
+os.environ["MPLCONFIGDIR"] = str(Path(_LIBRARY_CACHE) / "matplotlib")
 
 REPO = Path(__file__).resolve().parents[1]
 # Example payloads of the real exchange APIs (provenance: tests/fixtures/api/PROVENANCE.md).
