@@ -156,10 +156,37 @@ def run(ctx: click.Context, config_path: str | None, conf: str) -> None:
 def ctl(ctx: click.Context, config_path: str | None, conf: str, args: tuple[str, ...]) -> None:
     """supervisorctl for this installation (same environment as `collector run`).
 
-    Example: collector ctl restart scheduler
+    Example: collector ctl restart scheduler   (`stop all` / `restart all` stop the sink last)
     """
     env = supervisor_env(load(ctx, config_path))
-    sys.exit(subprocess.call([str(BIN / "supervisorctl"), "-c", conf, *args], env=env))
+    supervisorctl = [str(BIN / "supervisorctl"), "-c", conf]
+    if args in (("stop", "all"), ("restart", "all")):  # named programs are stopped one by one
+        order = stop_order(Path(conf))
+        status = subprocess.run([*supervisorctl, "status"], env=env, capture_output=True, text=True).stdout
+        running = {line.split()[0] for line in status.splitlines()
+                   if len(line.split()) > 1 and line.split()[1] in ("RUNNING", "STARTING", "BACKOFF")}
+        code = subprocess.call([*supervisorctl, "stop", *order], env=env)
+        if args[0] == "restart" and code == 0 and running:  # what ran before, sink first
+            code = subprocess.call([*supervisorctl, "start", *[p for p in reversed(order) if p in running]], env=env)
+        sys.exit(code)
+    sys.exit(subprocess.call([*supervisorctl, *args], env=env))
+
+
+def stop_order(conf: Path) -> list[str]:
+    """The programs of a supervisord.conf, highest ``priority`` first (supervisord's default 999).
+
+    ``supervisorctl stop all`` signals every program at once, so the sink may exit while a fetcher
+    still flushes its last batch; supervisord itself orders only its own shutdown. ``collector ctl
+    stop all`` names the programs in this order instead, and supervisorctl stops each one before the
+    next: the fetchers first, the sink last (``restart all`` then starts them sink first).
+    """
+    import configparser
+
+    parser = configparser.RawConfigParser()
+    parser.read(conf)
+    programs = [(int(parser.get(section, "priority", fallback="999")), section.split(":", 1)[1])
+                for section in parser.sections() if section.startswith("program:")]
+    return [name for _, name in sorted(programs, key=lambda p: (-p[0], p[1]))]
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})
