@@ -68,11 +68,20 @@ def id_form(platform: str) -> re.Pattern | None:
     return _id_form(pattern) if pattern else None
 
 
+@lru_cache(maxsize=None)
+def _id_whole(pattern: str) -> re.Pattern:
+    """Both id rules in one regex (the generic ``_ID`` as a lookahead, then the platform's form):
+    the fast path of ``market_problem``, which parsers and the sink ask several times per market."""
+    return re.compile(r"(?=%s\Z)(?:%s)" % (_ID.pattern, pattern)) if pattern else _ID
+
+
 def market_problem(platform, market_id) -> str | None:
     """Why (platform, market_id) cannot name a stored market, or None."""
     entry = platforms.lookup(platform)
     if entry is None or not entry.markets:  # market platforms: the only values stored, or used in paths
         return f"unknown platform {str(platform)[:40]!r}"
+    if type(market_id) is str and _id_whole(entry.market_id_pattern).fullmatch(market_id) is not None:
+        return None  # within both rules; otherwise find which one it breaks, for the reason
     if bad_id(market_id):
         return f"market id {str(market_id)[:40]!r} is not 1-{ID_MAX} printable characters"
     form = _id_form(entry.market_id_pattern) if entry.market_id_pattern else None

@@ -30,106 +30,183 @@ def _bad_iso(s) -> bool:
 
 
 def problem(r: Record) -> str | None:
-    """Why this record must not be stored, or None. SnapshotColumns: see ``clean_columns``."""
-    match r:
-        case MarketUpsert():
-            return b.market_problem(r.platform, r.market_id) or b.first([
-                (b.bad_time(r.observed_at), f"observed_at {r.observed_at!r} outside 2000-2100"),
-                (r.status not in ("active", "closed"), f"status {r.status[:40]!r}"),
-                (b.bad_text(r.title, b.TITLE_MAX), f"title longer than {b.TITLE_MAX} characters"),
-                (b.bad_text(r.description, b.TEXT_MAX), f"description longer than {b.TEXT_MAX} characters"),
-                (b.bad_text(r.slug, b.TITLE_MAX) or b.bad_text(r.category, b.TITLE_MAX), "slug/category too long"),
-                (r.outcomes is not None and (len(r.outcomes) > b.EXTRA_MAX
-                                             or any(b.bad_text(o, b.TITLE_MAX) for o in r.outcomes)),
-                 "outcomes too many or too long"),
-                (b.bad_size(r.volume), f"volume {r.volume!r} not in [0, 1e15)"),
-                (b.bad_size(r.liquidity), f"liquidity {r.liquidity!r} not in [0, 1e15)"),
-                (_bad_iso(r.end_date) or _bad_iso(r.created_at) or _bad_iso(r.updated_at),
-                 "a date is not ISO 8601 in 2000-2100"),
-                (len(r.extra) > b.EXTRA_MAX or any(len(k) > b.ID_MAX or len(v) > b.TITLE_MAX
-                                                   for k, v in r.extra.items()), "extra too large"),
-            ])
-        case PriceSnapshot():
-            return b.market_problem(r.platform, r.market_id) or b.first([
-                (b.bad_time(r.t), f"t {r.t!r} outside 2000-2100"),
-                (any(map(b.bad_price, (r.yes_price, r.best_bid, r.best_ask))), "a price outside [0, 1]"),
-                (b.bad_size(r.volume) or b.bad_size(r.liquidity), "volume/liquidity not in [0, 1e15)"),
-                (r.source not in b.SOURCES, f"source {r.source[:20]!r}"),
-                (r.observed_at is not None and b.bad_time(r.observed_at),
-                 f"observed_at {r.observed_at!r} outside 2000-2100"),  # its lag is bounded in clean_columns
-            ])
-        case OrderBook():
-            return b.market_problem(r.platform, r.market_id) or b.first([
-                (b.bad_time(r.t), f"t {r.t!r} outside 2000-2100"),
-                (b.bad_time(r.observed_at) or abs(r.observed_at - r.t) >= b.LAG_MAX,
-                 f"observed_at {r.observed_at!r} outside 2000-2100 or over {b.LAG_MAX} s from t"),
-                (r.outcome not in (0, 1), f"outcome {r.outcome!r}"),
-                (len(r.bid_px) != len(r.bid_sz) or len(r.ask_px) != len(r.ask_sz)
-                 or len(r.bid_px) > b.BOOK_LEVELS_MAX or len(r.ask_px) > b.BOOK_LEVELS_MAX,
-                 f"level lists unequal or longer than {b.BOOK_LEVELS_MAX}"),
-                (not _in(r.bid_px + r.ask_px, 0, b.PRICE_SCALE + 1), "a level price outside [0, 1]"),
-                (not _in(r.bid_sz + r.ask_sz, 0, b.SIZE_MAX), "a level size not in [0, 1e15)"),
-                (r.book_ms is not None and not b.TIME_MIN * 1000 <= r.book_ms < b.TIME_MAX * 1000,
-                 "book_ms outside 2000-2100"),
-                (b.bad_text(r.book_hash, b.ID_MAX), "book_hash too long"),
-            ])
-        case Resolution():
-            return b.market_problem(r.platform, r.market_id) or b.first([
-                (b.bad_time(r.observed_at), f"observed_at {r.observed_at!r} outside 2000-2100"),
-                (r.status not in ("closed", "resolved", "voided"), f"status {r.status[:40]!r}"),
-                (b.bad_price(r.settlement_value), f"settlement_value {r.settlement_value!r} not in [0, 1]"),
-                (_bad_iso(r.resolved_at) or _bad_iso(r.closed_at), "a date is not ISO 8601 in 2000-2100"),
-                (b.bad_text(r.winning_outcome, b.TITLE_MAX) or b.bad_text(r.detail, b.TITLE_MAX)
-                 or b.bad_text(r.resolution, 3), "a text field too long"),
-            ])
-        case NewsHeadline():
-            return b.market_problem(r.platform, r.market_id) or b.first([
-                (b.bad_text(r.headline, b.TITLE_MAX) or b.bad_text(r.source, b.TITLE_MAX)
-                 or b.bad_text(r.url, b.TITLE_MAX), "headline/source/url too long"),
-                (_bad_iso(r.captured_at) or _bad_iso(r.published_at), "a date is not ISO 8601 in 2000-2100"),
-            ])
-        case BackfillMark():
-            return b.market_problem(r.platform, r.market_id) or b.first([
-                (b.bad_time(r.done_at), f"done_at {r.done_at!r} outside 2000-2100"),
-                (b.bad_size(r.points) or b.bad_size(r.resolution_s), "points/resolution_s not in [0, 1e15)"),
-            ])
-        case ArchiveCommit():
-            return b.first([
-                (r.platform not in platforms.market_names(), f"unknown platform {r.platform[:40]!r}"),
-                (_DAY.fullmatch(r.day) is None, f"day {r.day[:20]!r} is not YYYY-MM-DD"),
-                (b.bad_time(r.t_start) or b.bad_time(r.t_end), "t_start/t_end outside 2000-2100"),
-                (not _safe_relative(r.file), f"file {r.file[:80]!r} is not a plain relative path"),
-                (any(b.bad_size(x) for x in (r.rows, r.markets)), "rows/markets not in [0, 1e15)"),
-                (any(not (-2**63 <= x < 2**63) for x in (r.sum_t, r.sum_yes, r.sum_bid, r.sum_ask,
-                                                           r.sum_volume, r.sum_liquidity)), "a sum beyond 64 bits"),
-            ])
-        case BookArchiveCommit():
-            return b.first([
-                (r.platform not in platforms.market_names(), f"unknown platform {r.platform[:40]!r}"),
-                (_DAY.fullmatch(r.day) is None, f"day {r.day[:20]!r} is not YYYY-MM-DD"),
-                (b.bad_time(r.t_start) or b.bad_time(r.t_end), "t_start/t_end outside 2000-2100"),
-                (not _safe_relative(r.file), f"file {r.file[:80]!r} is not a plain relative path"),
-                (b.bad_size(r.rows), "rows not in [0, 1e15)"),
-                (any(not (-2**63 <= x < 2**63) for x in (r.sum_t, r.sum_seen_ms, r.sum_level_bytes)),
-                 "a sum beyond 64 bits"),
-            ])
-        case PhaseReport():
-            return b.first([
-                (r.platform not in platforms.report_names(), f"unknown platform {r.platform[:40]!r}"),
-                (b.bad_id(r.job_id), "job id is not 1-200 printable characters"),
-                (not (b.finite(r.started_at) and b.finite(r.finished_at)
-                      and 0 <= r.started_at < b.TIME_MAX and 0 <= r.finished_at < b.TIME_MAX),
-                 "started_at/finished_at not finite unix seconds"),
-                (r.grid_time is not None and not 0 <= r.grid_time < b.TIME_MAX, "grid_time out of range"),
-                (any(not 0 <= x < b.SIZE_MAX for x in (r.requests, r.retries, r.records, r.skipped, r.errors)),
-                 "a count not in [0, 1e15)"),
-                (b.bad_text(r.message, b.TEXT_MAX) or b.bad_text(r.phase, 40), "phase/message too long"),
-                (len(r.listings_complete) > b.EXTRA_MAX or any(b.bad_text(x, b.TITLE_MAX) for x in r.listings_complete),
-                 "listings_complete too many or too long"),
-            ])
-        case SnapshotColumns():
-            return None
-    return f"unknown record type {type(r).__name__}"
+    """Why this record must not be stored, or None. SnapshotColumns: see ``clean_columns``.
+
+    Each record type's checks run in order and stop at the first broken bound; a reason is only
+    formatted for a record that breaks one (the parsers and the sink pay this for every record).
+    """
+    check = _CHECKS.get(type(r)) or next((c for t, c in _CHECKS.items() if isinstance(r, t)), None)
+    return check(r) if check is not None else f"unknown record type {type(r).__name__}"
+
+
+def _market_upsert(r: MarketUpsert) -> str | None:
+    if why := b.market_problem(r.platform, r.market_id):
+        return why
+    if b.bad_time(r.observed_at):
+        return f"observed_at {r.observed_at!r} outside 2000-2100"
+    if r.status not in ("active", "closed"):
+        return f"status {r.status[:40]!r}"
+    if b.bad_text(r.title, b.TITLE_MAX):
+        return f"title longer than {b.TITLE_MAX} characters"
+    if b.bad_text(r.description, b.TEXT_MAX):
+        return f"description longer than {b.TEXT_MAX} characters"
+    if b.bad_text(r.slug, b.TITLE_MAX) or b.bad_text(r.category, b.TITLE_MAX):
+        return "slug/category too long"
+    if r.outcomes is not None and (len(r.outcomes) > b.EXTRA_MAX or _bad_texts(r.outcomes, b.TITLE_MAX)):
+        return "outcomes too many or too long"
+    if b.bad_size(r.volume):
+        return f"volume {r.volume!r} not in [0, 1e15)"
+    if b.bad_size(r.liquidity):
+        return f"liquidity {r.liquidity!r} not in [0, 1e15)"
+    if _bad_iso(r.end_date) or _bad_iso(r.created_at) or _bad_iso(r.updated_at):
+        return "a date is not ISO 8601 in 2000-2100"
+    extra = r.extra
+    if extra and (len(extra) > b.EXTRA_MAX or max(map(len, extra)) > b.ID_MAX
+                  or max(map(len, extra.values())) > b.TITLE_MAX):
+        return "extra too large"
+    return None
+
+
+def _price_snapshot(r: PriceSnapshot) -> str | None:
+    if why := b.market_problem(r.platform, r.market_id):
+        return why
+    if b.bad_time(r.t):
+        return f"t {r.t!r} outside 2000-2100"
+    if b.bad_price(r.yes_price) or b.bad_price(r.best_bid) or b.bad_price(r.best_ask):
+        return "a price outside [0, 1]"
+    if b.bad_size(r.volume) or b.bad_size(r.liquidity):
+        return "volume/liquidity not in [0, 1e15)"
+    if r.source not in b.SOURCES:
+        return f"source {r.source[:20]!r}"
+    if r.observed_at is not None and b.bad_time(r.observed_at):
+        return f"observed_at {r.observed_at!r} outside 2000-2100"  # its lag is bounded in clean_columns
+    return None
+
+
+def _order_book(r: OrderBook) -> str | None:
+    if why := b.market_problem(r.platform, r.market_id):
+        return why
+    if b.bad_time(r.t):
+        return f"t {r.t!r} outside 2000-2100"
+    if b.bad_time(r.observed_at) or abs(r.observed_at - r.t) >= b.LAG_MAX:
+        return f"observed_at {r.observed_at!r} outside 2000-2100 or over {b.LAG_MAX} s from t"
+    if r.outcome not in (0, 1):
+        return f"outcome {r.outcome!r}"
+    if (len(r.bid_px) != len(r.bid_sz) or len(r.ask_px) != len(r.ask_sz)
+            or len(r.bid_px) > b.BOOK_LEVELS_MAX or len(r.ask_px) > b.BOOK_LEVELS_MAX):
+        return f"level lists unequal or longer than {b.BOOK_LEVELS_MAX}"
+    if not _in(r.bid_px + r.ask_px, 0, b.PRICE_SCALE + 1):
+        return "a level price outside [0, 1]"
+    if not _in(r.bid_sz + r.ask_sz, 0, b.SIZE_MAX):
+        return "a level size not in [0, 1e15)"
+    if r.book_ms is not None and not b.TIME_MIN * 1000 <= r.book_ms < b.TIME_MAX * 1000:
+        return "book_ms outside 2000-2100"
+    if b.bad_text(r.book_hash, b.ID_MAX):
+        return "book_hash too long"
+    return None
+
+
+def _resolution(r: Resolution) -> str | None:
+    if why := b.market_problem(r.platform, r.market_id):
+        return why
+    if b.bad_time(r.observed_at):
+        return f"observed_at {r.observed_at!r} outside 2000-2100"
+    if r.status not in ("closed", "resolved", "voided"):
+        return f"status {r.status[:40]!r}"
+    if b.bad_price(r.settlement_value):
+        return f"settlement_value {r.settlement_value!r} not in [0, 1]"
+    if _bad_iso(r.resolved_at) or _bad_iso(r.closed_at):
+        return "a date is not ISO 8601 in 2000-2100"
+    if (b.bad_text(r.winning_outcome, b.TITLE_MAX) or b.bad_text(r.detail, b.TITLE_MAX)
+            or b.bad_text(r.resolution, 3)):
+        return "a text field too long"
+    return None
+
+
+def _news_headline(r: NewsHeadline) -> str | None:
+    if why := b.market_problem(r.platform, r.market_id):
+        return why
+    if b.bad_text(r.headline, b.TITLE_MAX) or b.bad_text(r.source, b.TITLE_MAX) or b.bad_text(r.url, b.TITLE_MAX):
+        return "headline/source/url too long"
+    if _bad_iso(r.captured_at) or _bad_iso(r.published_at):
+        return "a date is not ISO 8601 in 2000-2100"
+    return None
+
+
+def _backfill_mark(r: BackfillMark) -> str | None:
+    if why := b.market_problem(r.platform, r.market_id):
+        return why
+    if b.bad_time(r.done_at):
+        return f"done_at {r.done_at!r} outside 2000-2100"
+    if b.bad_size(r.points) or b.bad_size(r.resolution_s):
+        return "points/resolution_s not in [0, 1e15)"
+    return None
+
+
+def _archive_file(r: ArchiveCommit | BookArchiveCommit) -> str | None:
+    """The checks both archive commits share: platform, day, time span, file path."""
+    if r.platform not in platforms.market_names():
+        return f"unknown platform {r.platform[:40]!r}"
+    if _DAY.fullmatch(r.day) is None:
+        return f"day {r.day[:20]!r} is not YYYY-MM-DD"
+    if b.bad_time(r.t_start) or b.bad_time(r.t_end):
+        return "t_start/t_end outside 2000-2100"
+    if not _safe_relative(r.file):
+        return f"file {r.file[:80]!r} is not a plain relative path"
+    return None
+
+
+def _archive_commit(r: ArchiveCommit) -> str | None:
+    if why := _archive_file(r):
+        return why
+    if b.bad_size(r.rows) or b.bad_size(r.markets):
+        return "rows/markets not in [0, 1e15)"
+    if not _int64(r.sum_t, r.sum_yes, r.sum_bid, r.sum_ask, r.sum_volume, r.sum_liquidity):
+        return "a sum beyond 64 bits"
+    return None
+
+
+def _book_archive_commit(r: BookArchiveCommit) -> str | None:
+    if why := _archive_file(r):
+        return why
+    if b.bad_size(r.rows):
+        return "rows not in [0, 1e15)"
+    if not _int64(r.sum_t, r.sum_seen_ms, r.sum_level_bytes):
+        return "a sum beyond 64 bits"
+    return None
+
+
+def _phase_report(r: PhaseReport) -> str | None:
+    if r.platform not in platforms.report_names():
+        return f"unknown platform {r.platform[:40]!r}"
+    if b.bad_id(r.job_id):
+        return "job id is not 1-200 printable characters"
+    if not (b.finite(r.started_at) and b.finite(r.finished_at)
+            and 0 <= r.started_at < b.TIME_MAX and 0 <= r.finished_at < b.TIME_MAX):
+        return "started_at/finished_at not finite unix seconds"
+    if r.grid_time is not None and not 0 <= r.grid_time < b.TIME_MAX:
+        return "grid_time out of range"
+    if any(not 0 <= x < b.SIZE_MAX for x in (r.requests, r.retries, r.records, r.skipped, r.errors)):
+        return "a count not in [0, 1e15)"
+    if b.bad_text(r.message, b.TEXT_MAX) or b.bad_text(r.phase, 40):
+        return "phase/message too long"
+    if len(r.listings_complete) > b.EXTRA_MAX or _bad_texts(r.listings_complete, b.TITLE_MAX):
+        return "listings_complete too many or too long"
+    return None
+
+
+_CHECKS = {MarketUpsert: _market_upsert, PriceSnapshot: _price_snapshot, OrderBook: _order_book,
+           Resolution: _resolution, NewsHeadline: _news_headline, BackfillMark: _backfill_mark,
+           ArchiveCommit: _archive_commit, BookArchiveCommit: _book_archive_commit, PhaseReport: _phase_report,
+           SnapshotColumns: lambda r: None}
+
+
+def _bad_texts(items: list, limit: int) -> bool:
+    return any(b.bad_text(x, limit) for x in items)
+
+
+def _int64(*sums: int) -> bool:
+    return all(-2**63 <= x < 2**63 for x in sums)
 
 
 def _safe_relative(path: str) -> bool:
