@@ -63,8 +63,8 @@ def parse_and_publish(pages: list[bytes], kind: str) -> tuple[float, int, int]:
         for m in items:
             try:
                 if kind == "discover":
-                    batch.append(kp.market_upsert(m, 1.7e9, "KXBENCH", "Economics"))
-                    r = kp.resolution(m, 1.7e9)
+                    u, r = kp.market_records(m, 1.7e9, "KXBENCH", "Economics")
+                    batch.append(u)
                     if r is not None:
                         batch.append(r)
                 else:

@@ -36,21 +36,42 @@ def finite(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
+# Plain numbers take the fast path below: for an int or a float, the range comparison alone is the
+# whole check, since NaN fails every comparison and +-inf fails the bounds. Anything else (None,
+# bool, a subclass, a string) goes through ``finite`` as before.
+_PLAIN_NUMBERS = frozenset({int, float})
+
+
 def bad_price(p) -> bool:
     """None is fine (unknown); anything else must be a finite probability."""
+    if type(p) in _PLAIN_NUMBERS:
+        return not PRICE_MIN <= p <= PRICE_MAX
     return p is not None and not (finite(p) and PRICE_MIN <= p <= PRICE_MAX)
 
 
 def bad_size(x) -> bool:
+    if type(x) in _PLAIN_NUMBERS:
+        return not 0 <= x < SIZE_MAX
     return x is not None and not (finite(x) and 0 <= x < SIZE_MAX)
 
 
 def bad_time(t) -> bool:
+    if type(t) in _PLAIN_NUMBERS:
+        return not TIME_MIN <= t < TIME_MAX
     return t is None or not (finite(t) and TIME_MIN <= t < TIME_MAX)
 
 
 def bad_text(s, limit: int) -> bool:
     return s is not None and (not isinstance(s, str) or len(s) > limit)
+
+
+def bad_texts(items: list, limit: int) -> bool:
+    """Some item is not a string (None is fine) or is longer than limit: by C-speed max when all are strings."""
+    if not items:
+        return False
+    if set(map(type, items)) == {str}:
+        return max(map(len, items)) > limit
+    return any(bad_text(x, limit) for x in items)
 
 
 def bad_id(s) -> bool:

@@ -18,15 +18,14 @@ from collector import bounds as b, platforms
 from collector.wire import (ArchiveCommit, BackfillMark, BookArchiveCommit, MarketUpsert, NewsHeadline,
                             OrderBook, PhaseReport, PriceSnapshot, Record, Resolution, SnapshotColumns)
 
-_ISO = re.compile(r"\d{4}-\d{2}-\d{2}([T ][0-9:.]+)?(Z|[+-]\d{2}:?\d{2})?")
+_ISO = re.compile(r"20\d{2}-\d{2}-\d{2}([T ][0-9:.]+)?(Z|[+-]\d{2}:?\d{2})?")  # years 2000-2099 only
 _SAFE_FILE = re.compile(r"[A-Za-z0-9_=./-]{1,300}")
 _PRINTABLE = re.compile(r"[!-~]*")
 _DAY = re.compile(r"(20\d\d)-\d\d-\d\d")
 
 
 def _bad_iso(s) -> bool:
-    return s is not None and (not isinstance(s, str) or _ISO.fullmatch(s) is None
-                              or not "2000" <= s[:4] < "2100")
+    return s is not None and (not isinstance(s, str) or _ISO.fullmatch(s) is None)
 
 
 def problem(r: Record) -> str | None:
@@ -52,7 +51,7 @@ def _market_upsert(r: MarketUpsert) -> str | None:
         return f"description longer than {b.TEXT_MAX} characters"
     if b.bad_text(r.slug, b.TITLE_MAX) or b.bad_text(r.category, b.TITLE_MAX):
         return "slug/category too long"
-    if r.outcomes is not None and (len(r.outcomes) > b.EXTRA_MAX or _bad_texts(r.outcomes, b.TITLE_MAX)):
+    if r.outcomes is not None and (len(r.outcomes) > b.EXTRA_MAX or b.bad_texts(r.outcomes, b.TITLE_MAX)):
         return "outcomes too many or too long"
     if b.bad_size(r.volume):
         return f"volume {r.volume!r} not in [0, 1e15)"
@@ -190,7 +189,7 @@ def _phase_report(r: PhaseReport) -> str | None:
         return "a count not in [0, 1e15)"
     if b.bad_text(r.message, b.TEXT_MAX) or b.bad_text(r.phase, 40):
         return "phase/message too long"
-    if len(r.listings_complete) > b.EXTRA_MAX or _bad_texts(r.listings_complete, b.TITLE_MAX):
+    if len(r.listings_complete) > b.EXTRA_MAX or b.bad_texts(r.listings_complete, b.TITLE_MAX):
         return "listings_complete too many or too long"
     return None
 
@@ -199,10 +198,6 @@ _CHECKS = {MarketUpsert: _market_upsert, PriceSnapshot: _price_snapshot, OrderBo
            Resolution: _resolution, NewsHeadline: _news_headline, BackfillMark: _backfill_mark,
            ArchiveCommit: _archive_commit, BookArchiveCommit: _book_archive_commit, PhaseReport: _phase_report,
            SnapshotColumns: lambda r: None}
-
-
-def _bad_texts(items: list, limit: int) -> bool:
-    return any(b.bad_text(x, limit) for x in items)
 
 
 def _int64(*sums: int) -> bool:

@@ -242,8 +242,7 @@ def _offer_all(ctx: PhaseContext, items: list, known: dict, seen: set[str]) -> N
             if ticker in seen:
                 continue
             series, category = catalog_of(ctx).category_for(m.get("event_ticker"))
-            upsert = kp.market_upsert(m, observed_at, series, category)
-            res = kp.resolution(m, observed_at)
+            upsert, res = kp.market_records(m, observed_at, series, category)
         except kp.BadRecord as exc:
             ctx.skip(_label(m), str(exc))
             continue

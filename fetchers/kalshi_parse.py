@@ -188,46 +188,70 @@ def price_snapshot(m: dict, t: int, observed_at: float | None = None) -> PriceSn
                                  observed_at=observed_at))
 
 
+def market_records(m: dict, observed_at: float, series_ticker: str | None = None,
+                   category: str | None = None) -> tuple[MarketUpsert, Resolution | None]:
+    """``market_upsert`` and ``resolution`` of one market in one pass, its ticker, status and
+    close time read once: DISCOVER's path, which pays it for every market it lists."""
+    market_id, status = ticker_of(m), status_of(m)
+    closed_at = iso(m.get("close_time"), "close_time")
+    upsert = checked(_upsert(m, market_id, status, closed_at, observed_at, series_ticker, category))
+    res = _resolution(m, market_id, status, closed_at, observed_at)
+    return upsert, (checked(res) if res is not None else None)
+
+
 def market_upsert(m: dict, observed_at: float, series_ticker: str | None = None,
                   category: str | None = None) -> MarketUpsert:
     """Our market row; ``series_ticker``/``category`` come from the market's event and series."""
-    market_id = ticker_of(m)
-    status = our_status(status_of(m))
-    rules, more = _text(m, "rules_primary"), _text(m, "rules_secondary")
-    description = f"{rules}\n\n{more}" if rules and more else (rules or more or None)
-    extra: dict[str, str] = {}
-    for k in _EXTRA_TEXT:
-        v = _text(m, k)
-        if v:
-            extra[k] = v
-    for k in _EXTRA_TIMES:
-        v = iso(m.get(k), k)
-        if v:
-            extra[k] = v
-    for k in _EXTRA_NUMBERS:
-        v = m.get(k)
-        if v is not None and v != "":
-            extra[k] = repr(_number(v, k, cents=False))
-    if series_ticker:
-        extra["series_ticker"] = series_ticker
-    end_date = iso(m.get("close_time"), "close_time") or iso(m.get("expected_expiration_time"),
-                                                              "expected_expiration_time")
-    return checked(MarketUpsert(
-        platform=PLATFORM, market_id=market_id, observed_at=observed_at, status=status,
-        title=_text(m, "title") or None, description=description, category=category,
-        outcomes=OUTCOMES, volume=k_count(m, "volume"), liquidity=None, end_date=end_date,
-        created_at=iso(m.get("created_time"), "created_time"),
-        updated_at=iso(m.get("updated_time"), "updated_time"), extra=extra,
-    ))
+    market_id, status = ticker_of(m), status_of(m)
+    closed_at = iso(m.get("close_time"), "close_time")
+    return checked(_upsert(m, market_id, status, closed_at, observed_at, series_ticker, category))
 
 
 def resolution(m: dict, observed_at: float) -> Resolution | None:
     """``_resolution`` within collector/bounds.py (BadRecord otherwise)."""
-    r = _resolution(m, observed_at)
+    market_id, status = ticker_of(m), status_of(m)
+    if status in LIVE_STATUSES:
+        return None
+    r = _resolution(m, market_id, status, iso(m.get("close_time"), "close_time"), observed_at)
     return checked(r) if r is not None else None
 
 
-def _resolution(m: dict, observed_at: float) -> Resolution | None:
+def _upsert(m: dict, market_id: str, status: str, close: str | None, observed_at: float,
+            series_ticker: str | None, category: str | None) -> MarketUpsert:
+    get = m.get
+    rules, more = _text(m, "rules_primary"), _text(m, "rules_secondary")
+    description = f"{rules}\n\n{more}" if rules and more else (rules or more or None)
+    extra: dict[str, str] = {}
+    for k in _EXTRA_TEXT:
+        v = get(k)
+        if v is not None:
+            if type(v) is not str:
+                raise BadRecord(f"{k}: expected a string, got {type(v).__name__}")
+            if v:
+                extra[k] = v
+    v = iso(get("open_time"), "open_time")
+    if v:
+        extra["open_time"] = v
+    if close:
+        extra["close_time"] = close
+    for k in _EXTRA_NUMBERS:
+        v = get(k)
+        if v is not None and v != "":
+            extra[k] = repr(_number(v, k, cents=False))
+    if series_ticker:
+        extra["series_ticker"] = series_ticker
+    return MarketUpsert(
+        platform=PLATFORM, market_id=market_id, observed_at=observed_at, status=our_status(status),
+        title=_text(m, "title") or None, description=description, category=category,
+        outcomes=OUTCOMES, volume=k_count(m, "volume"), liquidity=None,
+        end_date=close or iso(get("expected_expiration_time"), "expected_expiration_time"),
+        created_at=iso(get("created_time"), "created_time"),
+        updated_at=iso(get("updated_time"), "updated_time"), extra=extra,
+    )
+
+
+def _resolution(m: dict, market_id: str, status: str, closed_at: str | None,
+                observed_at: float) -> Resolution | None:
     """Resolution state of a market that is past trading; None while it is still live.
 
     ``detail`` says what was seen ('kalshi:finalized', 'kalshi:determined', 'kalshi:scalar',
@@ -235,11 +259,8 @@ def _resolution(m: dict, observed_at: float) -> Resolution | None:
     resolved_at is settlement_ts (set at finalization), else updated_time; closed_at is close_time,
     which Kalshi rewrites to the actual close when a market closes early.
     """
-    market_id = ticker_of(m)
-    status = status_of(m)
     if status in LIVE_STATUSES:
         return None
-    closed_at = iso(m.get("close_time"), "close_time")
     if status != FINAL_STATUS:
         return Resolution(platform=PLATFORM, market_id=market_id, observed_at=observed_at,
                           status="closed", detail=f"kalshi:{status}", closed_at=closed_at)
