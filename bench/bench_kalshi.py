@@ -60,17 +60,22 @@ def parse_and_publish(pages: list[bytes], kind: str) -> tuple[float, int, int]:
     for raw in pages:
         items, _ = kp.page(msgspec.json.decode(raw), "markets")
         batch = []
-        for m in items:
-            try:
-                if kind == "discover":
-                    u, r = kp.market_records(m, 1.7e9, "KXBENCH", "Economics")
-                    batch.append(u)
-                    if r is not None:
-                        batch.append(r)
-                else:
+        if kind == "discover":  # as fetchers/kalshi.py _offer_all: build the page, check it at once
+            pairs = []
+            for m in items:
+                try:
+                    pairs.append(kp.unchecked_records(m, 1.7e9, "KXBENCH", "Economics"))
+                except kp.BadRecord:
+                    continue
+            for pair, why in zip(pairs, kp.page_problems(pairs)):
+                if not why:
+                    batch.extend(r for r in pair if r is not None)
+        else:
+            for m in items:
+                try:
                     batch.append(kp.price_snapshot(m, 1_700_000_100))
-            except kp.BadRecord:
-                continue
+                except kp.BadRecord:
+                    continue
         seq += 1
         frames += len(wire.encode(wire.Batch(sender="bench", seq=seq, source="simulator", records=batch)))
         records += len(batch)

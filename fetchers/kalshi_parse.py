@@ -190,13 +190,26 @@ def price_snapshot(m: dict, t: int, observed_at: float | None = None) -> PriceSn
 
 def market_records(m: dict, observed_at: float, series_ticker: str | None = None,
                    category: str | None = None) -> tuple[MarketUpsert, Resolution | None]:
-    """``market_upsert`` and ``resolution`` of one market in one pass, its ticker, status and
-    close time read once: DISCOVER's path, which pays it for every market it lists."""
+    """``market_upsert`` and ``resolution`` of one market in one pass (BadRecord if either breaks a bound)."""
+    upsert, res = unchecked_records(m, observed_at, series_ticker, category)
+    return checked(upsert), (checked(res) if res is not None else None)
+
+
+def unchecked_records(m: dict, observed_at: float, series_ticker: str | None = None,
+                      category: str | None = None) -> tuple[MarketUpsert, Resolution | None]:
+    """``market_records`` before the bounds check: DISCOVER builds a page of these, its ticker,
+    status and close time read once per market, and checks the page at once (``page_problems``)."""
     market_id, status = ticker_of(m), status_of(m)
     closed_at = iso(m.get("close_time"), "close_time")
-    upsert = checked(_upsert(m, market_id, status, closed_at, observed_at, series_ticker, category))
-    res = _resolution(m, market_id, status, closed_at, observed_at)
-    return upsert, (checked(res) if res is not None else None)
+    return (_upsert(m, market_id, status, closed_at, observed_at, series_ticker, category),
+            _resolution(m, market_id, status, closed_at, observed_at))
+
+
+def page_problems(pairs: list[tuple[MarketUpsert, Resolution | None]]) -> list[str | None]:
+    """Why each market's (upsert, resolution) must be skipped (the first record's bound broken), or
+    None: what ``checked`` says of each record, for a whole page at once (``validate.problems``)."""
+    why = iter(validate.problems([r for pair in pairs for r in pair if r is not None]))
+    return [next(filter(None, [next(why) for r in pair if r is not None]), None) for pair in pairs]
 
 
 def market_upsert(m: dict, observed_at: float, series_ticker: str | None = None,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from collector import bounds as b, validate, wire
 
@@ -171,3 +173,44 @@ def test_the_first_broken_bound_is_the_one_named():
 
 def test_an_unknown_record_type_is_named():
     assert validate.problem(wire.Ack(seq=1)) == "unknown record type Ack"
+
+
+# --- a page at once: validate.problems must answer exactly what problem() answers, record by record ---
+
+ODD_VALUES = [None, 0, -1, 1.5, NAN, INF, -INF, True, 10**19, 2**63, b.TIME_MIN - 1, b.TIME_MAX, "", "x" * 1001,
+              "KX TEST", "kxtest-1", "KXTEST-2", "1999-01-01", "2099-12-31", "2100-01-01", [], ["x" * 1001],
+              {}, {"k" * 201: "v"}, {"k": 5}, "resolved", "voided", "polymarket", "news", 3.0]
+PAGE_KINDS = ("upsert", "resolution", "snap")
+
+
+def _mutated(kind: str, i: int, changes: list[tuple[int, object]]) -> wire.Record:
+    good = msgspec.structs.replace(GOOD[kind], market_id=f"KXTEST-{i}")
+    names = type(good).__struct_fields__
+    return msgspec.structs.replace(good, **{names[f % len(names)]: v for f, v in changes})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(PAGE_KINDS),
+                          st.lists(st.tuples(st.integers(0, 20), st.sampled_from(ODD_VALUES)), max_size=2)),
+                min_size=1, max_size=40))
+def test_a_page_checked_at_once_gets_each_records_own_answer(page):
+    records = [_mutated(kind, i, changes) for i, (kind, changes) in enumerate(page)]
+    expected = []
+    for r in records:
+        try:
+            expected.append(validate.problem(r))
+        except (TypeError, AttributeError, OverflowError):  # a value no parser or wire decode can produce
+            return
+    assert validate.problems(records) == expected
+
+
+def test_a_page_of_good_records_passes_whole_and_one_bad_record_is_named_alone():
+    page = [_mutated(kind, i, []) for i in range(300) for kind in PAGE_KINDS]
+    assert validate.problems(page) == [None] * len(page)
+    for field, value, words in [("observed_at", NAN, "observed_at"), ("market_id", "KX,1", "not a kalshi id"),
+                                ("volume", INF, "volume"), ("end_date", "2100-01-01", "ISO 8601"),
+                                ("extra", {"k": "v" * 1001}, "extra"), ("title", "x" * 1001, "title")]:
+        bad = page[:]
+        bad[450] = msgspec.structs.replace(page[450], **{field: value})
+        why = validate.problems(bad)
+        assert why[450] is not None and words in why[450] and why.count(None) == len(page) - 1
