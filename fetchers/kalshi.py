@@ -43,6 +43,7 @@ from fetchers.base import BadPage, PhaseContext
 from fetchers.http import ApiRefused
 from fetchers.kalshi_catalog import EVENTS_PAGE, NOT_TRIED, Catalog, ticker_batches
 from fetchers.kalshi_db import Known, known_markets, listing_watermark
+from fetchers.kalshi_rows import DECODERS
 from fetchers.recheck import GONE, Recheck
 
 WATERMARK_MARGIN_S = 3600  # incremental windows overlap by an hour: clock skew, CDN caching
@@ -353,7 +354,7 @@ class Pages:
         repeats = 0  # consecutive answers whose cursor we had already followed
         while not ctx.should_stop():
             try:
-                items, cursor = kp.page(ctx.http.get_json(url, params), self.key)
+                items, cursor = kp.page(ctx.http.get_json(url, params, decoder=DECODERS.get(self.key)), self.key)
             except kp.BadRecord as exc:
                 raise BadPage(f"GET {path}: {exc}") from None
             yield items

@@ -38,6 +38,9 @@ from collector import bounds, validate
 from collector.clock import unix
 from collector.wire import MarketUpsert, PriceSnapshot, Resolution
 from fetchers.base import BadRecord, yes_price
+from fetchers.kalshi_rows import EventsPage, MarketsPage, as_dicts
+
+TYPED_PAGES = (EventsPage, MarketsPage)
 
 PLATFORM = "kalshi"
 PARLAY_PREFIX = "KXMVE"  # multivariate (parlay) tickers; kalshi.md §9
@@ -324,7 +327,10 @@ def series_category(s: object) -> str | None:
 
 
 def page(body: object, key: str) -> tuple[list, str | None]:
-    """(items, next cursor or None at the end) of one paginated answer; raises BadRecord on a bad envelope."""
+    """(items, next cursor or None at the end) of one paginated answer, plain or typed
+    (fetchers/kalshi_rows.py); raises BadRecord on a bad envelope."""
+    if type(body) in TYPED_PAGES:
+        body = as_dicts(body)
     if type(body) is not dict:
         raise BadRecord(f"page: expected an object, got {type(body).__name__}")
     items = body.get(key)
