@@ -1,6 +1,7 @@
 """Every wire record checked against collector/bounds.py: one rule for parsers, sink and scheduler.
 
-Parsers call ``problem`` on each record they build and skip a failing one (a counter and a log
+Parsers call ``problem`` on each record they build, or ``problems`` on a page of them (Kalshi
+DISCOVER: the same answers, a fraction of the cost), and skip a failing one (a counter and a log
 line naming the market; the rest of the page goes on). The sink calls it again before its
 transaction, because a sender can be buggy, old or hostile: a record that breaks a bound is
 dropped on its own, counted (``records_rejected``) and logged naming its market; the rest of its batch is stored and the batch is acknowledged with
