@@ -43,6 +43,7 @@ from fetchers.base import BadPage, PhaseContext
 from fetchers.http import ApiRefused
 from fetchers.kalshi_catalog import EVENTS_PAGE, NOT_TRIED, Catalog, ticker_batches
 from fetchers.kalshi_db import Known, known_markets, listing_watermark
+from fetchers.kalshi_rows import DECODERS
 from fetchers.recheck import GONE, Recheck
 
 WATERMARK_MARGIN_S = 3600  # incremental windows overlap by an hour: clock skew, CDN caching
@@ -234,18 +235,25 @@ def _offer_all(ctx: PhaseContext, items: list, known: dict, seen: set[str]) -> N
             wanted.append(m)
         elif type(m) is not dict:
             ctx.skip(_label(m), f"market is {type(m).__name__}, not an object")
-    catalog_of(ctx).ensure(ctx, {e for m in wanted if type(e := m.get("event_ticker")) is str})
+    catalog = catalog_of(ctx)
+    catalog.ensure(ctx, {e for m in wanted if type(e := m.get("event_ticker")) is str})
     observed_at = clock.now()
+    built = []  # (market, ticker, (upsert, resolution)), checked against the bounds as one page below
     for m in wanted:
         try:
             ticker = kp.ticker_of(m)
             if ticker in seen:
                 continue
-            series, category = catalog_of(ctx).category_for(m.get("event_ticker"))
-            upsert = kp.market_upsert(m, observed_at, series, category)
-            res = kp.resolution(m, observed_at)
+            series, category = catalog.category_for(m.get("event_ticker"))
+            built.append((m, ticker, kp.unchecked_records(m, observed_at, series, category)))
         except kp.BadRecord as exc:
             ctx.skip(_label(m), str(exc))
+    problems = kp.page_problems([pair for _, _, pair in built])
+    for (m, ticker, (upsert, res)), why in zip(built, problems):
+        if why:
+            ctx.skip(_label(m), why)
+            continue
+        if ticker in seen:  # listed twice in one page: the first good one counts
             continue
         seen.add(ticker)
         k = known.get(ticker)
@@ -346,7 +354,7 @@ class Pages:
         repeats = 0  # consecutive answers whose cursor we had already followed
         while not ctx.should_stop():
             try:
-                items, cursor = kp.page(ctx.http.get_json(url, params), self.key)
+                items, cursor = kp.page(ctx.http.get_json(url, params, decoder=DECODERS.get(self.key)), self.key)
             except kp.BadRecord as exc:
                 raise BadPage(f"GET {path}: {exc}") from None
             yield items

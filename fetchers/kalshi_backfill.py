@@ -104,8 +104,7 @@ def _page(ctx: PhaseContext, driver: Driver, catalog: Catalog, items: list, hist
         now = clock.now()
         try:
             series, category = catalog.category_for(m.get("event_ticker"))
-            upsert = kp.market_upsert(m, now, series, category)
-            verdict = kp.resolution(m, now)
+            upsert, verdict = kp.market_records(m, now, series, category)
             open_ts = kp.unix(kp.iso(m.get("open_time"), "open_time"))
             close_ts = kp.unix(kp.iso(m.get("close_time"), "close_time"))
         except kp.BadRecord as exc:

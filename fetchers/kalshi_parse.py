@@ -38,6 +38,9 @@ from collector import bounds, validate
 from collector.clock import unix
 from collector.wire import MarketUpsert, PriceSnapshot, Resolution
 from fetchers.base import BadRecord, yes_price
+from fetchers.kalshi_rows import EventsPage, MarketsPage, as_dicts
+
+TYPED_PAGES = (EventsPage, MarketsPage)
 
 PLATFORM = "kalshi"
 PARLAY_PREFIX = "KXMVE"  # multivariate (parlay) tickers; kalshi.md §9
@@ -188,46 +191,83 @@ def price_snapshot(m: dict, t: int, observed_at: float | None = None) -> PriceSn
                                  observed_at=observed_at))
 
 
+def market_records(m: dict, observed_at: float, series_ticker: str | None = None,
+                   category: str | None = None) -> tuple[MarketUpsert, Resolution | None]:
+    """``market_upsert`` and ``resolution`` of one market in one pass (BadRecord if either breaks a bound)."""
+    upsert, res = unchecked_records(m, observed_at, series_ticker, category)
+    return checked(upsert), (checked(res) if res is not None else None)
+
+
+def unchecked_records(m: dict, observed_at: float, series_ticker: str | None = None,
+                      category: str | None = None) -> tuple[MarketUpsert, Resolution | None]:
+    """``market_records`` before the bounds check: DISCOVER builds a page of these, its ticker,
+    status and close time read once per market, and checks the page at once (``page_problems``)."""
+    market_id, status = ticker_of(m), status_of(m)
+    closed_at = iso(m.get("close_time"), "close_time")
+    return (_upsert(m, market_id, status, closed_at, observed_at, series_ticker, category),
+            _resolution(m, market_id, status, closed_at, observed_at))
+
+
+def page_problems(pairs: list[tuple[MarketUpsert, Resolution | None]]) -> list[str | None]:
+    """Why each market's (upsert, resolution) must be skipped (the first record's bound broken), or
+    None: what ``checked`` says of each record, for a whole page at once (``validate.problems``)."""
+    why = iter(validate.problems([r for pair in pairs for r in pair if r is not None]))
+    return [next(filter(None, [next(why) for r in pair if r is not None]), None) for pair in pairs]
+
+
 def market_upsert(m: dict, observed_at: float, series_ticker: str | None = None,
                   category: str | None = None) -> MarketUpsert:
     """Our market row; ``series_ticker``/``category`` come from the market's event and series."""
-    market_id = ticker_of(m)
-    status = our_status(status_of(m))
-    rules, more = _text(m, "rules_primary"), _text(m, "rules_secondary")
-    description = f"{rules}\n\n{more}" if rules and more else (rules or more or None)
-    extra: dict[str, str] = {}
-    for k in _EXTRA_TEXT:
-        v = _text(m, k)
-        if v:
-            extra[k] = v
-    for k in _EXTRA_TIMES:
-        v = iso(m.get(k), k)
-        if v:
-            extra[k] = v
-    for k in _EXTRA_NUMBERS:
-        v = m.get(k)
-        if v is not None and v != "":
-            extra[k] = repr(_number(v, k, cents=False))
-    if series_ticker:
-        extra["series_ticker"] = series_ticker
-    end_date = iso(m.get("close_time"), "close_time") or iso(m.get("expected_expiration_time"),
-                                                              "expected_expiration_time")
-    return checked(MarketUpsert(
-        platform=PLATFORM, market_id=market_id, observed_at=observed_at, status=status,
-        title=_text(m, "title") or None, description=description, category=category,
-        outcomes=OUTCOMES, volume=k_count(m, "volume"), liquidity=None, end_date=end_date,
-        created_at=iso(m.get("created_time"), "created_time"),
-        updated_at=iso(m.get("updated_time"), "updated_time"), extra=extra,
-    ))
+    market_id, status = ticker_of(m), status_of(m)
+    closed_at = iso(m.get("close_time"), "close_time")
+    return checked(_upsert(m, market_id, status, closed_at, observed_at, series_ticker, category))
 
 
 def resolution(m: dict, observed_at: float) -> Resolution | None:
     """``_resolution`` within collector/bounds.py (BadRecord otherwise)."""
-    r = _resolution(m, observed_at)
+    market_id, status = ticker_of(m), status_of(m)
+    if status in LIVE_STATUSES:
+        return None
+    r = _resolution(m, market_id, status, iso(m.get("close_time"), "close_time"), observed_at)
     return checked(r) if r is not None else None
 
 
-def _resolution(m: dict, observed_at: float) -> Resolution | None:
+def _upsert(m: dict, market_id: str, status: str, close: str | None, observed_at: float,
+            series_ticker: str | None, category: str | None) -> MarketUpsert:
+    get = m.get
+    rules, more = _text(m, "rules_primary"), _text(m, "rules_secondary")
+    description = f"{rules}\n\n{more}" if rules and more else (rules or more or None)
+    extra: dict[str, str] = {}
+    for k in _EXTRA_TEXT:
+        v = get(k)
+        if v is not None:
+            if type(v) is not str:
+                raise BadRecord(f"{k}: expected a string, got {type(v).__name__}")
+            if v:
+                extra[k] = v
+    v = iso(get("open_time"), "open_time")
+    if v:
+        extra["open_time"] = v
+    if close:
+        extra["close_time"] = close
+    for k in _EXTRA_NUMBERS:
+        v = get(k)
+        if v is not None and v != "":
+            extra[k] = repr(_number(v, k, cents=False))
+    if series_ticker:
+        extra["series_ticker"] = series_ticker
+    return MarketUpsert(
+        platform=PLATFORM, market_id=market_id, observed_at=observed_at, status=our_status(status),
+        title=_text(m, "title") or None, description=description, category=category,
+        outcomes=OUTCOMES, volume=k_count(m, "volume"), liquidity=None,
+        end_date=close or iso(get("expected_expiration_time"), "expected_expiration_time"),
+        created_at=iso(get("created_time"), "created_time"),
+        updated_at=iso(get("updated_time"), "updated_time"), extra=extra,
+    )
+
+
+def _resolution(m: dict, market_id: str, status: str, closed_at: str | None,
+                observed_at: float) -> Resolution | None:
     """Resolution state of a market that is past trading; None while it is still live.
 
     ``detail`` says what was seen ('kalshi:finalized', 'kalshi:determined', 'kalshi:scalar',
@@ -235,11 +275,8 @@ def _resolution(m: dict, observed_at: float) -> Resolution | None:
     resolved_at is settlement_ts (set at finalization), else updated_time; closed_at is close_time,
     which Kalshi rewrites to the actual close when a market closes early.
     """
-    market_id = ticker_of(m)
-    status = status_of(m)
     if status in LIVE_STATUSES:
         return None
-    closed_at = iso(m.get("close_time"), "close_time")
     if status != FINAL_STATUS:
         return Resolution(platform=PLATFORM, market_id=market_id, observed_at=observed_at,
                           status="closed", detail=f"kalshi:{status}", closed_at=closed_at)
@@ -290,7 +327,10 @@ def series_category(s: object) -> str | None:
 
 
 def page(body: object, key: str) -> tuple[list, str | None]:
-    """(items, next cursor or None at the end) of one paginated answer; raises BadRecord on a bad envelope."""
+    """(items, next cursor or None at the end) of one paginated answer, plain or typed
+    (fetchers/kalshi_rows.py); raises BadRecord on a bad envelope."""
+    if type(body) in TYPED_PAGES:
+        body = as_dicts(body)
     if type(body) is not dict:
         raise BadRecord(f"page: expected an object, got {type(body).__name__}")
     items = body.get(key)

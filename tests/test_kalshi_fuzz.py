@@ -162,7 +162,7 @@ class Pages:
     def __init__(self, items):
         self.items = items
 
-    def get_json(self, url, params=None):
+    def get_json(self, url, params=None, decoder=None):  # plain dicts: the typed path is HttpClient's
         params = params or {}
         if url.endswith("/markets"):
             return {"markets": self.items, "cursor": ""}

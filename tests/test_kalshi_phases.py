@@ -34,7 +34,7 @@ class Exchange:
         self.script = {k: list(v) if isinstance(v, list) else v for k, v in script.items()}
         self.calls = []
 
-    def get_json(self, url, params=None):
+    def get_json(self, url, params=None, decoder=None):  # plain dicts: the typed path is HttpClient's
         path = url[len(BASE):]
         self.calls.append((path, dict(params or {})))
         answer = self.script.get(path)
