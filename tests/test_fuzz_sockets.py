@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from collector import bounds, wire
 from tests.conftest import Proc, script, wait_for, write_config
 from tests.sender_proc import T0
-from tests.test_scheduler_process import FakeFetcher, write_config as scheduler_config
+from tests.scheduler_rig import FakeFetcher, scheduler_config
 
 # The checks after each fuzz test read what that fuzz left behind: the module is one slow unit.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]

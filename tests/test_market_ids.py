@@ -14,7 +14,7 @@ import pytest
 
 from collector import bounds, platforms, validate, wire
 from fetchers import kalshi_parse as kp
-from tests.conftest import LocalHttp, kx_id, pm_id, start_sink, wait_for, write_config
+from tests.conftest import LocalHttp, counter, kx_id, pm_id, query, send_and_ack, sink_dealer, start_sink, wait_for, write_config
 from tests.polymarket_helpers import db_markets, fetch
 
 T0 = 1_790_000_000.0
@@ -119,9 +119,6 @@ def test_a_malformed_condition_id_skips_only_its_market(tmp_path, procs):
 
 def test_the_sink_rejects_a_bad_id_with_a_reason_and_stores_the_rest(tmp_path, procs):
     """A sender that skips the parser (buggy, old or hostile): the real sink drops only the bad record."""
-    from tests.conftest import sink_dealer
-    from tests.test_sink import counter, query, send_and_ack
-
     cfg = write_config(tmp_path, sink={"flush_interval_seconds": 0.05, "min_free_disk_mb": 1})
     start_sink(procs, tmp_path, cfg)
     s = sink_dealer(tmp_path)
