@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import shutil
 import signal
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -181,6 +183,29 @@ def dump(db_path) -> list[str]:
         db.close()
 
 
+def sink_dealer(tmp: Path):
+    """A raw DEALER socket on the sink of a config written by write_config(tmp): the sender's side
+    of the wire, for tests that hand-craft Batch frames. LINGER 0 so closing never blocks."""
+    import zmq
+
+    s = zmq.Context.instance().socket(zmq.DEALER)
+    s.setsockopt(zmq.LINGER, 0)
+    s.connect(f"ipc://{tmp}/sink.ipc")
+    return s
+
+
+def send_and_ack(sock, batch):
+    """Send one Batch on a sink_dealer socket and return the sink's answer (an Ack), within 10 s."""
+    from collector import wire
+
+    sock.send(wire.encode(batch))
+    assert sock.poll(10000), "no ack"
+    return wire.decode(sock.recv())
+
+
+# The rigs several test files share (each rig's code is in its tests/*_rig.py module).
+
+
 @pytest.fixture
 def filled_sink(procs, tmp_path):
     """A real sink holding the archive tests' six days of snapshots (tests/archive_rig.py):
@@ -188,10 +213,8 @@ def filled_sink(procs, tmp_path):
     from tests.archive_rig import fill, make_config
 
     cfg = make_config(tmp_path)
-    sink = procs.start([script("sink"), "--config", str(cfg)], tmp_path / "sink.log")
-    wait_for(lambda: (tmp_path / "sink.ipc").exists(), what="sink socket")
-    total = fill(cfg)
-    return cfg, sink, total
+    sink = start_sink(procs, tmp_path, cfg)
+    return cfg, sink, fill(cfg)
 
 
 @pytest.fixture
@@ -255,26 +278,6 @@ def kalshi_rig(procs, tmp_path):
         r.sim.stop()
 
 
-def sink_dealer(tmp: Path):
-    """A raw DEALER socket on the sink of a config written by write_config(tmp): the sender's side
-    of the wire, for tests that hand-craft Batch frames. LINGER 0 so closing never blocks."""
-    import zmq
-
-    s = zmq.Context.instance().socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    s.connect(f"ipc://{tmp}/sink.ipc")
-    return s
-
-
-def send_and_ack(sock, batch):
-    """Send one Batch on a sink_dealer socket and return the sink's answer (an Ack), within 10 s."""
-    from collector import wire
-
-    sock.send(wire.encode(batch))
-    assert sock.poll(10000), "no ack"
-    return wire.decode(sock.recv())
-
-
 class LocalHttp:
     """A real HTTP server on 127.0.0.1 (free port) in a thread, for fake third-party services."""
 
@@ -289,3 +292,30 @@ class LocalHttp:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """Base of the tests' fake HTTP services (served by LocalHttp): no access log on the test's
+    stderr, and one way to send a reply."""
+
+    def log_message(self, *args):
+        pass
+
+    def head(self, status: int, length: int, headers: dict | None = None) -> None:
+        """Status line, the given headers, then Content-Length: what precedes a body of length bytes."""
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+
+    def reply(self, status: int, body: bytes, headers: dict | None = None) -> None:
+        """A whole reply; a client that hung up first (a test that stopped it) is not an error."""
+        self.head(status, len(body), headers)
+        try:
+            self.wfile.write(body)
+        except OSError:
+            pass
+
+    def reply_json(self, doc, status: int = 200) -> None:
+        self.reply(status, json.dumps(doc).encode(), {"Content-Type": "application/json"})

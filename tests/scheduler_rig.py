@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -19,14 +18,13 @@ from pathlib import Path
 import zmq
 
 from collector import clock, wire
-from tests.conftest import free_port
+from tests.conftest import free_port, script
 
-BIN = Path(sys.executable).parent
 HEARTBEAT_S = 0.3
 
 
 def scheduler_config(tmp: Path, *, discover=0.05, snapshot=0.05, resolve=0.1, deadline=20.0,
-                 silent=30.0, kalshi=False) -> tuple[Path, str]:
+                     silent=30.0, kalshi=False) -> tuple[Path, str]:
     """A scheduler config in tmp (intervals in minutes, TCP endpoints on free ports) and the endpoint
     fetchers connect to."""
     endpoint = f"tcp://127.0.0.1:{free_port()}"
@@ -56,7 +54,7 @@ class SchedulerProc:
 
     def __init__(self, cfg: Path, tmp: Path, name="scheduler"):
         self.log_path = tmp / f"{name}.log"
-        self.proc = subprocess.Popen([str(BIN / "scheduler"), "--config", str(cfg)],
+        self.proc = subprocess.Popen([script("scheduler"), "--config", str(cfg)],
                                      stdout=subprocess.DEVNULL, stderr=open(self.log_path, "wb"))
 
     def log(self) -> str:

@@ -12,15 +12,14 @@ import re
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-CONF = ROOT / "supervisord.conf"
+from tests.conftest import BIN, REPO
+
+CONF = REPO / "supervisord.conf"
 PROGRAMS = ("sink", "scheduler", "fetcher-polymarket", "fetcher-kalshi")
 
 

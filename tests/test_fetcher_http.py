@@ -5,14 +5,13 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from collector.config import Polymarket
 from fetchers.base import PhaseCounters
 from fetchers.http import USER_AGENT, ApiRefused, HttpClient, Interrupted, RetryBudgetExhausted
-from tests.conftest import LocalHttp, free_port, script, wait_for, write_config
+from tests.conftest import LocalHttp, QuietHandler, free_port, script, wait_for, write_config
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -25,27 +24,16 @@ class Scripted:
         self.seen: list[tuple[str, str, dict]] = []
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def _answer(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body_in = self.rfile.read(length) if length else b""
                 outer.seen.append((self.command, self.path, dict(self.headers), body_in))
                 status, headers, body, delay = outer.queue.pop(0) if outer.queue else (200, {}, b'{"ok": true}', 0)
                 time.sleep(delay)
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                try:
-                    self.wfile.write(body)
-                except OSError:
-                    pass
+                self.reply(status, body, headers)
 
             do_GET = do_POST = _answer
-
-            def log_message(self, *args):
-                pass
 
         self.http = LocalHttp(Handler)
         self.url = self.http.url
@@ -175,12 +163,10 @@ class Drip:
     """Sends a 10,000-byte JSON body one byte every 50 ms (8+ minutes), like a slowloris server."""
 
     def __init__(self):
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self):
                 body = b'{"x": "' + b"a" * 9990 + b'"}'
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
+                self.head(200, len(body))
                 try:
                     for i in range(len(body)):
                         self.wfile.write(body[i:i + 1])
@@ -188,9 +174,6 @@ class Drip:
                         time.sleep(0.05)
                 except OSError:
                     pass
-
-            def log_message(self, *args):
-                pass
 
         self.http = LocalHttp(Handler)
         self.url = self.http.url
@@ -228,14 +211,12 @@ class Silent:
     def __init__(self, before_headers: bool):
         release = self.release = threading.Event()
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self):
                 body = b'{"x": "' + b"a" * 990 + b'"}'
                 if before_headers:
                     release.wait(60)
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
+                self.head(200, len(body))
                 try:
                     self.wfile.write(body[:500])
                     self.wfile.flush()
@@ -243,9 +224,6 @@ class Silent:
                     self.wfile.write(body[500:])
                 except OSError:
                     pass
-
-            def log_message(self, *args):
-                pass
 
         self.http = LocalHttp(Handler)
         self.url = self.http.url

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -13,7 +11,7 @@ import pytest
 from collector import config, wire
 from fetchers import news
 from collector.sink_client import Publisher
-from tests.conftest import LocalHttp, pm_id, script, wait_for, write_config
+from tests.conftest import LocalHttp, QuietHandler, pm_id, script, wait_for, write_config
 
 
 class FakeSearxng:
@@ -24,18 +22,15 @@ class FakeSearxng:
         self.queries: list[str] = []
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self):
                 url = urlsplit(self.path)
                 q = parse_qs(url.query).get("q", [""])[0]
                 fake.queries.append(q)
                 if fake.mode == "html":
-                    return self._send(200, b"<html><body>Too many requests</body></html>", "text/html")
+                    return self.reply(200, b"<html><body>Too many requests</body></html>", {"Content-Type": "text/html"})
                 if fake.mode == "garbage":
-                    return self._send(200, b'{"results": [ {"url": "http://x', "application/json")
+                    return self.reply(200, b'{"results": [ {"url": "http://x', {"Content-Type": "application/json"})
                 if fake.mode == "slow":
                     time.sleep(3)
                 words = q.split()
@@ -46,15 +41,7 @@ class FakeSearxng:
                 ]
                 results.append({"url": None, "title": "broken"})  # a malformed record
                 results.append({"url": "https://other.example/dup", "title": f"{q.upper()} HEADLINE 0!"})
-                body = json.dumps({"query": q, "number_of_results": len(results), "results": results})
-                self._send(200, body.encode(), "application/json")
-
-            def _send(self, status, body, ctype):
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.reply_json({"query": q, "number_of_results": len(results), "results": results})
 
         self.http = LocalHttp(Handler)
         self.url = self.http.url

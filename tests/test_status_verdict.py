@@ -8,7 +8,8 @@ import json
 import subprocess
 import time
 
-from tests.supervised_rig import BIN, SUPERVISED_MARKS, Supervised
+from tests.conftest import BIN
+from tests.supervised_rig import SUPERVISED_MARKS, Supervised
 
 pytestmark = SUPERVISED_MARKS
 

@@ -20,7 +20,8 @@ import subprocess
 import time
 from collections import Counter
 
-from tests.supervised_rig import BIN, PROGRAMS, SUPERVISED_MARKS, Supervised
+from tests.conftest import BIN
+from tests.supervised_rig import PROGRAMS, SUPERVISED_MARKS, Supervised
 
 pytestmark = SUPERVISED_MARKS
 

@@ -4,8 +4,7 @@ and every other path 404 (test_platform_registry.py, test_doctor.py)."""
 
 from __future__ import annotations
 
-import json
-from http.server import BaseHTTPRequestHandler
+from tests.conftest import QuietHandler
 
 TOY_MARKETS = [
     {"id": "TOY-RAIN", "question": "Will it rain in Toyland?", "yes": 0.42, "state": "open", "outcome": None},
@@ -14,14 +13,9 @@ TOY_MARKETS = [
 ]
 
 
-class ToyExchange(BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
+class ToyExchange(QuietHandler):
     def do_GET(self):
-        body = json.dumps({"markets": TOY_MARKETS}).encode() if self.path == "/markets" else b"{}"
-        self.send_response(200 if self.path == "/markets" else 404)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        if self.path == "/markets":
+            self.reply_json({"markets": TOY_MARKETS})
+        else:
+            self.reply_json({}, status=404)
