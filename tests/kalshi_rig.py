@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from simulator import server as simulator
-from tests.conftest import query, script, wait_for
+from tests.conftest import query, script, start_sink
 
 DAY = 86400
 FETCH_TIMEOUT_S = 120
@@ -26,9 +26,7 @@ class Rig:
                                    start=start)
         self.db_path = tmp / "collector.db"
         self.runs = 0
-        sink_cfg = self.config()
-        self.sink = procs.start([script("sink"), "--config", str(sink_cfg)], tmp / "sink.log")
-        wait_for(lambda: (tmp / "sink.ipc").exists(), what="sink socket")
+        self.sink = start_sink(procs, tmp, self.config())
 
     def config(self) -> Path:
         self.runs += 1

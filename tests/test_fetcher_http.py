@@ -11,7 +11,7 @@ import pytest
 from collector.config import Polymarket
 from fetchers.base import PhaseCounters
 from fetchers.http import USER_AGENT, ApiRefused, HttpClient, Interrupted, RetryBudgetExhausted
-from tests.conftest import LocalHttp, QuietHandler, free_port, script, wait_for, write_config
+from tests.conftest import LocalHttp, QuietHandler, free_port, script, start_sink, write_config
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -273,8 +273,7 @@ def test_sigterm_ends_a_fetcher_phase_mid_body_within_10s(drip, procs, tmp_path)
     cfg = write_config(tmp_path, sink={"flush_interval_seconds": 0.05, "min_free_disk_mb": 1},
                        kalshi={"base_url": drip.url + "/trade-api/v2", "read_timeout_seconds": 30.0},
                        zmq={"sink_wait_seconds": 5.0})
-    procs.start([script("sink"), "--config", str(cfg)], tmp_path / "sink.log")
-    wait_for(lambda: (tmp_path / "sink.ipc").exists(), what="sink socket")
+    start_sink(procs, tmp_path, cfg)
     fetcher = procs.start([script("fetcher"), "--config", str(cfg), "--platform", "kalshi", "--once", "snapshot"],
                           tmp_path / "fetcher.log")
     time.sleep(2.0)  # well inside the dripping body

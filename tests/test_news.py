@@ -11,7 +11,7 @@ import pytest
 from collector import config, wire
 from fetchers import news
 from collector.sink_client import Publisher
-from tests.conftest import LocalHttp, QuietHandler, pm_id, script, wait_for, write_config
+from tests.conftest import LocalHttp, QuietHandler, pm_id, script, start_sink, write_config
 
 
 class FakeSearxng:
@@ -107,8 +107,7 @@ def test_headlines_stored_once_most_traded_first_and_failures_do_not_crash(procs
                        kalshi={"base_url": "http://127.0.0.1:9/kalshi"},
                        news={"enabled": True, "searxng_url": searxng.url, "max_queries_per_run": 2,
                              "requests_per_second": 50.0})
-    procs.start([script("sink"), "--config", str(cfg)], tmp_path / "sink.log")
-    wait_for(lambda: (tmp_path / "sink.ipc").exists(), what="sink socket")
+    start_sink(procs, tmp_path, cfg)
     seed_markets(cfg, [("polymarket", pm_id(0xa), "Will Bitcoin reach $150,000 in 2026?", 10.0),
                        ("kalshi", "KX-B", "Will the Fed cut rates in December?", 5000.0),
                        ("polymarket", pm_id(0xc), "Will it snow in Paris on Christmas?", 300.0)])
@@ -150,8 +149,7 @@ def test_searxng_down_is_a_partial_failure_not_a_hang(procs, tmp_path):
                        polymarket={"base_url": "http://127.0.0.1:9/clob", "gamma_url": "http://127.0.0.1:9/gamma"},
                        kalshi={"base_url": "http://127.0.0.1:9/kalshi"},
                        news={"enabled": True, "searxng_url": "http://127.0.0.1:9", "requests_per_second": 50.0})
-    procs.start([script("sink"), "--config", str(cfg)], tmp_path / "sink.log")
-    wait_for(lambda: (tmp_path / "sink.ipc").exists(), what="sink socket")
+    start_sink(procs, tmp_path, cfg)
     seed_markets(cfg, [("kalshi", f"K{i}", f"Will thing {i} happen?", float(i)) for i in range(10)])
     started = time.monotonic()
     out = run_news(cfg, tmp_path, "down")
