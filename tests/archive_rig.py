@@ -13,7 +13,7 @@ import time
 
 from collector import config, wire
 from collector.sink_client import Publisher
-from tests.conftest import kx_id, pm_id, script, write_config
+from tests.conftest import iso, kx_id, pm_id, script, write_config
 
 DAY = 86400
 T0 = 1_790_000_000 - 1_790_000_000 % DAY  # a UTC midnight
@@ -43,17 +43,13 @@ def fill(cfg_path):
                                           outcomes=["Yes", "No"], created_at="2026-09-01T00:00:00Z"))
             pub.publish(wire.Resolution(platform=platform, market_id=mid, observed_at=T0 + 2.0, status="resolved",
                                         resolution="YES" if i % 3 else "NO", winning_outcome="Yes" if i % 3 else "No",
-                                        resolved_at=_iso(T0 + DAYS * DAY + i), closed_at=_iso(T0 + DAYS * DAY)))
+                                        resolved_at=iso(T0 + DAYS * DAY + i), closed_at=iso(T0 + DAYS * DAY)))
             for t in range(T0, T0 + DAYS * DAY, STEP):
                 p = ((t // STEP) * 7 + i * 13) % 997 / 1000
                 pub.publish(wire.PriceSnapshot(platform, mid, t, p, max(0, p - 0.01), min(1, p + 0.01), 100 + i, 5.0))
     pub.flush_and_wait(60)
     pub.close()
     return 2 * 12 * DAYS * DAY // STEP
-
-
-def _iso(t):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
 def export(cfg_path, out):

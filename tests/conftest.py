@@ -45,6 +45,12 @@ def kx_id(i: int, prefix: str = "KXTEST") -> str:
     return f"{prefix}-{i}"
 
 
+def iso(t: float) -> str:
+    """Unix seconds as the ISO 8601 UTC text every table stores ("2026-01-01T00:00:00Z"), spelled
+    here independently of collector.clock so a test never checks that code against itself."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(t)))  # float: None is an error, not "now"
+
+
 def pytest_collection_modifyitems(config, items):
     """Modules with slow tests go first, the soak before all. `make test` hands each file to one
     xdist worker (--dist loadfile: a module's fixtures are built once, the soak runs one at a time),

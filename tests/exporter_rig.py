@@ -13,11 +13,11 @@ import hashlib
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from simulator import wwatcher_sample
 from sink.schema import connect_writer, migrate
+from tests.conftest import iso
 
 DAY = 86400
 CREATED = 1767225600  # 2026-01-01T00:00:00Z
@@ -33,10 +33,6 @@ BACKFILL_SHADOWED = 0.111222  # a backfill price at a time a live row also has: 
 def close_of(ref: int) -> int:
     """Markets close on 2026-03-10 or a week earlier (both after the generator's alert window + grace)."""
     return CLOSED - (ref % 2) * 7 * DAY
-
-
-def iso(t: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
 def token_ids(market_id: str, n: int) -> list[str]:

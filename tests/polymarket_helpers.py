@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from tests.conftest import LocalHttp, QuietHandler, script, start_sink, write_config
+from tests.conftest import LocalHttp, QuietHandler, iso, script, start_sink, write_config
 
 FETCH_TIMEOUT_S = 120
 
@@ -79,7 +79,7 @@ def check_against_truth(tmp: Path, truth: dict) -> dict:
         extra = json.loads(r["extra"])
         assert (r["title"], json.loads(r["outcomes"]), extra["gamma_id"]) == (t["title"], t["outcomes"], t["gamma_id"])
         assert json.loads(extra["clob_token_ids"]) == t["token_ids"]
-        assert r["end_date"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t["scheduled_end"]))
+        assert r["end_date"] == iso(t["scheduled_end"])
         assert (extra.get("neg_risk_market_id") or None) == t["neg_risk_market_id"]
         assert (extra.get("neg_risk_placeholder") == "true") == t["placeholder"]
         if t["placeholder"]:  # negRiskOther: stored flagged, never labelled

@@ -16,10 +16,6 @@ SLOT = 1_800_000_000 // STEP * STEP  # the current snapshot slot at "now"
 NOW = SLOT + 450  # halfway through it
 
 
-def iso(t):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
-
-
 def status_config(tmp: Path) -> Path:
     """A config in tmp whose simulated clock reads NOW."""
     path = tmp / "config.toml"

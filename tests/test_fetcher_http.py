@@ -16,7 +16,7 @@ from tests.conftest import LocalHttp, QuietHandler, free_port, script, start_sin
 pytestmark = pytest.mark.timeout(60)
 
 
-class Scripted:
+class Scripted(LocalHttp):
     """Serves the queued (status, headers, body, delay) answers in order; then 200 {"ok": true}."""
 
     def __init__(self):
@@ -35,11 +35,7 @@ class Scripted:
 
             do_GET = do_POST = _answer
 
-        self.http = LocalHttp(Handler)
-        self.url = self.http.url
-
-    def close(self):
-        self.http.close()
+        super().__init__(Handler)
 
 
 @pytest.fixture
@@ -159,7 +155,7 @@ def test_stop_flag_interrupts_a_backoff(server):
     assert time.monotonic() - t0 < 2.0
 
 
-class Drip:
+class Drip(LocalHttp):
     """Sends a 10,000-byte JSON body one byte every 50 ms (8+ minutes), like a slowloris server."""
 
     def __init__(self):
@@ -175,15 +171,14 @@ class Drip:
                 except OSError:
                     pass
 
-        self.http = LocalHttp(Handler)
-        self.url = self.http.url
+        super().__init__(Handler)
 
 
 @pytest.fixture
 def drip():
     d = Drip()
     yield d
-    d.http.close()
+    d.close()
 
 
 def test_a_dripping_body_hits_the_total_deadline(drip):
@@ -205,7 +200,7 @@ def test_stop_ends_a_request_mid_body(drip):
     assert time.monotonic() - t0 < 2.0
 
 
-class Silent:
+class Silent(LocalHttp):
     """Goes silent for a minute, either before its headers or after half of its body (a hung server)."""
 
     def __init__(self, before_headers: bool):
@@ -225,12 +220,11 @@ class Silent:
                 except OSError:
                     pass
 
-        self.http = LocalHttp(Handler)
-        self.url = self.http.url
+        super().__init__(Handler)
 
     def close(self):
         self.release.set()
-        self.http.close()
+        super().close()
 
 
 @pytest.mark.parametrize("before_headers", [False, True], ids=["mid-body", "before-headers"])

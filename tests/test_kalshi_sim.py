@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from collector.clock import iso
+from tests.conftest import iso
 from tests.kalshi_rig import DAY
 
 pytestmark = pytest.mark.timeout(300)

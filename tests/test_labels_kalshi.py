@@ -14,8 +14,7 @@ import time
 
 import pytest
 
-from collector.clock import iso
-from tests.conftest import script, wait_for
+from tests.conftest import iso, script, wait_for
 from tests.kalshi_rig import DAY
 
 pytestmark = pytest.mark.timeout(300)

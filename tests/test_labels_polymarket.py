@@ -9,22 +9,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 
 import pytest
 
 from simulator import server
-from tests.conftest import start_sink
+from tests.conftest import iso, start_sink
 from tests.polymarket_helpers import db_markets, discover_from_fake_gamma, fetch, sim_config
 
 pytestmark = pytest.mark.timeout(300)
 DAY = 86400
 SEEN = 1_793_000_000.0  # when the tests saw a market (a sane time: 2000-2100 bounds)
 NOT_FINAL = ("closed", "proposed", "disputed")
-
-
-def iso(t: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
 def run(tmp, sim, *phases: str) -> None:

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from sink import schema
-from tests.status_rig import NOW, collector, iso, status_config
+from tests.conftest import iso
+from tests.status_rig import NOW, collector, status_config
 
 pytestmark = pytest.mark.timeout(60)
 

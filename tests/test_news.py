@@ -14,7 +14,7 @@ from collector.sink_client import Publisher
 from tests.conftest import LocalHttp, QuietHandler, pm_id, script, start_sink, write_config
 
 
-class FakeSearxng:
+class FakeSearxng(LocalHttp):
     """Speaks SearXNG's JSON format; ``mode`` switches to failure behaviours."""
 
     def __init__(self):
@@ -43,11 +43,7 @@ class FakeSearxng:
                 results.append({"url": "https://other.example/dup", "title": f"{q.upper()} HEADLINE 0!"})
                 self.reply_json({"query": q, "number_of_results": len(results), "results": results})
 
-        self.http = LocalHttp(Handler)
-        self.url = self.http.url
-
-    def close(self):
-        self.http.close()
+        super().__init__(Handler)
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from sink import schema
-from tests.status_rig import NOW, SLOT, STEP, collector, iso, status_config
+from tests.conftest import iso
+from tests.status_rig import NOW, SLOT, STEP, collector, status_config
 
 pytestmark = pytest.mark.timeout(60)
 
