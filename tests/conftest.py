@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -40,6 +43,12 @@ def pm_id(i: int) -> str:
 def kx_id(i: int, prefix: str = "KXTEST") -> str:
     """A Kalshi market id in its documented form (a ticker), unique per (prefix, i)."""
     return f"{prefix}-{i}"
+
+
+def iso(t: float) -> str:
+    """Unix seconds as the ISO 8601 UTC text every table stores ("2026-01-01T00:00:00Z"), spelled
+    here independently of collector.clock so a test never checks that code against itself."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(t)))  # float: None is an error, not "now"
 
 
 def pytest_collection_modifyitems(config, items):
@@ -156,6 +165,29 @@ def start_sink(procs, tmp: Path, cfg: Path) -> Proc:
     return sink
 
 
+def query(db_path, sql: str, args=()) -> list[tuple]:
+    """Rows of one SQL statement on a collector.db, opened read-only as any reader opens it."""
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        return db.execute(sql, args).fetchall()
+    finally:
+        db.close()
+
+
+def counter(db_path, name: str) -> int:
+    """One of the sink's counters (sink_counters), 0 until it is first counted."""
+    rows = query(db_path, "SELECT value FROM sink_counters WHERE name = ?", (name,))
+    return rows[0][0] if rows else 0
+
+
+def dump(db_path) -> list[str]:
+    """The whole database as SQL text, counters left out: equal dumps mean equal stored data."""
+    db = sqlite3.connect(db_path)
+    try:
+        return [line for line in db.iterdump() if "sink_counters" not in line]
+    finally:
+        db.close()
+
 
 def sink_dealer(tmp: Path):
     """A raw DEALER socket on the sink of a config written by write_config(tmp): the sender's side
@@ -166,6 +198,90 @@ def sink_dealer(tmp: Path):
     s.setsockopt(zmq.LINGER, 0)
     s.connect(f"ipc://{tmp}/sink.ipc")
     return s
+
+
+def send_and_ack(sock, batch):
+    """Send one Batch on a sink_dealer socket and return the sink's answer (an Ack), within 10 s."""
+    from collector import wire
+
+    sock.send(wire.encode(batch))
+    assert sock.poll(10000), "no ack"
+    return wire.decode(sock.recv())
+
+
+# The rigs several test files share (each rig's code is in its tests/*_rig.py module).
+
+
+@pytest.fixture
+def filled_sink(procs, tmp_path):
+    """A real sink holding the archive tests' six days of snapshots (tests/archive_rig.py):
+    (config path, sink process, snapshots stored)."""
+    from tests.archive_rig import fill, make_config
+
+    cfg = make_config(tmp_path)
+    sink = start_sink(procs, tmp_path, cfg)
+    return cfg, sink, fill(cfg)
+
+
+@pytest.fixture
+def sim_now():
+    """The simulator on 127.0.0.1 with its world starting now, so the collector's ordinary clock
+    agrees with it (the supervised stack runs on real time)."""
+    from simulator import server
+
+    handle = server.start(seed=11, markets=60, start=time.time(), faults="")
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def supervised(tmp_path, sim_now):
+    """supervisord on the bundled supervisord.conf against sim_now (tests/supervised_rig.py), shut
+    down at teardown."""
+    from tests.supervised_rig import Supervised
+
+    sup = Supervised(tmp_path, sim_now)
+    yield sup
+    sup.shutdown()
+
+
+@pytest.fixture
+def zmq_ctx():
+    """A ZeroMQ context of the test's own, terminated at teardown (the scheduler rig's fake fetchers)."""
+    import zmq
+
+    context = zmq.Context()
+    yield context
+    context.term()
+
+
+@pytest.fixture
+def schedulers():
+    """Append each scheduler rig's SchedulerProc here: all are SIGKILLed at teardown, whatever happened."""
+    started = []
+    yield started
+    for p in started:
+        p.stop(signal.SIGKILL)
+
+
+@pytest.fixture
+def kalshi_rig(procs, tmp_path):
+    """Make Kalshi rigs (tests/kalshi_rig.py): kalshi_rig(name, markets=..., faults=..., page_size=...),
+    each in tmp_path/name; their simulators are stopped at teardown (procs reaps their sinks)."""
+    from tests.kalshi_rig import Rig
+
+    rigs = []
+
+    def make(name: str, **kw) -> Rig:
+        d = tmp_path / name
+        d.mkdir()
+        rig = Rig(procs, d, **kw)
+        rigs.append(rig)
+        return rig
+
+    yield make
+    for r in rigs:
+        r.sim.stop()
 
 
 class LocalHttp:
@@ -182,3 +298,30 @@ class LocalHttp:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """Base of the tests' fake HTTP services (served by LocalHttp): no access log on the test's
+    stderr, and one way to send a reply."""
+
+    def log_message(self, *args):
+        pass
+
+    def head(self, status: int, length: int, headers: dict | None = None) -> None:
+        """Status line, the given headers, then Content-Length: what precedes a body of length bytes."""
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+
+    def reply(self, status: int, body: bytes, headers: dict | None = None) -> None:
+        """A whole reply; a client that hung up first (a test that stopped it) is not an error."""
+        self.head(status, len(body), headers)
+        try:
+            self.wfile.write(body)
+        except OSError:
+            pass
+
+    def reply_json(self, doc, status: int = 200) -> None:
+        self.reply(status, json.dumps(doc).encode(), {"Content-Type": "application/json"})

@@ -1,4 +1,5 @@
-"""Fixtures for the exporter tests: a collector.db with known contents and generated wwatcher.dbs.
+"""Fixtures for the exporter tests: a collector.db with known contents and generated wwatcher.dbs,
+and the check that an export folder loads with Hugging Face `datasets`.
 
 collector.db is built the way the sink builds it (connect_writer + migrate) and filled with
 plain INSERTs. Its markets reuse the titles and tickers of the wwatcher sample generator's built-in
@@ -12,11 +13,11 @@ import hashlib
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from simulator import wwatcher_sample
 from sink.schema import connect_writer, migrate
+from tests.conftest import iso
 
 DAY = 86400
 CREATED = 1767225600  # 2026-01-01T00:00:00Z
@@ -32,10 +33,6 @@ BACKFILL_SHADOWED = 0.111222  # a backfill price at a time a live row also has: 
 def close_of(ref: int) -> int:
     """Markets close on 2026-03-10 or a week earlier (both after the generator's alert window + grace)."""
     return CLOSED - (ref % 2) * 7 * DAY
-
-
-def iso(t: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
 def token_ids(market_id: str, n: int) -> list[str]:
@@ -127,3 +124,35 @@ def make_wwatcher(path: Path, collector_db: Path, n: int, mode: str) -> list[dic
 
 def exporter_cmd() -> str:
     return str(Path(sys.executable).parent / "exporter")
+
+
+# A script for `python -c`: load every named config of an export folder with Hugging Face
+# `datasets` (offline, its cache in argv[2]) and print rows and features per split as JSON.
+LOAD_EVERY_CONFIG = """
+import json, os, sys
+os.environ["HF_DATASETS_OFFLINE"] = "1"; os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_HOME"] = sys.argv[2]
+import datasets
+out = sys.argv[1]
+got = {}
+for name in json.loads(sys.argv[3]):
+    ds = datasets.load_dataset(out, name)
+    got[name] = {split: {"rows": d.num_rows, "features": {k: str(v) for k, v in d.features.items()}}
+                 for split, d in ds.items()}
+print(json.dumps(got))
+"""
+
+
+def declared_configs(card: str) -> dict[str, list[str]]:
+    """config name -> data file paths, from the card's YAML header."""
+    header = card.split("---\n")[1]
+    out, name = {}, None
+    for line in header.splitlines():
+        if line.startswith("- config_name: "):
+            name = line.split(": ", 1)[1]
+            out[name] = []
+        elif line.startswith(" ") and "path: " in line and name:
+            out[name].append(line.split("path: ", 1)[1])
+        elif not line.startswith((" ", "-")):
+            name = None
+    return out

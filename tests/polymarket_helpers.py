@@ -1,4 +1,5 @@
-"""Shared set-up for the Polymarket fetcher tests: a simulator, a config pointing at it, a sink."""
+"""Shared set-up for the Polymarket fetcher tests: a simulator or a fake Gamma, a config pointing at
+it, a sink."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import sqlite3
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
-from tests.conftest import script, write_config
+from tests.conftest import LocalHttp, QuietHandler, iso, script, start_sink, write_config
 
 FETCH_TIMEOUT_S = 120
 
@@ -28,9 +30,32 @@ def sim_config(tmp: Path, sim, rps: float = 50.0, **extra) -> Path:
         sections.setdefault(name, {}).update(values)
     return write_config(tmp, **sections)
 
+
 def fetch(cfg: Path, phase: str, platform: str = "polymarket", timeout: float = FETCH_TIMEOUT_S):
     return subprocess.run([script("fetcher"), "--config", str(cfg), "--platform", platform, "--once", phase],
                           capture_output=True, text=True, timeout=timeout)
+
+
+def discover_from_fake_gamma(procs, tmp: Path, answer) -> subprocess.CompletedProcess:
+    """One real `fetcher --once discover` into a real sink in tmp, against a fake Gamma (and CLOB) on
+    127.0.0.1 that answers each GET with the JSON answer(query) returns (query: the parsed query
+    string). Asserts the fetcher exited 0; returns its run (stderr holds its log)."""
+
+    class Gamma(QuietHandler):
+        def do_GET(self):
+            self.reply_json(answer(parse_qs(urlsplit(self.path).query)))
+
+    gamma = LocalHttp(Gamma)
+    try:
+        cfg = write_config(tmp, general={"log_level": "INFO"},
+                           polymarket={"gamma_url": gamma.url, "base_url": gamma.url, "requests_per_second": 50.0},
+                           sink={"flush_interval_seconds": 0.05}, zmq={"sink_wait_seconds": 15.0})
+        start_sink(procs, tmp, cfg)
+        r = fetch(cfg, "discover")
+        assert r.returncode == 0, r.stderr[-2000:]
+    finally:
+        gamma.close()
+    return r
 
 
 def db_markets(tmp: Path) -> dict[str, dict]:
@@ -54,7 +79,7 @@ def check_against_truth(tmp: Path, truth: dict) -> dict:
         extra = json.loads(r["extra"])
         assert (r["title"], json.loads(r["outcomes"]), extra["gamma_id"]) == (t["title"], t["outcomes"], t["gamma_id"])
         assert json.loads(extra["clob_token_ids"]) == t["token_ids"]
-        assert r["end_date"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t["scheduled_end"]))
+        assert r["end_date"] == iso(t["scheduled_end"])
         assert (extra.get("neg_risk_market_id") or None) == t["neg_risk_market_id"]
         assert (extra.get("neg_risk_placeholder") == "true") == t["placeholder"]
         if t["placeholder"]:  # negRiskOther: stored flagged, never labelled

@@ -3,99 +3,28 @@ archiver or the sink at each step loses nothing and counts nothing twice."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
 import sys
 import time
 
 import pyarrow.parquet as pq
 import pytest
 
-from collector import config, wire
-from collector.sink_client import Publisher
-from tests.conftest import kx_id, pm_id, script, wait_for, write_config
-
-DAY = 86400
-T0 = 1_790_000_000 - 1_790_000_000 % DAY  # a UTC midnight
-DAYS = 6
-STEP = 3600  # hourly snapshots keep the test small
-
-
-def make_config(tmp_path):
-    """Sink, exporter and archiver share this config; the clock stands 20 days after the data."""
-    return write_config(
-        tmp_path, sink={"flush_interval_seconds": 0.05, "min_free_disk_mb": 1},
-        zmq={"ack_timeout_seconds": 1.0, "sink_wait_seconds": 60.0},
-        clock={"speed": 1.0, "real_origin": time.time(), "sim_origin": float(T0 + (DAYS + 3) * DAY)},
-        archive={"retention_days": 4.0},
-        export={"output_dir": str(tmp_path / "exports")},
-    )
-
-
-def fill(cfg_path):
-    cfg = config.load(cfg_path)
-    pub = Publisher(cfg.sink_endpoint, "fill", "live", cfg)
-    for platform in ("polymarket", "kalshi"):
-        for i in range(12):
-            mid = pm_id(i) if platform == "polymarket" else kx_id(i)
-            pub.publish(wire.MarketUpsert(platform=platform, market_id=mid, observed_at=T0 + 1.0, title=f"Will {mid} happen?",
-                                          outcomes=["Yes", "No"], created_at="2026-09-01T00:00:00Z"))
-            pub.publish(wire.Resolution(platform=platform, market_id=mid, observed_at=T0 + 2.0, status="resolved",
-                                        resolution="YES" if i % 3 else "NO", winning_outcome="Yes" if i % 3 else "No",
-                                        resolved_at=_iso(T0 + DAYS * DAY + i), closed_at=_iso(T0 + DAYS * DAY)))
-            for t in range(T0, T0 + DAYS * DAY, STEP):
-                p = ((t // STEP) * 7 + i * 13) % 997 / 1000
-                pub.publish(wire.PriceSnapshot(platform, mid, t, p, max(0, p - 0.01), min(1, p + 0.01), 100 + i, 5.0))
-    pub.flush_and_wait(60)
-    pub.close()
-    return 2 * 12 * DAYS * DAY // STEP
-
-
-def _iso(t):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
-
-
-def q(db, sql):
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
-def export(cfg_path, out):
-    r = subprocess.run([script("exporter"), "--config", str(cfg_path), "--out", str(out), "--prompts",
-                        "--no-wwatcher", "--quiet"], capture_output=True, text=True, timeout=180)
-    assert r.returncode == 0, r.stderr
-    return {name: (out / name).read_bytes() for name in ("markets.parquet", "prompts.jsonl")}
-
-
-def archive(cfg_path, env=None):
-    return subprocess.run([script("collector"), "--config", str(cfg_path), "archive"], capture_output=True, text=True,
-                          timeout=180, env={**os.environ, **(env or {})})
+from tests.archive_rig import DAY, STEP, T0, archive, export
+from tests.conftest import query, script, wait_for
 
 
 def rows_in_both(tmp_path):
     db = tmp_path / "collector.db"
-    hot = q(db, "SELECT count(*) FROM snapshot")[0][0]
-    files = q(db, "SELECT file FROM archived_partitions")
+    hot = query(db, "SELECT count(*) FROM snapshot")[0][0]
+    files = query(db, "SELECT file FROM archived_partitions")
     cold = sum(pq.read_metadata(tmp_path / "archive" / f).num_rows for (f,) in files)
     return hot, cold
 
 
-@pytest.fixture
-def filled(procs, tmp_path):
-    cfg = make_config(tmp_path)
-    sink = procs.start([script("sink"), "--config", str(cfg)], tmp_path / "sink.log")
-    wait_for(lambda: (tmp_path / "sink.ipc").exists(), what="sink socket")
-    total = fill(cfg)
-    return cfg, sink, total
-
-
 @pytest.mark.slow
-def test_export_is_identical_before_and_after_archiving(filled, tmp_path):
-    cfg, _, total = filled
+def test_export_is_identical_before_and_after_archiving(filled_sink, tmp_path):
+    cfg, _, total = filled_sink
     before = export(cfg, tmp_path / "before")
     r = archive(cfg)
     assert r.returncode == 0, r.stderr
@@ -117,8 +46,8 @@ def test_export_is_identical_before_and_after_archiving(filled, tmp_path):
 
 
 @pytest.mark.slow
-def test_archiver_killed_after_writing_leaves_rows_in_sqlite(filled, tmp_path):
-    cfg, _, total = filled
+def test_archiver_killed_after_writing_leaves_rows_in_sqlite(filled_sink, tmp_path):
+    cfg, _, total = filled_sink
     before = export(cfg, tmp_path / "before")
     r = archive(cfg, {"COLLECTOR_FAILPOINT": "archiver:after_write"})
     assert r.returncode != 0
@@ -132,8 +61,8 @@ def test_archiver_killed_after_writing_leaves_rows_in_sqlite(filled, tmp_path):
 
 
 @pytest.mark.slow
-def test_sink_killed_inside_the_delete_transaction(procs, filled, tmp_path):
-    cfg, sink, total = filled
+def test_sink_killed_inside_the_delete_transaction(procs, filled_sink, tmp_path):
+    cfg, sink, total = filled_sink
     before = export(cfg, tmp_path / "before")
     sink.stop()
     crashing = procs.start([script("sink"), "--config", str(cfg)], tmp_path / "sink2.log",
@@ -145,27 +74,27 @@ def test_sink_killed_inside_the_delete_transaction(procs, filled, tmp_path):
     assert job.p.wait(120) == 0, job.output()
     hot, cold = rows_in_both(tmp_path)
     assert hot + cold == total and cold > 0
-    assert q(tmp_path / "collector.db", "PRAGMA integrity_check")[0][0] == "ok"
+    assert query(tmp_path / "collector.db", "PRAGMA integrity_check")[0][0] == "ok"
     assert export(cfg, tmp_path / "after") == before
 
 
 @pytest.mark.slow
-def test_scheduler_runs_the_archive_once_a_day(procs, filled, tmp_path):
-    cfg, _, total = filled
+def test_scheduler_runs_the_archive_once_a_day(procs, filled_sink, tmp_path):
+    cfg, _, total = filled_sink
     cfg.write_text(cfg.read_text() + "\n[scheduler]\narchive_enabled = true\n")  # no fetchers: jobs just wait
     procs.start([script("scheduler"), "--config", str(cfg)], tmp_path / "scheduler.log")
     db = tmp_path / "collector.db"
-    wait_for(lambda: q(db, "SELECT count(*) FROM phase_runs WHERE phase = 'archive' AND ok = 1")[0][0] == 1,
+    wait_for(lambda: query(db, "SELECT count(*) FROM phase_runs WHERE phase = 'archive' AND ok = 1")[0][0] == 1,
              timeout=60, what="the scheduler's archive run")
     hot, cold = rows_in_both(tmp_path)
     assert hot + cold == total and cold > 0
     time.sleep(5)  # several scheduler ticks later: still one run for today
-    assert q(db, "SELECT count(*) FROM phase_runs WHERE phase = 'archive'")[0][0] == 1
+    assert query(db, "SELECT count(*) FROM phase_runs WHERE phase = 'archive'")[0][0] == 1
 
 
-def test_a_platform_string_never_becomes_a_path(filled, tmp_path):
+def test_a_platform_string_never_becomes_a_path(filled_sink, tmp_path):
     """A tampered or old database naming platform 'x/../../../escape' cannot make the archiver write outside."""
-    cfg, _, _ = filled
+    cfg, _, _ = filled_sink
     evil = "x/../../../escape"
     db = sqlite3.connect(tmp_path / "collector.db", isolation_level=None, timeout=30)
     db.execute("BEGIN IMMEDIATE")

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import kx_id, script
-from tests.test_archive import archive, export, filled  # noqa: F401 - fixture
+from tests.archive_rig import archive, export
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -41,8 +41,8 @@ def run_on_terminal(args: list[str]) -> tuple[int, str]:
 
 
 @pytest.mark.slow
-def test_archive_progress_bar_on_a_terminal_and_log_lines_otherwise(filled, tmp_path):
-    cfg, _, _ = filled
+def test_archive_progress_bar_on_a_terminal_and_log_lines_otherwise(filled_sink, tmp_path):
+    cfg, _, _ = filled_sink
     code, screen = run_on_terminal([script("collector"), "--config", str(cfg), "archive"])
     assert code == 0, screen
     assert "archiving" in screen and "10/10" in screen, screen  # click's bar with the partition count
@@ -56,8 +56,8 @@ def test_archive_progress_bar_on_a_terminal_and_log_lines_otherwise(filled, tmp_
 
 
 @pytest.mark.slow
-def test_archive_markets_file_has_the_exports_column_types(filled, tmp_path):
-    cfg, _, _ = filled
+def test_archive_markets_file_has_the_exports_column_types(filled_sink, tmp_path):
+    cfg, _, _ = filled_sink
     assert archive(cfg).returncode == 0
     export(cfg, tmp_path / "out")
     archived = pq.read_schema(tmp_path / "archive" / "markets" / "markets.parquet")

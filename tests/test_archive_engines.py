@@ -9,7 +9,7 @@ import duckdb
 import pyarrow.dataset as ds
 import pytest
 
-from tests.test_archive import T0, archive, filled  # noqa: F401  (filled is a fixture)
+from tests.archive_rig import T0, archive
 
 COLUMNS = "market_id, t, yes, bid, ask, volume, liquidity"
 
@@ -37,8 +37,8 @@ def _plain(values):
 
 
 @pytest.mark.slow
-def test_pyarrow_dataset_and_duckdb_read_the_same_rows_and_prune(filled, tmp_path):
-    cfg, _, _ = filled
+def test_pyarrow_dataset_and_duckdb_read_the_same_rows_and_prune(filled_sink, tmp_path):
+    cfg, _, _ = filled_sink
     assert archive(cfg).returncode == 0
     root = tmp_path / "archive" / "price_snapshots"
     every = arrow_rows(root)

@@ -17,7 +17,7 @@ import pytest
 from simulator import kalshi_render
 from simulator.server import start
 from tests.backfill_rig import backfill, config, history, marks, reader
-from tests.conftest import start_sink
+from tests.conftest import iso, start_sink
 
 pytestmark = pytest.mark.timeout(300)  # a hang guard: ~70 s on a loaded 2-core machine
 
@@ -72,7 +72,7 @@ def test_window_then_the_rest_equal_the_simulators_candles(procs, tmp_path):
         for ticker, m in final.items():
             status, resolution, resolved_at = stored[ticker]
             assert (status, resolution) == OUTCOME[m["outcome"]], ticker
-            assert resolved_at == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(m["final_at"]))
+            assert resolved_at == iso(m["final_at"])
             got = [(t, yes, vol) for t, yes, _bid, _ask, vol in rows.get(ticker, [])]
             assert got == expected_rows(sim, ticker), ticker
             assert done[ticker] == (len(got), 3600), ticker

@@ -9,9 +9,9 @@ import pytest
 
 from collector import config, wire
 from collector.sink_client import Publisher
-from tests.conftest import script, start_sink
+from tests.archive_rig import DAY, DAYS, STEP, T0, make_config
+from tests.conftest import query, script, start_sink
 from tests.sender_proc import expected_levels
-from tests.test_archive import DAY, DAYS, STEP, T0, make_config, q
 
 MARKETS = 20
 
@@ -41,14 +41,14 @@ def test_old_books_move_to_hive_partitioned_parquet(procs, tmp_path):
     start_sink(procs, tmp_path, cfg)
     total = fill_books(cfg)
     db = tmp_path / "collector.db"
-    before = q(db, "SELECT market_id, snapshot_ts, side, level, price, size FROM order_books ORDER BY 1, 2, 3, 4")
-    assert q(db, "SELECT count(*) FROM book WHERE same_as IS NOT NULL")[0][0] > 0  # odd markets' books sit still
+    before = query(db, "SELECT market_id, snapshot_ts, side, level, price, size FROM order_books ORDER BY 1, 2, 3, 4")
+    assert query(db, "SELECT count(*) FROM book WHERE same_as IS NOT NULL")[0][0] > 0  # odd markets' books sit still
     r = subprocess.run([script("collector"), "--config", str(cfg), "archive"], capture_output=True, text=True,
                        timeout=180)
     assert r.returncode == 0, r.stderr
     assert f"order books in {DAYS - 1} partitions" in r.stdout, r.stdout  # days 0-4 end before now - 4 days
-    hot = q(db, "SELECT count(*) FROM book")[0][0]
-    files = q(db, "SELECT file, rows FROM archived_book_partitions ORDER BY file")
+    hot = query(db, "SELECT count(*) FROM book")[0][0]
+    files = query(db, "SELECT file, rows FROM archived_book_partitions ORDER BY file")
     assert len(files) == DAYS - 1 and all(f.startswith("order_books/platform=kalshi/date=") for f, _ in files)
     assert hot + sum(n for _, n in files) == total  # every book in exactly one store
     glob = f"{tmp_path}/archive/order_books/*/*/*.parquet"
@@ -65,10 +65,10 @@ def test_old_books_move_to_hive_partitioned_parquet(procs, tmp_path):
     assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{glob}') WHERE same_as IS NOT NULL AND bid_px_1 IS NULL"
                       ).fetchone()[0] == 0
     assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{glob}') WHERE same_as IS NOT NULL").fetchone()[0] > 0
-    assert q(db, "SELECT count(*) FROM book b LEFT JOIN book r ON r.t = b.t - b.same_as AND r.market = b.market "
+    assert query(db, "SELECT count(*) FROM book b LEFT JOIN book r ON r.t = b.t - b.same_as AND r.market = b.market "
                  "WHERE b.same_as IS NOT NULL AND r.levels IS NULL")[0][0] == 0  # none left dangling in SQLite
     archived_level_rows = sum(1 for row in before if row[1] < T0 + (DAYS - 1) * DAY)
-    assert len(q(db, "SELECT * FROM order_books")) == len(before) - archived_level_rows
+    assert len(query(db, "SELECT * FROM order_books")) == len(before) - archived_level_rows
     again = subprocess.run([script("collector"), "--config", str(cfg), "archive"], capture_output=True, text=True,
                            timeout=180)
     assert again.returncode == 0 and "order books" not in again.stdout  # nothing left to move

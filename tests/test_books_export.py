@@ -12,11 +12,10 @@ import pytest
 from collector import config, wire
 from exporter.book_features import features
 from collector.sink_client import Publisher
-from tests.conftest import kx_id, script, start_sink
-from tests.test_archive import DAY, DAYS, T0, export, fill, make_config
-from tests.test_sink import query
+from tests.archive_rig import DAY, DAYS, T0, export, fill, make_config
+from tests.conftest import kx_id, query, script, start_sink
 
-CLOSE = T0 + DAYS * DAY  # test_archive's markets close here
+CLOSE = T0 + DAYS * DAY  # the archive rig's markets close here
 
 
 def levels(i: int, c: int):

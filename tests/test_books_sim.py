@@ -9,7 +9,7 @@ import requests
 
 from fetchers.books_parse import kalshi_levels, polymarket_levels
 from simulator.server import start
-from tests.test_simulator_shapes import load, shape_errors
+from tests.api_shapes import load, shape_errors
 
 
 @pytest.fixture(scope="module")

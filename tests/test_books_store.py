@@ -8,9 +8,8 @@ import time
 import pytest
 
 from collector import wire
-from tests.conftest import pm_id, sink_dealer, start_sink, wait_for, write_config
+from tests.conftest import counter, dump, pm_id, query, send_and_ack, sink_dealer, start_sink, wait_for, write_config
 from tests.sender_proc import expected_levels
-from tests.test_sink import counter, dump, query, send_and_ack
 
 T0 = 1_800_000_000
 PM_A, PM_BAD, PM_P = pm_id(0xabc), pm_id(0xbad), pm_id(0xb00c)  # Polymarket condition ids

@@ -8,10 +8,11 @@ import sqlite3
 import subprocess
 import time
 
-import pytest
+from tests.conftest import LocalHttp, free_port, script, write_config
+from tests.supervised_rig import SUPERVISED_MARKS
+from tests.toy_exchange import ToyExchange
 
-from tests.conftest import free_port, script
-from tests.test_supervisord import Supervised, pytestmark, sim, supervised  # noqa: F401 - fixtures
+pytestmark = SUPERVISED_MARKS
 
 CHECKS = ["config", "data dir", "disk", "supervisord", "sink", "scheduler", "polymarket gamma",
           "polymarket clob", "kalshi", "wwatcher db"]
@@ -84,9 +85,6 @@ searxng_url = "{dead}"
 def test_doctor_probes_every_enabled_platform_in_the_registry(tmp_path):
     """A platform added by a config section (a plugin) is probed like the built-in ones; a disabled
     one is not. Its URL is probed as configured: a 404 at its root still proves it answers."""
-    from tests.conftest import LocalHttp, write_config
-    from tests.test_platform_registry import ToyExchange
-
     toy = LocalHttp(ToyExchange)  # answers 200 at /markets, 404 elsewhere
     dead = f"http://127.0.0.1:{free_port()}"
     try:

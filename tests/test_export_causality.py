@@ -12,7 +12,8 @@ import pytest
 
 from exporter.catalog import Market
 from exporter.prompts import News, build
-from tests.exporter_rig import CREATED, DAY, STEP, build_collector_db, close_of, exporter_cmd, iso
+from tests.conftest import iso
+from tests.exporter_rig import CREATED, DAY, STEP, build_collector_db, close_of, exporter_cmd
 
 pytestmark = pytest.mark.timeout(120)
 

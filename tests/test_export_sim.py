@@ -24,6 +24,7 @@ from simulator.server import start
 from tests.conftest import Proc, script, start_sink
 from tests.polymarket_helpers import fetch
 from tests.backfill_rig import backfill, config
+from tests.exporter_rig import LOAD_EVERY_CONFIG, declared_configs
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -147,36 +148,6 @@ def test_user_message_carries_rules_category_platform_and_close_date(sim_export)
     assert all("Resolution rules: If " in r["prompt"][1]["content"] for r in kalshi)
     poly = [r for r in rows if r["platform"] == "polymarket"]
     assert all("Resolution rules: This market resolves per its rules." in r["prompt"][1]["content"] for r in poly)
-
-
-LOAD_EVERY_CONFIG = """
-import json, os, sys
-os.environ["HF_DATASETS_OFFLINE"] = "1"; os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["HF_HOME"] = sys.argv[2]
-import datasets
-out = sys.argv[1]
-got = {}
-for name in json.loads(sys.argv[3]):
-    ds = datasets.load_dataset(out, name)
-    got[name] = {split: {"rows": d.num_rows, "features": {k: str(v) for k, v in d.features.items()}}
-                 for split, d in ds.items()}
-print(json.dumps(got))
-"""
-
-
-def declared_configs(card: str) -> dict[str, list[str]]:
-    """config name -> data file paths, from the card's YAML header."""
-    header = card.split("---\n")[1]
-    out, name = {}, None
-    for line in header.splitlines():
-        if line.startswith("- config_name: "):
-            name = line.split(": ", 1)[1]
-            out[name] = []
-        elif line.startswith(" ") and "path: " in line and name:
-            out[name].append(line.split("path: ", 1)[1])
-        elif not line.startswith((" ", "-")):
-            name = None
-    return out
 
 
 def test_every_declared_config_loads_with_load_dataset(sim_export, tmp_path):

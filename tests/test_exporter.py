@@ -13,9 +13,8 @@ import pyarrow.json  # noqa: F401  (pa.json)
 import pyarrow.parquet as pq
 import pytest
 
-from tests.test_export_sim import LOAD_EVERY_CONFIG, declared_configs
-from tests.exporter_rig import (AFTER_CLOSE_PRICE, BACKFILL_SHADOWED, CREATED, close_of,
-                                         build_collector_db, exporter_cmd, make_wwatcher)
+from tests.exporter_rig import (AFTER_CLOSE_PRICE, BACKFILL_SHADOWED, CREATED, LOAD_EVERY_CONFIG, build_collector_db,
+                                close_of, declared_configs, exporter_cmd, make_wwatcher)
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -5,19 +5,18 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from collector.config import Polymarket
 from fetchers.base import PhaseCounters
 from fetchers.http import USER_AGENT, ApiRefused, HttpClient, Interrupted, RetryBudgetExhausted
-from tests.conftest import LocalHttp, free_port, script, wait_for, write_config
+from tests.conftest import LocalHttp, QuietHandler, free_port, script, start_sink, write_config
 
 pytestmark = pytest.mark.timeout(60)
 
 
-class Scripted:
+class Scripted(LocalHttp):
     """Serves the queued (status, headers, body, delay) answers in order; then 200 {"ok": true}."""
 
     def __init__(self):
@@ -25,33 +24,18 @@ class Scripted:
         self.seen: list[tuple[str, str, dict]] = []
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def _answer(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body_in = self.rfile.read(length) if length else b""
                 outer.seen.append((self.command, self.path, dict(self.headers), body_in))
                 status, headers, body, delay = outer.queue.pop(0) if outer.queue else (200, {}, b'{"ok": true}', 0)
                 time.sleep(delay)
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                try:
-                    self.wfile.write(body)
-                except OSError:
-                    pass
+                self.reply(status, body, headers)
 
             do_GET = do_POST = _answer
 
-            def log_message(self, *args):
-                pass
-
-        self.http = LocalHttp(Handler)
-        self.url = self.http.url
-
-    def close(self):
-        self.http.close()
+        super().__init__(Handler)
 
 
 @pytest.fixture
@@ -171,16 +155,14 @@ def test_stop_flag_interrupts_a_backoff(server):
     assert time.monotonic() - t0 < 2.0
 
 
-class Drip:
+class Drip(LocalHttp):
     """Sends a 10,000-byte JSON body one byte every 50 ms (8+ minutes), like a slowloris server."""
 
     def __init__(self):
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self):
                 body = b'{"x": "' + b"a" * 9990 + b'"}'
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
+                self.head(200, len(body))
                 try:
                     for i in range(len(body)):
                         self.wfile.write(body[i:i + 1])
@@ -189,18 +171,14 @@ class Drip:
                 except OSError:
                     pass
 
-            def log_message(self, *args):
-                pass
-
-        self.http = LocalHttp(Handler)
-        self.url = self.http.url
+        super().__init__(Handler)
 
 
 @pytest.fixture
 def drip():
     d = Drip()
     yield d
-    d.http.close()
+    d.close()
 
 
 def test_a_dripping_body_hits_the_total_deadline(drip):
@@ -222,20 +200,18 @@ def test_stop_ends_a_request_mid_body(drip):
     assert time.monotonic() - t0 < 2.0
 
 
-class Silent:
+class Silent(LocalHttp):
     """Goes silent for a minute, either before its headers or after half of its body (a hung server)."""
 
     def __init__(self, before_headers: bool):
         release = self.release = threading.Event()
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self):
                 body = b'{"x": "' + b"a" * 990 + b'"}'
                 if before_headers:
                     release.wait(60)
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
+                self.head(200, len(body))
                 try:
                     self.wfile.write(body[:500])
                     self.wfile.flush()
@@ -244,15 +220,11 @@ class Silent:
                 except OSError:
                     pass
 
-            def log_message(self, *args):
-                pass
-
-        self.http = LocalHttp(Handler)
-        self.url = self.http.url
+        super().__init__(Handler)
 
     def close(self):
         self.release.set()
-        self.http.close()
+        super().close()
 
 
 @pytest.mark.parametrize("before_headers", [False, True], ids=["mid-body", "before-headers"])
@@ -295,8 +267,7 @@ def test_sigterm_ends_a_fetcher_phase_mid_body_within_10s(drip, procs, tmp_path)
     cfg = write_config(tmp_path, sink={"flush_interval_seconds": 0.05, "min_free_disk_mb": 1},
                        kalshi={"base_url": drip.url + "/trade-api/v2", "read_timeout_seconds": 30.0},
                        zmq={"sink_wait_seconds": 5.0})
-    procs.start([script("sink"), "--config", str(cfg)], tmp_path / "sink.log")
-    wait_for(lambda: (tmp_path / "sink.ipc").exists(), what="sink socket")
+    start_sink(procs, tmp_path, cfg)
     fetcher = procs.start([script("fetcher"), "--config", str(cfg), "--platform", "kalshi", "--once", "snapshot"],
                           tmp_path / "fetcher.log")
     time.sleep(2.0)  # well inside the dripping body

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 import pytest
@@ -11,7 +10,7 @@ from collector import config, wire
 from collector.errors import SinkUnavailable
 from collector.platforms import data_origin, is_loopback_url
 from collector.sink_client import Publisher, SinkRefused
-from tests.conftest import start_sink, write_config
+from tests.conftest import query, start_sink, write_config
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -26,11 +25,7 @@ def snap(i: int, t: int = 1_800_000_000) -> wire.PriceSnapshot:
 
 
 def stored_snapshots(tmp_path) -> int:
-    db = sqlite3.connect(f"file:{tmp_path / 'collector.db'}?mode=ro", uri=True)
-    try:
-        return db.execute("SELECT count(*) FROM snapshot").fetchone()[0]
-    finally:
-        db.close()
+    return query(tmp_path / "collector.db", "SELECT count(*) FROM snapshot")[0][0]
 
 
 @pytest.mark.slow

@@ -16,9 +16,9 @@ import zmq
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from collector import bounds, wire
-from tests.conftest import Proc, script, wait_for, write_config
+from tests.conftest import Proc, script, sink_dealer, wait_for, write_config
 from tests.sender_proc import T0
-from tests.test_scheduler_process import FakeFetcher, write_config as scheduler_config
+from tests.scheduler_rig import FakeFetcher, scheduler_config
 
 # The checks after each fuzz test read what that fuzz left behind: the module is one slow unit.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -93,13 +93,7 @@ def sink_proc(tmp_path_factory):
     cfg = write_config(tmp, sink={"flush_interval_seconds": 0.05, "min_free_disk_mb": 1})
     p = Proc([script("sink"), "--config", str(cfg)], tmp / "sink.log")
     wait_for(lambda: (tmp / "sink.ipc").exists(), what="sink socket")
-    ctx = zmq.Context.instance()
-    honest = ctx.socket(zmq.DEALER)
-    honest.setsockopt(zmq.LINGER, 0)
-    honest.connect(f"ipc://{tmp}/sink.ipc")
-    fuzz = ctx.socket(zmq.DEALER)
-    fuzz.setsockopt(zmq.LINGER, 0)
-    fuzz.connect(f"ipc://{tmp}/sink.ipc")
+    honest, fuzz = sink_dealer(tmp), sink_dealer(tmp)
     yield p, tmp, honest, fuzz
     honest.close()
     fuzz.close()

@@ -6,92 +6,16 @@ gets a config whose clock reads the simulator's time, so every check against the
 
 from __future__ import annotations
 
-import sqlite3
-import subprocess
-import time
-from pathlib import Path
-
 import pytest
 
-from collector.clock import iso
-from tests.conftest import script, wait_for
+from tests.conftest import iso
+from tests.kalshi_rig import DAY
 
-simulator = pytest.importorskip("simulator.server")
 pytestmark = pytest.mark.timeout(300)
 
 # The suggested spec (rate=20,err=0.05,malformed=0.02) with malformed and dup_page raised: a run is
 # only ~200 requests and most small pages are empty, so 2 % would often corrupt nothing at all.
 FAULTS = "rate=20,err=0.05,malformed=0.15,dup_page=0.1"
-DAY = 86400
-FETCH_TIMEOUT_S = 120
-
-
-class Rig:
-    """One simulator, one sink, and `fetcher --once` runs against them."""
-
-    def __init__(self, procs, tmp: Path, markets: int, faults: str = "", legacy: bool = False,
-                 start: str | None = None, page_size: int = 1000):
-        self.tmp, self.page_size = tmp, page_size
-        self.sim = simulator.start(seed=7, markets=markets, speed=0, faults=faults, legacy_cents=legacy,
-                                   start=start)
-        self.db_path = tmp / "collector.db"
-        self.runs = 0
-        sink_cfg = self.config()
-        self.sink = procs.start([script("sink"), "--config", str(sink_cfg)], tmp / "sink.log")
-        wait_for(lambda: (tmp / "sink.ipc").exists(), what="sink socket")
-
-    def config(self) -> Path:
-        self.runs += 1
-        path = self.tmp / f"config-{self.runs}.toml"
-        path.write_text(
-            f'[general]\ndb_path = "{self.db_path}"\nlog_level = "INFO"\n'
-            f"[clock]\nspeed = 1e-9\nsim_origin = {self.sim.now()!r}\nreal_origin = {time.time()!r}\n"
-            f'[kalshi]\nbase_url = "{self.sim.kalshi_url}"\nrequests_per_second = 15.0\nmax_retries = 8\n'
-            f"page_size = {self.page_size}\n"
-            "[zmq]\nsink_wait_seconds = 60.0\nack_timeout_seconds = 5.0\n"
-            "[sink]\nflush_interval_seconds = 0.1\nmin_free_disk_mb = 1\n"
-        )
-        return path
-
-    def fetch(self, phase: str) -> str:
-        cfg = self.config()
-        p = subprocess.run([script("fetcher"), "--config", str(cfg), "--platform", "kalshi", "--once", phase],
-                           capture_output=True, text=True, timeout=FETCH_TIMEOUT_S)
-        out = p.stdout + p.stderr
-        (self.tmp / f"fetch-{self.runs}-{phase}.log").write_text(out)
-        assert p.returncode == 0, out
-        return out
-
-    def cycle(self, *phases: str) -> None:
-        for phase in phases:
-            self.fetch(phase)
-
-    def query(self, sql: str, args=()) -> list:
-        db = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True)
-        try:
-            return db.execute(sql, args).fetchall()
-        finally:
-            db.close()
-
-    def close(self) -> None:
-        self.sink.stop()
-        self.sim.stop()
-
-
-@pytest.fixture
-def rig_factory(procs, tmp_path):
-    rigs = []
-
-    def make(name: str, **kw) -> Rig:
-        d = tmp_path / name
-        d.mkdir()
-        rig = Rig(procs, d, **kw)
-        rigs.append(rig)
-        return rig
-
-    yield make
-    for r in rigs:
-        r.sim.stop()
 
 
 def live_now(truth: list[dict]) -> set[str]:
@@ -99,9 +23,9 @@ def live_now(truth: list[dict]) -> set[str]:
 
 
 @pytest.mark.slow
-def test_faulty_simulator_every_market_once_resolutions_equal_truth(rig_factory):
+def test_faulty_simulator_every_market_once_resolutions_equal_truth(kalshi_rig):
     # small pages: many more requests, so many more faults, and empty pages that carry a cursor
-    rig = rig_factory("faults", markets=2000, faults=FAULTS, page_size=50)
+    rig = kalshi_rig("faults", markets=2000, faults=FAULTS, page_size=50)
     world = rig.sim.world
     expected_live: set[str] = set()
     snapshot_checks = []
@@ -169,10 +93,10 @@ def test_faulty_simulator_every_market_once_resolutions_equal_truth(rig_factory)
 
 
 @pytest.mark.slow
-def test_legacy_cents_and_fixed_point_simulators_give_identical_rows(rig_factory):
+def test_legacy_cents_and_fixed_point_simulators_give_identical_rows(kalshi_rig):
     rows = []
     for legacy in (False, True):
-        rig = rig_factory(f"legacy-{legacy}", markets=1500, legacy=legacy)
+        rig = kalshi_rig(f"legacy-{legacy}", markets=1500, legacy=legacy)
         rig.cycle("discover", "snapshot", "resolve")
         rig.sim.advance(2 * DAY)
         rig.cycle("discover", "snapshot", "resolve")

@@ -14,9 +14,8 @@ import time
 
 import pytest
 
-from collector.clock import iso
-from tests.conftest import script, wait_for
-from tests.test_kalshi_sim import DAY, rig_factory  # noqa: F401  (the fixture)
+from tests.conftest import iso, script, wait_for
+from tests.kalshi_rig import DAY
 
 pytestmark = pytest.mark.timeout(300)
 NOT_FINAL = ("closed", "determined", "disputed", "amended")
@@ -63,8 +62,8 @@ def reports(rig) -> list:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("phases", [("snapshot", "resolve"), ("resolve",)], ids=["after-snapshot", "after-downtime"])
-def test_one_resolve_records_every_closed_and_settled_market(rig_factory, phases):  # noqa: F811
-    rig = rig_factory("rig", markets=20000, page_size=1000)
+def test_one_resolve_records_every_closed_and_settled_market(kalshi_rig, phases):
+    rig = kalshi_rig("rig", markets=20000, page_size=1000)
     rig.cycle("discover", "snapshot", "resolve")
     rig.sim.advance(3 * DAY)  # markets close (mostly early), get determined, settle; nobody looks
     rig.cycle(*phases)  # a SNAPSHOT in the same grid slot first, or RESOLVE straight after downtime
@@ -75,8 +74,8 @@ def test_one_resolve_records_every_closed_and_settled_market(rig_factory, phases
 
 
 @pytest.mark.slow
-def test_settled_listing_stuck_on_page_2_fails_the_run_and_the_next_one_catches_up(rig_factory):  # noqa: F811
-    rig = rig_factory("rig", markets=20000, page_size=200)
+def test_settled_listing_stuck_on_page_2_fails_the_run_and_the_next_one_catches_up(kalshi_rig):
+    rig = kalshi_rig("rig", markets=20000, page_size=200)
     rig.cycle("discover", "snapshot", "resolve")
     rig.sim.advance(DAY)
     rig.sim.sim.faults.stuck["settled"] = 3 + 1  # more than the fetcher's repeated-cursor retries
@@ -92,8 +91,8 @@ def test_settled_listing_stuck_on_page_2_fails_the_run_and_the_next_one_catches_
 
 
 @pytest.mark.slow
-def test_sigterm_during_the_settled_listing_loses_no_settlement(rig_factory):  # noqa: F811
-    rig = rig_factory("rig", markets=20000, page_size=200)
+def test_sigterm_during_the_settled_listing_loses_no_settlement(kalshi_rig):
+    rig = kalshi_rig("rig", markets=20000, page_size=200)
     rig.cycle("discover", "snapshot", "resolve")
     rig.sim.advance(DAY)
     rig.sim.sim.faults.latency_s = 0.3  # slow pages: time to stop it mid-listing
@@ -119,8 +118,8 @@ def test_sigterm_during_the_settled_listing_loses_no_settlement(rig_factory):  #
 
 
 @pytest.mark.slow
-def test_markets_that_keep_coming_back_unchanged_are_asked_less_often(rig_factory):  # noqa: F811
-    rig = rig_factory("rig", markets=20000, page_size=1000)
+def test_markets_that_keep_coming_back_unchanged_are_asked_less_often(kalshi_rig):
+    rig = kalshi_rig("rig", markets=20000, page_size=1000)
     rig.cycle("discover", "snapshot", "resolve")
     rig.sim.advance(3 * DAY)
     asked = []
@@ -137,8 +136,8 @@ def test_markets_that_keep_coming_back_unchanged_are_asked_less_often(rig_factor
 
 
 @pytest.mark.slow
-def test_incremental_discover_stuck_on_page_2_keeps_its_window(rig_factory):  # noqa: F811
-    rig = rig_factory("rig", markets=60000, page_size=200)
+def test_incremental_discover_stuck_on_page_2_keeps_its_window(kalshi_rig):
+    rig = kalshi_rig("rig", markets=60000, page_size=200)
     rig.cycle("discover")  # the full sweep
     rig.sim.advance(5.8 * 3600)  # (a full sweep is due after 6 h) markets close, settle, get updated; the next DISCOVER is incremental
     rig.sim.sim.faults.stuck["updated"] = 3 + 1

@@ -9,22 +9,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 
 import pytest
 
 from simulator import server
-from tests.conftest import start_sink
-from tests.polymarket_helpers import db_markets, fetch, sim_config
+from tests.conftest import iso, start_sink
+from tests.polymarket_helpers import db_markets, discover_from_fake_gamma, fetch, sim_config
 
 pytestmark = pytest.mark.timeout(300)
 DAY = 86400
 SEEN = 1_793_000_000.0  # when the tests saw a market (a sane time: 2000-2100 bounds)
 NOT_FINAL = ("closed", "proposed", "disputed")
-
-
-def iso(t: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
 def run(tmp, sim, *phases: str) -> None:
@@ -135,45 +130,19 @@ def test_negrisk_placeholders_are_flagged_in_extra():
 
 @pytest.mark.slow
 def test_closed_history_tail_is_kept_only_when_the_id_order_held(tmp_path, procs):
-    import http.server
-
-    from tests.conftest import LocalHttp, write_config
-
     def row(gid):
         return {"id": str(gid), "conditionId": "0x%064x" % gid, "question": f"Q{gid}", "closed": True,
                 "outcomes": '["Yes", "No"]', "outcomePrices": '["1", "0"]', "clobTokenIds": f'["{gid}1", "{gid}2"]',
                 "umaResolutionStatus": "resolved", "closedTime": "2026-10-01 00:00:00+00"}
 
-    class Gamma(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            from urllib.parse import parse_qs, urlsplit
-            q = parse_qs(urlsplit(self.path).query)
-            if q.get("closed") == ["false"]:
-                body = {"markets": []}
-            elif "after_cursor" not in q:
-                body = {"markets": [row(900), row(800)], "next_cursor": "p2"}  # ids going down
-            else:
-                body = {"markets": [row(700)]}
-            data = json.dumps(body).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    def answer(q):
+        if q.get("closed") == ["false"]:
+            return {"markets": []}
+        if "after_cursor" not in q:
+            return {"markets": [row(900), row(800)], "next_cursor": "p2"}  # ids going down
+        return {"markets": [row(700)]}
 
-        def log_message(self, *args):
-            pass
-
-    gamma = LocalHttp(Gamma)
-    try:
-        cfg = write_config(tmp_path, general={"log_level": "INFO"},
-                           polymarket={"gamma_url": gamma.url, "base_url": gamma.url, "requests_per_second": 50.0},
-                           sink={"flush_interval_seconds": 0.05}, zmq={"sink_wait_seconds": 15.0})
-        start_sink(procs, tmp_path, cfg)
-        r = fetch(cfg, "discover")
-        assert r.returncode == 0, r.stderr[-2000:]
-    finally:
-        gamma.close()
+    r = discover_from_fake_gamma(procs, tmp_path, answer)
     state = json.loads((tmp_path / "polymarket-state.json").read_text())
     assert not state.get("closed_tail") and not state.get("history_done"), state
     assert "not in id order" in r.stderr

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from sink import schema
-from tests.test_status import NOW, collector, iso, write_config
+from tests.conftest import iso
+from tests.status_rig import NOW, collector, status_config
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -22,7 +23,7 @@ def test_status_counts_closed_pending_markets_and_the_oldest_age(tmp_path):
                    " VALUES (?,?,?,?,0,0)", rows)
     db.commit()
     db.close()
-    cfg = str(write_config(tmp_path))
+    cfg = str(status_config(tmp_path))
     st = json.loads(collector("--config", cfg, "status", "--json", code=2).stdout)  # DOWN: no supervisord
     pending = st["closed_pending"]
     assert pending["polymarket"]["count"] == 2 and pending["kalshi"]["count"] == 1

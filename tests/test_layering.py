@@ -5,7 +5,11 @@
 * ``exporter`` imports no ``fetchers`` (the archiver talks to the sink through
   ``collector.sink_client``), ``fetchers`` and ``scheduler`` import neither each other nor the exporter;
 * ``collector`` imports none of the process packages, except that its operator front ends
-  (``FRONT_ENDS``: `collector export`, `collector archive`, `collector doctor`) call the exporter.
+  (``FRONT_ENDS``: `collector export`, `collector archive`, `collector doctor`) call the exporter;
+* no module in ``tests/`` or ``bench/`` imports a test module (``tests/test_*.py``): what several
+  test files share lives in ``tests/conftest.py`` (fixtures) or in a helper module without the
+  ``test_`` prefix (``tests/*_rig.py``, ``tests/*_helpers.py``), so each test file can be read, run
+  and moved alone.
 
 Imports are read with ``ast`` (also those inside functions), so a lazy import cannot hide.
 """
@@ -104,3 +108,50 @@ def test_a_private_reach_in_is_caught(tmp_path):
                         "    from exporter import catalog\n    return catalog._extra\n")
     assert private_reach_ins(tmp_path, ("exporter",)) == ["exporter/versions.py imports exporter.archive._rows",
                                                           "exporter/versions.py uses catalog._extra"]
+
+
+def imports_of_test_modules(folder: Path) -> list[str]:
+    """Each import of a test module (``test_*``) by a module in folder, in any spelling:
+    ``from tests.test_x import y``, ``import tests.test_x``, ``from tests import test_x``,
+    ``from .test_x import y``, ``from . import test_x``."""
+    out = []
+    for path in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                package = "." * node.level + (node.module or "")
+                modules = [package]
+                if node.module in (None, "tests"):  # `from tests import test_x`, `from . import test_x`
+                    modules += [f"{package}.{alias.name}" if node.module else package + alias.name
+                                for alias in node.names]
+            else:
+                continue
+            out += [f"{folder.name}/{path.name} imports {m}" for m in modules
+                    if any(part.startswith("test_") for part in m.split("."))]
+    return out
+
+
+def test_no_test_module_imports_another():
+    """Shared rigs, fixtures and helpers live in conftest.py or a helper module, never in a test file
+    (the benchmarks, which reuse some rigs, included)."""
+    assert imports_of_test_modules(REPO / "tests") + imports_of_test_modules(REPO / "bench") == []
+
+
+def test_a_test_module_importing_another_is_caught(tmp_path):
+    """The check is not vacuous: the same tests/ plus planted imports of test modules, one in each
+    spelling and one inside a function, fails it with exactly those."""
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    for path in (REPO / "tests").glob("*.py"):
+        (tests / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    plants = {"test_books_store.py": "from tests.test_sink import query",
+              "test_wire.py": "def f():\n    import tests.test_sink as s",
+              "conftest.py": "from tests import test_status",
+              "exporter_rig.py": "from .test_sink import query\nfrom . import test_archive"}
+    for name, plant in plants.items():
+        (tests / name).write_text((tests / name).read_text(encoding="utf-8") + "\n" + plant + "\n")
+    assert imports_of_test_modules(tests) == [
+        "tests/conftest.py imports tests.test_status",
+        "tests/exporter_rig.py imports .test_sink", "tests/exporter_rig.py imports .test_archive",
+        "tests/test_books_store.py imports tests.test_sink", "tests/test_wire.py imports tests.test_sink"]

@@ -6,16 +6,12 @@ the page is stored) and rejected by the sink with a reason if a sender sends it 
 
 from __future__ import annotations
 
-import http.server
-import json
-import sqlite3
-
 import pytest
 
 from collector import bounds, platforms, validate, wire
 from fetchers import kalshi_parse as kp
-from tests.conftest import LocalHttp, kx_id, pm_id, start_sink, wait_for, write_config
-from tests.polymarket_helpers import db_markets, fetch
+from tests.conftest import counter, kx_id, pm_id, query, send_and_ack, sink_dealer, start_sink, wait_for, write_config
+from tests.polymarket_helpers import db_markets, discover_from_fake_gamma
 
 T0 = 1_790_000_000.0
 BAD_CONDITION_IDS = ["0x1234", "0x" + "g" * 64, "0x" + "a" * 63, "0x" + "a" * 65, "1x" + "a" * 64, "0x" + "a" * 63 + " "]
@@ -81,47 +77,16 @@ def test_a_malformed_condition_id_skips_only_its_market(tmp_path, procs):
     """A real fetcher reads a Gamma page with one bad conditionId; a real sink stores the rest."""
     good = [gamma_row(1, pm_id(1)), gamma_row(3, pm_id(3).upper().replace("0X", "0x"))]
     page = [good[0], gamma_row(2, "0x" + "z" * 64), good[1]]
-
-    class Gamma(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            from urllib.parse import parse_qs, urlsplit
-            closed = parse_qs(urlsplit(self.path).query).get("closed") == ["true"]
-            data = json.dumps({"markets": [] if closed else page}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args):
-            pass
-
-    gamma = LocalHttp(Gamma)
-    try:
-        cfg = write_config(tmp_path, general={"log_level": "INFO"},
-                           polymarket={"gamma_url": gamma.url, "base_url": gamma.url, "requests_per_second": 50.0},
-                           sink={"flush_interval_seconds": 0.05}, zmq={"sink_wait_seconds": 15.0})
-        start_sink(procs, tmp_path, cfg)
-        r = fetch(cfg, "discover")
-        assert r.returncode == 0, r.stderr[-2000:]
-    finally:
-        gamma.close()
+    r = discover_from_fake_gamma(procs, tmp_path, lambda q: {"markets": [] if q.get("closed") == ["true"] else page})
     assert set(db_markets(tmp_path)) == {pm_id(1), pm_id(3)}  # stored lower-case, the bad one skipped
     assert "skipped gamma market id='2'" in r.stderr and "not a polymarket id" in r.stderr
-    db = sqlite3.connect(f"file:{tmp_path / 'collector.db'}?mode=ro", uri=True)
-    try:
-        skipped = db.execute("SELECT skipped FROM phase_runs WHERE platform = 'polymarket' AND phase = 'discover'"
-                             ).fetchall()
-    finally:
-        db.close()
+    skipped = query(tmp_path / "collector.db",
+                    "SELECT skipped FROM phase_runs WHERE platform = 'polymarket' AND phase = 'discover'")
     assert skipped == [(1,)]
 
 
 def test_the_sink_rejects_a_bad_id_with_a_reason_and_stores_the_rest(tmp_path, procs):
     """A sender that skips the parser (buggy, old or hostile): the real sink drops only the bad record."""
-    from tests.conftest import sink_dealer
-    from tests.test_sink import counter, query, send_and_ack
-
     cfg = write_config(tmp_path, sink={"flush_interval_seconds": 0.05, "min_free_disk_mb": 1})
     start_sink(procs, tmp_path, cfg)
     s = sink_dealer(tmp_path)

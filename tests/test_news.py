@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -13,10 +11,10 @@ import pytest
 from collector import config, wire
 from fetchers import news
 from collector.sink_client import Publisher
-from tests.conftest import LocalHttp, pm_id, script, wait_for, write_config
+from tests.conftest import LocalHttp, QuietHandler, pm_id, script, start_sink, write_config
 
 
-class FakeSearxng:
+class FakeSearxng(LocalHttp):
     """Speaks SearXNG's JSON format; ``mode`` switches to failure behaviours."""
 
     def __init__(self):
@@ -24,18 +22,15 @@ class FakeSearxng:
         self.queries: list[str] = []
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self):
                 url = urlsplit(self.path)
                 q = parse_qs(url.query).get("q", [""])[0]
                 fake.queries.append(q)
                 if fake.mode == "html":
-                    return self._send(200, b"<html><body>Too many requests</body></html>", "text/html")
+                    return self.reply(200, b"<html><body>Too many requests</body></html>", {"Content-Type": "text/html"})
                 if fake.mode == "garbage":
-                    return self._send(200, b'{"results": [ {"url": "http://x', "application/json")
+                    return self.reply(200, b'{"results": [ {"url": "http://x', {"Content-Type": "application/json"})
                 if fake.mode == "slow":
                     time.sleep(3)
                 words = q.split()
@@ -46,21 +41,9 @@ class FakeSearxng:
                 ]
                 results.append({"url": None, "title": "broken"})  # a malformed record
                 results.append({"url": "https://other.example/dup", "title": f"{q.upper()} HEADLINE 0!"})
-                body = json.dumps({"query": q, "number_of_results": len(results), "results": results})
-                self._send(200, body.encode(), "application/json")
+                self.reply_json({"query": q, "number_of_results": len(results), "results": results})
 
-            def _send(self, status, body, ctype):
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.http = LocalHttp(Handler)
-        self.url = self.http.url
-
-    def close(self):
-        self.http.close()
+        super().__init__(Handler)
 
 
 @pytest.fixture
@@ -120,8 +103,7 @@ def test_headlines_stored_once_most_traded_first_and_failures_do_not_crash(procs
                        kalshi={"base_url": "http://127.0.0.1:9/kalshi"},
                        news={"enabled": True, "searxng_url": searxng.url, "max_queries_per_run": 2,
                              "requests_per_second": 50.0})
-    procs.start([script("sink"), "--config", str(cfg)], tmp_path / "sink.log")
-    wait_for(lambda: (tmp_path / "sink.ipc").exists(), what="sink socket")
+    start_sink(procs, tmp_path, cfg)
     seed_markets(cfg, [("polymarket", pm_id(0xa), "Will Bitcoin reach $150,000 in 2026?", 10.0),
                        ("kalshi", "KX-B", "Will the Fed cut rates in December?", 5000.0),
                        ("polymarket", pm_id(0xc), "Will it snow in Paris on Christmas?", 300.0)])
@@ -163,8 +145,7 @@ def test_searxng_down_is_a_partial_failure_not_a_hang(procs, tmp_path):
                        polymarket={"base_url": "http://127.0.0.1:9/clob", "gamma_url": "http://127.0.0.1:9/gamma"},
                        kalshi={"base_url": "http://127.0.0.1:9/kalshi"},
                        news={"enabled": True, "searxng_url": "http://127.0.0.1:9", "requests_per_second": 50.0})
-    procs.start([script("sink"), "--config", str(cfg)], tmp_path / "sink.log")
-    wait_for(lambda: (tmp_path / "sink.ipc").exists(), what="sink socket")
+    start_sink(procs, tmp_path, cfg)
     seed_markets(cfg, [("kalshi", f"K{i}", f"Will thing {i} happen?", float(i)) for i in range(10)])
     started = time.monotonic()
     out = run_news(cfg, tmp_path, "down")

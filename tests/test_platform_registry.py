@@ -10,35 +10,15 @@ from __future__ import annotations
 
 import json
 import subprocess
-from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from collector import config, platforms
 from collector.errors import ConfigError
 from tests.conftest import REPO, LocalHttp, free_port, script, wait_for, write_config
+from tests.toy_exchange import ToyExchange
 
 pytestmark = pytest.mark.timeout(120)
-
-TOY_MARKETS = [
-    {"id": "TOY-RAIN", "question": "Will it rain in Toyland?", "yes": 0.42, "state": "open", "outcome": None},
-    {"id": "TOY-SUN", "question": "Will the sun rise?", "yes": 0.99, "state": "open", "outcome": None},
-    {"id": "TOY-DONE", "question": "Was it done?", "yes": 1.0, "state": "settled", "outcome": "YES"},
-]
-
-
-class ToyExchange(BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        body = json.dumps({"markets": TOY_MARKETS}).encode() if self.path == "/markets" else b"{}"
-        self.send_response(200 if self.path == "/markets" else 404)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
 
 def toy_config(tmp_path, url: str):
     return write_config(

@@ -12,13 +12,13 @@ import pytest
 import zmq
 
 from collector import wire
-from tests.test_scheduler_process import FakeFetcher, SchedulerProc, ctx, procs, write_config  # noqa: F401
+from tests.scheduler_rig import FakeFetcher, SchedulerProc, scheduler_config
 
 pytestmark = pytest.mark.timeout(120)
 
 
-def raw_dealer(ctx, endpoint, identity: bytes):
-    s = ctx.socket(zmq.DEALER)
+def raw_dealer(zmq_ctx, endpoint, identity: bytes):
+    s = zmq_ctx.socket(zmq.DEALER)
     s.setsockopt(zmq.IDENTITY, identity)
     s.setsockopt(zmq.LINGER, 0)
     s.connect(endpoint)
@@ -26,10 +26,10 @@ def raw_dealer(ctx, endpoint, identity: bytes):
 
 
 @pytest.mark.slow
-def test_bad_identities_nan_reports_and_huge_frames_do_not_stop_scheduling(tmp_path, ctx, procs):
-    cfg, endpoint = write_config(tmp_path, discover=5, snapshot=5, resolve=5, silent=3.0)
-    procs.append(sched := SchedulerProc(cfg, tmp_path))
-    evil = raw_dealer(ctx, endpoint, b"\xff\xfe-not-utf8")
+def test_bad_identities_nan_reports_and_huge_frames_do_not_stop_scheduling(tmp_path, zmq_ctx, schedulers):
+    cfg, endpoint = scheduler_config(tmp_path, discover=5, snapshot=5, resolve=5, silent=3.0)
+    schedulers.append(sched := SchedulerProc(cfg, tmp_path))
+    evil = raw_dealer(zmq_ctx, endpoint, b"\xff\xfe-not-utf8")
     try:
         evil.send(wire.encode(wire.Heartbeat(sender="evil", platform="polymarket")))
         time.sleep(1.5)  # it is the only fetcher: it gets a job, so its identity is used as a key
@@ -47,7 +47,7 @@ def test_bad_identities_nan_reports_and_huge_frames_do_not_stop_scheduling(tmp_p
     finally:
         evil.close()
     # an honest fetcher gets every phase (discover once the silent evil one is released)
-    fetcher = FakeFetcher(ctx, endpoint, work=0.1)
+    fetcher = FakeFetcher(zmq_ctx, endpoint, work=0.1)
     try:
         fetcher.pump(25.0, until=lambda f: {j.phase for _, j in f.jobs} >= {"discover", "snapshot", "resolve"})
     finally:

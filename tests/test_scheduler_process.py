@@ -1,147 +1,24 @@
 """A real `scheduler` process on a real socket, with fake fetchers made of real ZeroMQ DEALERs.
 
-The fake fetcher behaves like fetchers/serve.py from the scheduler's side: it says hello with a
-Heartbeat, beats every `heartbeat_seconds` with its busy job, runs one job at a time and answers
-JobDone. What the scheduler knows of past runs comes from a real collector.db built with
+The fake fetcher (tests/scheduler_rig.py) behaves like fetchers/serve.py from the scheduler's side.
+What the scheduler knows of past runs comes from a real collector.db built with
 sink.schema (phase_runs rows inserted as fixtures), exactly as the sink would store them.
 """
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import pytest
-import zmq
 
 from collector import clock, wire
 from sink import schema
-from tests.conftest import free_port, wait_for
+from tests.conftest import wait_for
+from tests.scheduler_rig import FakeFetcher, SchedulerProc, scheduler_config
 
 pytestmark = pytest.mark.timeout(90)
-
-BIN = Path(sys.executable).parent
-HEARTBEAT_S = 0.3
-
-
-def write_config(tmp: Path, *, discover=0.05, snapshot=0.05, resolve=0.1, deadline=20.0,
-                 silent=30.0, kalshi=False) -> tuple[Path, str]:
-    endpoint = f"tcp://127.0.0.1:{free_port()}"
-    path = tmp / "config.toml"
-    path.write_text(f"""
-[general]
-db_path = "{tmp / 'collector.db'}"
-poll_interval_minutes = {discover}
-snapshot_interval_minutes = {snapshot}
-resolve_interval_minutes = {resolve}
-log_level = "DEBUG"
-[zmq]
-scheduler_endpoint = "{endpoint}"
-sink_endpoint = "tcp://127.0.0.1:{free_port()}"
-[scheduler]
-heartbeat_seconds = {HEARTBEAT_S}
-fetcher_silent_seconds = {silent}
-job_deadline_minutes = {deadline}
-[kalshi]
-enabled = {str(kalshi).lower()}
-""")
-    return path, endpoint
-
-
-class SchedulerProc:
-    def __init__(self, cfg: Path, tmp: Path, name="scheduler"):
-        self.log_path = tmp / f"{name}.log"
-        self.proc = subprocess.Popen([str(BIN / "scheduler"), "--config", str(cfg)],
-                                     stdout=subprocess.DEVNULL, stderr=open(self.log_path, "wb"))
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self, sig=signal.SIGTERM) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
-
-
-class FakeFetcher:
-    """Serial like the real one: a Job arriving while another runs is ignored (and recorded)."""
-
-    def __init__(self, ctx, endpoint, platform="polymarket", work=0.2, answer=True):
-        self.ident = f"fetcher-{platform}-test-{uuid.uuid4().hex[:6]}"
-        self.platform, self.work, self.answer = platform, work, answer
-        self.sock = ctx.socket(zmq.DEALER)
-        self.sock.setsockopt(zmq.IDENTITY, self.ident.encode())
-        self.sock.setsockopt(zmq.LINGER, 0)
-        self.sock.connect(endpoint)
-        self.jobs: list[tuple[float, wire.Job]] = []  # (clock time received, job)
-        self.refused: list[wire.Job] = []
-        self.busy: wire.Job | None = None
-        self.done_at = 0.0
-        self.beat_at = 0.0
-        self.beating = True
-
-    def beat(self):
-        busy = self.busy.job_id if self.busy else ""
-        self.sock.send(wire.encode(wire.Heartbeat(sender=self.ident, platform=self.platform, busy_job=busy)))
-        self.beat_at = time.monotonic() + HEARTBEAT_S
-
-    def pump(self, seconds: float, until=None) -> None:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            if self.beating and time.monotonic() >= self.beat_at:
-                self.beat()
-            if self.sock.poll(20):
-                msg = wire.decode(self.sock.recv())
-                assert isinstance(msg, wire.Job)
-                if self.busy is not None:
-                    self.refused.append(msg)
-                else:
-                    self.jobs.append((clock.now(), msg))
-                    self.busy, self.done_at = msg, time.monotonic() + self.work
-                    if self.beating:
-                        self.beat()
-            if self.busy is not None and self.answer and time.monotonic() >= self.done_at:
-                self.finish()
-            if until is not None and until(self):
-                return
-
-    def finish(self) -> wire.PhaseReport:
-        job, self.busy = self.busy, None
-        report = wire.PhaseReport(job_id=job.job_id, platform=job.platform, phase=job.phase,
-                                  started_at=clock.now() - self.work, finished_at=clock.now(), ok=True,
-                                  grid_time=job.grid_time, records=5)
-        self.sock.send(wire.encode(wire.JobDone(report=report)))
-        return report
-
-    def phases(self, phase):
-        return [job for _, job in self.jobs if job.phase == phase]
-
-    def close(self):
-        self.sock.close(0)
-
-
-@pytest.fixture
-def ctx():
-    context = zmq.Context()
-    yield context
-    context.term()
-
-
-@pytest.fixture
-def procs():
-    started: list[SchedulerProc] = []
-    yield started
-    for p in started:
-        p.stop(signal.SIGKILL)
 
 
 def make_db(tmp: Path, runs: list[tuple[str, str, int]]) -> None:
@@ -162,10 +39,10 @@ def wait_until_slot_has(seconds_left: float, interval: float) -> None:
 
 
 @pytest.mark.slow
-def test_phases_run_on_their_grid_one_at_a_time(tmp_path, ctx, procs):
-    cfg, endpoint = write_config(tmp_path, discover=0.05, snapshot=0.05, resolve=0.1)  # 3 s, 3 s, 6 s
-    procs.append(sched := SchedulerProc(cfg, tmp_path))
-    fetcher = FakeFetcher(ctx, endpoint, work=0.1)
+def test_phases_run_on_their_grid_one_at_a_time(tmp_path, zmq_ctx, schedulers):
+    cfg, endpoint = scheduler_config(tmp_path, discover=0.05, snapshot=0.05, resolve=0.1)  # 3 s, 3 s, 6 s
+    schedulers.append(sched := SchedulerProc(cfg, tmp_path))
+    fetcher = FakeFetcher(zmq_ctx, endpoint, work=0.1)
     try:
         fetcher.pump(13.0)
     finally:
@@ -187,9 +64,9 @@ def test_phases_run_on_their_grid_one_at_a_time(tmp_path, ctx, procs):
     assert sched.stop() == 0
 
 
-def test_sigterm_exits_zero_promptly(tmp_path, procs):
-    cfg, _ = write_config(tmp_path)
-    procs.append(sched := SchedulerProc(cfg, tmp_path))
+def test_sigterm_exits_zero_promptly(tmp_path, schedulers):
+    cfg, _ = scheduler_config(tmp_path)
+    schedulers.append(sched := SchedulerProc(cfg, tmp_path))
     # up, not just started: a SIGTERM during its imports (seconds under load) is not the case tested
     wait_for(lambda: "scheduler listening" in sched.log(), what="scheduler listening")
     started = time.monotonic()
@@ -199,15 +76,15 @@ def test_sigterm_exits_zero_promptly(tmp_path, procs):
 
 
 @pytest.mark.slow
-def test_catch_up_runs_each_overdue_phase_once(tmp_path, ctx, procs):
+def test_catch_up_runs_each_overdue_phase_once(tmp_path, zmq_ctx, schedulers):
     """Stored runs from an hour ago (12 missed cycles): one run of each phase, for the current slot."""
     interval = 300
     wait_until_slot_has(15, interval)
     slot = clock.grid_floor(time.time(), interval)
     make_db(tmp_path, [("polymarket", ph, slot - 12 * interval) for ph in ("discover", "snapshot", "resolve")])
-    cfg, endpoint = write_config(tmp_path, discover=5, snapshot=5, resolve=5)
-    procs.append(sched := SchedulerProc(cfg, tmp_path))
-    fetcher = FakeFetcher(ctx, endpoint, work=0.1)
+    cfg, endpoint = scheduler_config(tmp_path, discover=5, snapshot=5, resolve=5)
+    schedulers.append(sched := SchedulerProc(cfg, tmp_path))
+    fetcher = FakeFetcher(zmq_ctx, endpoint, work=0.1)
     try:
         fetcher.pump(6.0)
     finally:
@@ -219,14 +96,14 @@ def test_catch_up_runs_each_overdue_phase_once(tmp_path, ctx, procs):
     assert "catching up once; 11 cycle(s) missed" in sched.log()
 
 
-def test_restart_with_current_runs_stored_sends_nothing(tmp_path, ctx, procs):
+def test_restart_with_current_runs_stored_sends_nothing(tmp_path, zmq_ctx, schedulers):
     interval = 300
     wait_until_slot_has(10, interval)
     slot = clock.grid_floor(time.time(), interval)
     make_db(tmp_path, [("polymarket", ph, slot) for ph in ("discover", "snapshot", "resolve")])
-    cfg, endpoint = write_config(tmp_path, discover=5, snapshot=5, resolve=5)
-    procs.append(SchedulerProc(cfg, tmp_path))
-    fetcher = FakeFetcher(ctx, endpoint)
+    cfg, endpoint = scheduler_config(tmp_path, discover=5, snapshot=5, resolve=5)
+    schedulers.append(SchedulerProc(cfg, tmp_path))
+    fetcher = FakeFetcher(zmq_ctx, endpoint)
     try:
         fetcher.pump(3.0)
     finally:
@@ -235,14 +112,14 @@ def test_restart_with_current_runs_stored_sends_nothing(tmp_path, ctx, procs):
 
 
 @pytest.mark.slow
-def test_jobs_wait_for_a_fetcher_then_run_once(tmp_path, ctx, procs):
+def test_jobs_wait_for_a_fetcher_then_run_once(tmp_path, zmq_ctx, schedulers):
     interval = 300
     wait_until_slot_has(15, interval)
-    cfg, endpoint = write_config(tmp_path, discover=5, snapshot=5, resolve=5)
-    procs.append(sched := SchedulerProc(cfg, tmp_path))
+    cfg, endpoint = scheduler_config(tmp_path, discover=5, snapshot=5, resolve=5)
+    schedulers.append(sched := SchedulerProc(cfg, tmp_path))
     time.sleep(3.0)  # due work and no fetcher: nothing lost, nothing piled up
     assert "waiting: the polymarket fetcher is not connected" in sched.log()
-    fetcher = FakeFetcher(ctx, endpoint, work=0.1)
+    fetcher = FakeFetcher(zmq_ctx, endpoint, work=0.1)
     try:
         fetcher.pump(4.0)
     finally:
@@ -251,18 +128,18 @@ def test_jobs_wait_for_a_fetcher_then_run_once(tmp_path, ctx, procs):
     assert fetcher.refused == []
 
 
-def test_job_past_deadline_is_reissued_to_another_fetcher(tmp_path, ctx, procs):
+def test_job_past_deadline_is_reissued_to_another_fetcher(tmp_path, zmq_ctx, schedulers):
     """Fetcher A takes the job and hangs without a word; after the deadline B gets it again."""
-    cfg, endpoint = write_config(tmp_path, discover=0.2, snapshot=0.2, resolve=0.2, deadline=0.05)  # 3 s
-    procs.append(sched := SchedulerProc(cfg, tmp_path))
-    a = FakeFetcher(ctx, endpoint, answer=False)
+    cfg, endpoint = scheduler_config(tmp_path, discover=0.2, snapshot=0.2, resolve=0.2, deadline=0.05)  # 3 s
+    schedulers.append(sched := SchedulerProc(cfg, tmp_path))
+    a = FakeFetcher(zmq_ctx, endpoint, answer=False)
     b = None
     try:
         a.pump(3.0, until=lambda f: f.jobs)
         assert [job.phase for _, job in a.jobs] == ["discover"]
         a.beating = False  # hung hard: no heartbeats either (silence threshold is 30 s here)
         sent = time.monotonic()
-        b = FakeFetcher(ctx, endpoint, work=0.1)
+        b = FakeFetcher(zmq_ctx, endpoint, work=0.1)
         b.pump(6.0, until=lambda f: f.jobs)
         waited = time.monotonic() - sent
     finally:
@@ -277,16 +154,16 @@ def test_job_past_deadline_is_reissued_to_another_fetcher(tmp_path, ctx, procs):
 
 
 @pytest.mark.slow
-def test_silent_fetcher_is_reported_and_its_job_goes_to_the_restarted_one(tmp_path, ctx, procs):
+def test_silent_fetcher_is_reported_and_its_job_goes_to_the_restarted_one(tmp_path, zmq_ctx, schedulers):
     wait_until_slot_has(20, 60)  # the re-sent job is this slot's: a minute boundary would supersede it
-    cfg, endpoint = write_config(tmp_path, discover=1, snapshot=1, resolve=1, silent=1.5)
-    procs.append(sched := SchedulerProc(cfg, tmp_path))
-    a = FakeFetcher(ctx, endpoint, answer=False)
+    cfg, endpoint = scheduler_config(tmp_path, discover=1, snapshot=1, resolve=1, silent=1.5)
+    schedulers.append(sched := SchedulerProc(cfg, tmp_path))
+    a = FakeFetcher(zmq_ctx, endpoint, answer=False)
     try:
         a.pump(3.0, until=lambda f: f.jobs)
     finally:
         a.close()  # killed mid-phase
-    b = FakeFetcher(ctx, endpoint, work=0.1)  # supervisord restarts it under a new identity
+    b = FakeFetcher(zmq_ctx, endpoint, work=0.1)  # supervisord restarts it under a new identity
     try:
         b.pump(5.0, until=lambda f: f.jobs)
     finally:
@@ -297,12 +174,12 @@ def test_silent_fetcher_is_reported_and_its_job_goes_to_the_restarted_one(tmp_pa
     assert "is DOWN: no heartbeat" in sched.log()
 
 
-def test_idle_fetcher_that_never_took_the_job_gets_it_again(tmp_path, ctx, procs):
+def test_idle_fetcher_that_never_took_the_job_gets_it_again(tmp_path, zmq_ctx, schedulers):
     """A Job lost on the way (the fetcher keeps saying it is idle) is re-sent within two beats."""
     wait_until_slot_has(15, 60)  # the re-sent job is this slot's: a minute boundary would supersede it
-    cfg, endpoint = write_config(tmp_path, discover=1, snapshot=1, resolve=1)
-    procs.append(SchedulerProc(cfg, tmp_path))
-    f = FakeFetcher(ctx, endpoint, work=0.1)
+    cfg, endpoint = scheduler_config(tmp_path, discover=1, snapshot=1, resolve=1)
+    schedulers.append(SchedulerProc(cfg, tmp_path))
+    f = FakeFetcher(zmq_ctx, endpoint, work=0.1)
     try:
         f.pump(3.0, until=lambda f: f.jobs)
         lost = f.jobs.pop()[1]
@@ -315,15 +192,15 @@ def test_idle_fetcher_that_never_took_the_job_gets_it_again(tmp_path, ctx, procs
 
 
 @pytest.mark.slow
-def test_running_job_is_adopted_after_a_scheduler_restart(tmp_path, ctx, procs):
+def test_running_job_is_adopted_after_a_scheduler_restart(tmp_path, zmq_ctx, schedulers):
     """The new scheduler hears a fetcher busy with the old one's job: no second job until it is done."""
     interval = 300
     wait_until_slot_has(15, interval)
     slot = clock.grid_floor(time.time(), interval)
     make_db(tmp_path, [("polymarket", "discover", slot - interval)])
-    cfg, endpoint = write_config(tmp_path, discover=5, snapshot=5, resolve=5)
-    procs.append(sched := SchedulerProc(cfg, tmp_path))
-    f = FakeFetcher(ctx, endpoint, work=0.1)
+    cfg, endpoint = scheduler_config(tmp_path, discover=5, snapshot=5, resolve=5)
+    schedulers.append(sched := SchedulerProc(cfg, tmp_path))
+    f = FakeFetcher(zmq_ctx, endpoint, work=0.1)
     old = wire.Job(job_id=f"polymarket.snapshot.{slot}.oldrun-1", platform="polymarket", phase="snapshot",
                    grid_time=slot, deadline=time.time() + 600)
     f.busy, f.done_at = old, time.monotonic() + 1000  # still running the old scheduler's job
@@ -339,15 +216,15 @@ def test_running_job_is_adopted_after_a_scheduler_restart(tmp_path, ctx, procs):
 
 
 @pytest.mark.slow
-def test_done_reports_found_in_phase_runs_count_without_jobdone(tmp_path, ctx, procs):
+def test_done_reports_found_in_phase_runs_count_without_jobdone(tmp_path, zmq_ctx, schedulers):
     """JobDone lost (fetcher died after the sink stored its report): phase_runs settles it."""
     interval = 300
     wait_until_slot_has(20, interval)
     slot = clock.grid_floor(time.time(), interval)
     make_db(tmp_path, [("polymarket", "discover", slot)])
-    cfg, endpoint = write_config(tmp_path, discover=5, snapshot=5, resolve=5)
-    procs.append(SchedulerProc(cfg, tmp_path))
-    f = FakeFetcher(ctx, endpoint, answer=False)
+    cfg, endpoint = scheduler_config(tmp_path, discover=5, snapshot=5, resolve=5)
+    schedulers.append(SchedulerProc(cfg, tmp_path))
+    f = FakeFetcher(zmq_ctx, endpoint, answer=False)
     try:
         f.pump(3.0, until=lambda f: f.jobs)
         job = f.jobs[0][1]

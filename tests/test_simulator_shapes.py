@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from simulator.server import start
+from tests.api_shapes import load, shape_errors
 from tests.conftest import API_EXAMPLES
 
 EXAMPLES = API_EXAMPLES
@@ -29,49 +30,6 @@ GAMMA_OMITTABLE = {
 }
 KALSHI_OMITTABLE = {"settlement_ts", "settlement_value_dollars", "custom_strike", "strike_type",
                     "fractional_trading_enabled", "response_price_units", "floor_strike"}
-NULLABLE = {"rates", "game_start_time", "category", "occurrence_datetime"}
-FREE_FORM = {"custom_strike"}       # object whose keys depend on the market
-
-
-def jtype(v) -> str:
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, (int, float)):
-        return "number"
-    return {str: "string", type(None): "null", list: "array", dict: "object"}[type(v)]
-
-
-def shape_errors(example, actual, optional=frozenset(), path="$") -> list[str]:
-    errors = []
-    if isinstance(example, dict):
-        if not isinstance(actual, dict):
-            return [f"{path}: expected object, got {jtype(actual)}"]
-        for key, ev in example.items():
-            if key not in actual:
-                if key not in optional:
-                    errors.append(f"{path}.{key}: missing")
-                continue
-            av = actual[key]
-            if key in FREE_FORM:
-                continue
-            if av is None or ev is None:
-                if (av is None) != (ev is None) and key not in NULLABLE:
-                    errors.append(f"{path}.{key}: null mismatch")
-                continue
-            errors += shape_errors(ev, av, optional, f"{path}.{key}")
-    elif isinstance(example, list):
-        if not isinstance(actual, list):
-            return [f"{path}: expected array, got {jtype(actual)}"]
-        for j, item in enumerate(actual[:20]):
-            if example:
-                errors += shape_errors(example[0], item, optional, f"{path}[{j}]")
-    elif jtype(example) != jtype(actual):
-        errors.append(f"{path}: {jtype(example)} expected, got {jtype(actual)}")
-    return errors
-
-
-def load(name: str):
-    return json.loads((EXAMPLES / name).read_text())
 
 
 @pytest.fixture(scope="module")

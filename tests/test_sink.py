@@ -10,21 +10,8 @@ import time
 import pytest
 
 from collector import wire
-from tests.conftest import script, sink_dealer, start_sink, wait_for, write_config
+from tests.conftest import counter, dump, query, script, send_and_ack, sink_dealer, start_sink, wait_for, write_config
 from tests.sender_proc import T0, expected_price, market_id as sender_market_id, market_index
-
-
-def query(db_path, sql, args=()):
-    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        return db.execute(sql, args).fetchall()
-    finally:
-        db.close()
-
-
-def counter(db_path, name):
-    rows = query(db_path, "SELECT value FROM sink_counters WHERE name = ?", (name,))
-    return rows[0][0] if rows else 0
 
 
 @pytest.mark.slow
@@ -78,20 +65,6 @@ def test_sigterm_flushes_acks_and_exits_zero(procs, tmp_path):
     assert sink.p.wait(15) == 0
     assert query(tmp_path / "collector.db", "SELECT count(*) FROM snapshot")[0][0] == 10
     s.close()
-
-
-def send_and_ack(sock, batch):
-    sock.send(wire.encode(batch))
-    assert sock.poll(10000), "no ack"
-    return wire.decode(sock.recv())
-
-
-def dump(db_path):
-    db = sqlite3.connect(db_path)
-    try:
-        return [line for line in db.iterdump() if "sink_counters" not in line]
-    finally:
-        db.close()
 
 
 def test_replay_is_idempotent_and_newest_wins(procs, tmp_path):

@@ -16,9 +16,8 @@ import pytest
 
 from collector import wire
 from collector import sink_health as health
-from tests.conftest import script, sink_dealer, start_sink, wait_for, write_config
+from tests.conftest import counter, query, script, sink_dealer, start_sink, wait_for, write_config
 from tests.sender_proc import T0
-from tests.test_sink import counter, query
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -8,39 +8,16 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from sink import schema
+from tests.conftest import iso
+from tests.status_rig import NOW, SLOT, STEP, collector, status_config
 
 pytestmark = pytest.mark.timeout(60)
-
-BIN = Path(sys.executable).parent
-STEP = 900
-SLOT = 1_800_000_000 // STEP * STEP  # the current snapshot slot at "now"
-NOW = SLOT + 450  # halfway through it
-
-
-def iso(t):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
-
-
-def write_config(tmp: Path) -> Path:
-    path = tmp / "config.toml"
-    path.write_text(f"""
-[general]
-db_path = "{tmp / 'collector.db'}"
-data_dir = "{tmp / 'data'}"
-[clock]
-speed = 1.0
-real_origin = {time.time()}
-sim_origin = {NOW}
-""")
-    return path
 
 
 def build_db(tmp: Path) -> None:
@@ -81,18 +58,10 @@ def build_db(tmp: Path) -> None:
     db.close()
 
 
-def collector(*args: str, check=True, code=0) -> subprocess.CompletedProcess:
-    """Run the console script; with check, assert its exit code is `code`."""
-    proc = subprocess.run([str(BIN / "collector"), *args], capture_output=True, text=True, timeout=30)
-    if check:
-        assert proc.returncode == code, proc.stderr
-    return proc
-
-
 @pytest.fixture
 def known_db(tmp_path):
     build_db(tmp_path)
-    return write_config(tmp_path)
+    return status_config(tmp_path)
 
 
 def test_status_json_on_known_contents(known_db, tmp_path):
@@ -170,7 +139,7 @@ def test_status_table_says_what_matters(known_db):
 
 def test_every_phase_failing_is_down_with_the_whole_error(tmp_path):
     """`make run` without internet: programs RUNNING, every phase failing. Status says why, untruncated."""
-    cfg = write_config(tmp_path)
+    cfg = status_config(tmp_path)
     db = schema.connect_writer(str(tmp_path / "collector.db"))
     schema.migrate(db)
     error = ("RetryBudgetExhausted: GET https://api.elections.kalshi.com/trade-api/v2/markets?status=open"
@@ -188,13 +157,13 @@ def test_every_phase_failing_is_down_with_the_whole_error(tmp_path):
 
 
 def test_status_before_the_sink_created_the_database(tmp_path):
-    cfg = write_config(tmp_path)
+    cfg = status_config(tmp_path)
     st = json.loads(collector("status", "--json", "--config", str(cfg), code=2).stdout)
     assert st["database"]["exists"] is False and st["markets"] == {} and st["phases"] == {}
 
 
 def test_status_refuses_a_database_that_is_not_ours(tmp_path):
-    cfg = write_config(tmp_path)
+    cfg = status_config(tmp_path)
     (tmp_path / "collector.db").write_bytes(b"this is not sqlite at all" * 100)
     proc = collector("--config", str(cfg), "status", check=False)
     assert proc.returncode == 2 and proc.stderr.startswith("Error: ")

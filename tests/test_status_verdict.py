@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
-from pathlib import Path
 
-import pytest
+from tests.conftest import BIN
+from tests.supervised_rig import SUPERVISED_MARKS, Supervised
 
-from tests.test_supervisord import Supervised, pytestmark, sim, supervised  # noqa: F401 - fixtures
-
-BIN = Path(sys.executable).parent
+pytestmark = SUPERVISED_MARKS
 
 
 def status(sup: Supervised, *flags: str) -> subprocess.CompletedProcess:

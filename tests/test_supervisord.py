@@ -13,130 +13,17 @@ middle of a phase has its job re-issued to its restarted self.
 
 from __future__ import annotations
 
-import importlib
 import json
-import os
 import re
 import signal
-import sqlite3
 import subprocess
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 
-import pytest
+from tests.conftest import BIN
+from tests.supervised_rig import PROGRAMS, SUPERVISED_MARKS, Supervised
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-CONF = ROOT / "supervisord.conf"
-PROGRAMS = ("sink", "scheduler", "fetcher-polymarket", "fetcher-kalshi")
-
-
-def _missing_entry_points() -> str | None:
-    """Why the pipeline cannot run yet (a console script's module fails to import), or None."""
-    for module in ("sink.main", "scheduler.main", "fetchers.main", "fetchers.polymarket", "fetchers.kalshi",
-                   "simulator.server"):
-        try:
-            importlib.import_module(module)
-        except Exception as exc:  # noqa: BLE001 - any import failure means "not there yet"
-            return f"{module} does not import yet ({exc.__class__.__name__}: {exc})"
-    return None
-
-
-pytestmark = [pytest.mark.timeout(240), pytest.mark.slow,  # (test_doctor and test_status_verdict share it)
-              pytest.mark.skipif(_missing_entry_points() is not None, reason=str(_missing_entry_points()))]
-
-
-class Supervised:
-    """supervisord on the bundled config, with its own data dir and config in tmp."""
-
-    def __init__(self, tmp: Path, sim, *, discover=0.1, snapshot=0.1, resolve=0.2, silent=3.0):
-        self.data = tmp / "data"
-        self.data.mkdir()
-        self.cfg = tmp / "config.toml"
-        self.cfg.write_text(f"""
-[general]
-db_path = "{self.data / 'collector.db'}"
-poll_interval_minutes = {discover}
-snapshot_interval_minutes = {snapshot}
-resolve_interval_minutes = {resolve}
-[scheduler]
-heartbeat_seconds = 0.5
-fetcher_silent_seconds = {silent}
-[sink]
-flush_interval_seconds = 0.2
-min_free_disk_mb = 10
-[zmq]
-sink_wait_seconds = 10
-[polymarket]
-base_url = "{sim.clob_url}"
-gamma_url = "{sim.gamma_url}"
-requests_per_second = 200
-[kalshi]
-base_url = "{sim.kalshi_url}"
-requests_per_second = 200
-""")
-        self.env = dict(os.environ, COLLECTOR_CONFIG=str(self.cfg), COLLECTOR_DATA=str(self.data))
-        subprocess.run([str(BIN / "supervisord"), "-c", str(CONF)], env=self.env, check=True, timeout=30)
-
-    def ctl(self, *args: str) -> str:
-        proc = subprocess.run([str(BIN / "supervisorctl"), "-c", str(CONF), *args], env=self.env,
-                              capture_output=True, text=True, timeout=120)
-        return proc.stdout
-
-    def states(self) -> dict[str, str]:
-        return dict(re.findall(r"^(\S+)\s+(\S+)", self.ctl("status"), re.M))
-
-    def wait_states(self, want: str, programs=PROGRAMS, timeout=30.0) -> dict[str, str]:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            states = self.states()
-            if all(states.get(p) == want for p in programs):
-                return states
-            time.sleep(0.3)
-        raise AssertionError(f"not all {want}: {self.states()}\n{self.logs()}")
-
-    def db(self) -> sqlite3.Connection:
-        return sqlite3.connect(f"file:{self.data / 'collector.db'}?mode=ro", uri=True, timeout=10)
-
-    def query(self, sql: str, params=()) -> list[tuple]:
-        db = self.db()
-        try:
-            return db.execute(sql, params).fetchall()
-        finally:
-            db.close()
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in self.data.glob("*.log"))
-
-    def shutdown(self) -> None:
-        self.ctl("shutdown")
-        pidfile = self.data / "supervisord.pid"
-        end = time.monotonic() + 60
-        while pidfile.exists() and time.monotonic() < end:
-            time.sleep(0.2)
-        if pidfile.exists():  # still up: end it (and its children) for real
-            try:
-                os.kill(int(pidfile.read_text()), signal.SIGKILL)
-            except (ValueError, ProcessLookupError):
-                pass
-
-
-@pytest.fixture
-def sim():
-    from simulator import server
-
-    handle = server.start(seed=11, markets=60, start=time.time(), faults="")
-    yield handle
-    handle.stop()
-
-
-@pytest.fixture
-def supervised(tmp_path, sim):
-    sup = Supervised(tmp_path, sim)
-    yield sup
-    sup.shutdown()
+pytestmark = SUPERVISED_MARKS
 
 
 def test_supervisord_runs_every_program_and_stops_cleanly(supervised):
@@ -167,7 +54,7 @@ def runs(sup: Supervised, phase: str, platform: str) -> list[tuple]:
                      "ORDER BY started_at", (platform, phase))
 
 
-def test_pipeline_cadence_catch_up_and_reissue(supervised, sim):
+def test_pipeline_cadence_catch_up_and_reissue(supervised, sim_now):
     step = 6  # snapshot and discover every 6 s, resolve every 12 s
     supervised.wait_states("RUNNING")
     time.sleep(15)
@@ -211,7 +98,7 @@ def test_pipeline_cadence_catch_up_and_reissue(supervised, sim):
 
     # 4. A fetcher killed mid-phase: its job is re-issued to the restarted fetcher.
     sched_log = supervised.data / "scheduler.log"
-    sim.sim.faults = type(sim.sim.faults)("latency=1.5s", 11)  # every kalshi request now takes 1.5 s
+    sim_now.sim.faults = type(sim_now.sim.faults)("latency=1.5s", 11)  # every kalshi request now takes 1.5 s
     seen = sched_log.read_text().count("sent to fetcher-kalshi")
     end = time.monotonic() + 3 * step
     while time.monotonic() < end and sched_log.read_text().count("sent to fetcher-kalshi") == seen:
@@ -219,7 +106,7 @@ def test_pipeline_cadence_catch_up_and_reissue(supervised, sim):
     time.sleep(0.3)
     supervised.ctl("signal", "KILL", "fetcher-kalshi")
     killed = re.findall(r"job (kalshi\.\S+) sent to (fetcher-kalshi-\S+):", sched_log.read_text())[-1]
-    sim.sim.faults = type(sim.sim.faults)("", 11)
+    sim_now.sim.faults = type(sim_now.sim.faults)("", 11)
     time.sleep(3.0 + 2 * step)
     text = sched_log.read_text()
     assert f"job {killed[0]} released (its fetcher went silent)" in text, text[-3000:]
@@ -231,7 +118,7 @@ def test_pipeline_cadence_catch_up_and_reissue(supervised, sim):
     assert reissued[0] in done and killed[0] not in done
 
 
-def test_collector_run_is_supervisord_in_the_foreground(tmp_path, sim):
+def test_collector_run_is_supervisord_in_the_foreground(tmp_path, sim_now):
     """`collector run` execs supervisord -n; `collector ctl` reaches it; SIGTERM stops everything, exit 0."""
     data = tmp_path / "data"  # not created: `collector run` creates the data directory itself
     cfg = tmp_path / "config.toml"
@@ -239,10 +126,10 @@ def test_collector_run_is_supervisord_in_the_foreground(tmp_path, sim):
 [general]
 db_path = "{data / 'collector.db'}"
 [polymarket]
-base_url = "{sim.clob_url}"
-gamma_url = "{sim.gamma_url}"
+base_url = "{sim_now.clob_url}"
+gamma_url = "{sim_now.gamma_url}"
 [kalshi]
-base_url = "{sim.kalshi_url}"
+base_url = "{sim_now.kalshi_url}"
 """)
     run = subprocess.Popen([str(BIN / "collector"), "--config", str(cfg), "run"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
