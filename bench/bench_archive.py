@@ -105,7 +105,7 @@ def main() -> None:
         sqlite_bytes = con.execute("SELECT sum(pgsize) FROM dbstat WHERE name = 'snapshot'").fetchone()[0]
         con.close()
         cfg = work / "config.toml"
-        cfg.write_text(f'[general]\ndb_path = "{db}"\n[sink]\nmin_free_disk_mb = 1\n[archive]\nretention_days = 0\n'
+        cfg.write_text(f'[general]\ndb_path = "{db}"\n[sink]\nmin_free_disk_mb = 1\n[archive]\nretention_days = 1\n'
                        f'[zmq]\nsink_wait_seconds = 300\n[clock]\nreal_origin = {time.time()}\n'
                        f'sim_origin = {T0 + (args.days + 1) * DAY}.0\n')
         before = export(cfg, work / "before")

@@ -16,7 +16,7 @@ import requests
 
 from fetchers import kalshi_parse as kp
 from fetchers.kalshi_rows import DECODERS, MARKET_FIELDS, MarketsPage
-from tests.test_kalshi_parse import all_markets, to_legacy, whole_counts
+from tests.kalshi_examples import all_markets, to_legacy, whole_counts
 
 simulator = pytest.importorskip("simulator.server")
 T = 1_790_000_000

@@ -10,7 +10,10 @@ from __future__ import annotations
 import re
 import subprocess
 
-from tests.test_supervisord import BIN, PROGRAMS, pytestmark, sim, supervised  # noqa: F401 - fixtures
+from tests.conftest import BIN
+from tests.supervised_rig import PROGRAMS, SUPERVISED_MARKS
+
+pytestmark = SUPERVISED_MARKS
 
 
 def stopped_order(sup) -> list[str]:
