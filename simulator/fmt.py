@@ -18,10 +18,14 @@ def pm_num(u: int) -> float | int:
     return u // UNIT if u % UNIT == 0 else u / UNIT
 
 
+KX_DOLLARS = "%.4f"   # of u / UNIT: exact for whole units (the double's error is far below 0.5e-4)
+KX_COUNT = "%.2f"
+
+
 def kx_dollars(u: int) -> str:
-    """Kalshi FixedPointDollars: 6700 -> "0.6700"."""
-    whole, frac = divmod(u, UNIT)
-    return f"{whole}.{frac:04d}"
+    """Kalshi FixedPointDollars: 6700 -> "0.6700" (the catalogue's row templates format the same
+    way, simulator/kalshi_render.py)."""
+    return KX_DOLLARS % (u / UNIT)
 
 
 def kx_cents(u: int) -> int:
@@ -31,4 +35,4 @@ def kx_cents(u: int) -> int:
 
 def kx_count(x: float) -> str:
     """Kalshi FixedPointCount: 4918 -> "4918.00"."""
-    return f"{x:.2f}"
+    return KX_COUNT % x

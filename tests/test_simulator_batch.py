@@ -1,0 +1,43 @@
+"""The page-wide walk (simulator/batchwalk.py) gives bit for bit the scalar walk's floats.
+
+Catalogue rows are byte-compared with an uncached render in tests/test_simulator_rowcache.py;
+here the batch itself is compared over the real catalogues' paths at many minutes (open, the
+last minute before close, octave edges, far into long markets), so a mismatch names the path
+and minute instead of a page.
+"""
+
+from __future__ import annotations
+
+from simulator import batchwalk
+from simulator.fmt import kx_count, kx_dollars
+from simulator.world import World
+
+
+def test_batch_walk_equals_the_scalar_walk_on_this_interpreter():
+    assert batchwalk.EXACT, "the numpy tuple hash disagrees with CPython's here (scalar fallback)"
+    world = World(seed=3, markets=400)
+    paths, ks = [], []
+    for i in range(400):
+        for p in (world.pm.market(i).path, world.kx.market(i).path):
+            for k in {0, 1, 15, 16, 17, 2047, 2048, p.k_close // 3, p.k_close - 1, p.k_close}:
+                if 0 <= k <= p.k_close:
+                    paths.append(p)
+                    ks.append(k)
+    got = batchwalk.walk_many(paths, ks)
+    want = [p.walk(k) for p, k in zip(paths, ks)]
+    bad = [(p.s, k, g, w) for p, k, g, w in zip(paths, ks, got, want) if g != w]
+    assert not bad, bad[:5]
+    assert len(ks) > 5000
+
+
+def test_batch_walk_of_nothing_is_empty():
+    assert batchwalk.walk_many([], []) == []
+
+
+def test_kalshi_number_formats_are_exact():
+    """The row templates write prices with `%.4f` of units / 10,000 and counts with `%.2f`, as
+    kx_dollars / kx_count do: the same digits as whole-unit arithmetic."""
+    for u in range(0, 30_001):
+        whole, frac = divmod(u, 10_000)
+        assert kx_dollars(u) == f"{whole}.{frac:04d}"
+    assert kx_count(4918.0) == "4918.00" and kx_count(0.0) == "0.00"
