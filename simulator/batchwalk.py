@@ -46,9 +46,34 @@ def _tuple3_hash(prefix: np.ndarray, n: np.ndarray) -> np.ndarray:
     return np.where(acc == _MINUS_ONE, _HASH_OF_MINUS_ONE, acc)
 
 
+def tuple_hash(*lanes) -> np.ndarray:
+    """hash(tuple) as uint64 bits for tuples of ints given lane by lane (arrays or ints, each
+    0 <= x < 2**61 - 1, where an int's hash is itself)."""
+    acc = np.uint64(2870177450012600261)
+    with np.errstate(over="ignore"):
+        for lane in lanes:
+            acc = _lane(acc, np.asarray(lane, dtype=np.uint64))
+        acc = acc + np.uint64(len(lanes) ^ (2870177450012600261 ^ 3527539))
+    return np.where(acc == _MINUS_ONE, _HASH_OF_MINUS_ONE, acc)
+
+
 def _lattice(h: np.ndarray) -> np.ndarray:
     """u01 of a hash: `(((h * GOLDEN) & MASK64) >> 11) * INV_2_53`."""
-    return ((h * _GOLDEN) >> np.uint64(11)).astype(np.float64) * INV_2_53
+    with np.errstate(over="ignore"):
+        return ((h * _GOLDEN) >> np.uint64(11)).astype(np.float64) * INV_2_53
+
+
+def u01_many(*lanes) -> np.ndarray:
+    """hashing.u01 over arrays of labels (see `tuple_hash`)."""
+    return _lattice(tuple_hash(*lanes))
+
+
+def uint_many(*lanes) -> np.ndarray:
+    """hashing.uint over arrays of labels (see `tuple_hash`), as uint64."""
+    with np.errstate(over="ignore"):
+        x = tuple_hash(*lanes) * _GOLDEN
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        return x ^ (x >> np.uint64(31))
 
 
 def walk_many(paths, ks) -> list[float]:
@@ -70,19 +95,25 @@ def walk_many(paths, ks) -> list[float]:
             a = _lattice(_tuple3_hash(prefix, n))
             b = _lattice(_tuple3_hash(prefix, n + np.uint64(1)))
             x += AMPS[j] * (a + (b - a) * f - 0.5)
-    sin, exp, out = math.sin, math.exp, []
-    for p, kk, xx in zip(paths, ks, x.tolist()):
-        ss = p.s
-        xx = xx * 2.0 + SLOW_AMP * (sin(kk * _W0 + (ss & 1023)) + sin(kk * _W1 + (ss >> 10 & 1023)))
-        pr = 1.0 / (1.0 + exp(-(p.logit0 + p.vol * xx)))
-        w = (kk / p.k_close) ** 3 if p.k_close else 1.0
-        out.append((1.0 - w) * pr + w * p.target)
-    return out
+    # The tail in the scalar walk's order; sin, exp and the cube stay with Python's libm calls.
+    k_f = k.astype(np.float64)
+    s_f = np.array([x & 1023 for x in seeds], dtype=np.float64), np.array([x >> 10 & 1023 for x in seeds], dtype=np.float64)
+    sin, exp = math.sin, math.exp
+    slow = (np.array([sin(a) for a in (k_f * _W0 + s_f[0]).tolist()])
+            + np.array([sin(a) for a in (k_f * _W1 + s_f[1]).tolist()]))
+    x = x * 2.0 + SLOW_AMP * slow
+    logit0 = np.array([p.logit0 for p in paths])
+    vol = np.array([p.vol for p in paths])
+    pr = 1.0 / (1.0 + np.array([exp(a) for a in (-(logit0 + vol * x)).tolist()]))
+    k_close = [p.k_close for p in paths]
+    w = np.array([(kk / kc) ** 3 if kc else 1.0 for kk, kc in zip(ks, k_close)])
+    return ((1.0 - w) * pr + w * np.array([p.target for p in paths])).tolist()
 
 
 def _self_check() -> bool:
     """The tuple hash and the whole walk agree with CPython's on this interpreter."""
     from .pricing import Path
+    from .hashing import u01, uint
     samples = [(7, 0, 0), ((1 << 56) - 3, 5, 123456), (2**61 + 5, 7, 1 << 40), (99, 3, (1 << 61) - 2)]
     with np.errstate(over="ignore"):
         for s, j, n in samples:
@@ -90,6 +121,9 @@ def _self_check() -> bool:
             got = _tuple3_hash(_lane(head, np.uint64(j)), np.array([n % _INT_MOD], dtype=np.uint64))
             if int(got[0]) != hash((s, j, n)) & ((1 << 64) - 1):
                 return False
+    for parts in [(7, 300, 12, 5), ((1 << 56) - 3, 101, 0), (3, 102, 99999), (1, 2)]:
+        if float(u01_many(*parts)) != u01(*parts) or int(uint_many(*parts)) != uint(*parts):
+            return False
     paths = [Path(s, 0.0, 86400.0 * 30, 86400.0 * 31, 0.3, 0.9, 0.8, 10_000, 100, 200, 3, 1.0)
              for s in (12345, (1 << 56) - 1)]
     ks = [0, 1, 17, 4095, 43199]

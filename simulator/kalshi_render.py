@@ -10,7 +10,7 @@ import uuid
 
 import msgspec
 
-from . import batchwalk, rowcache
+from . import batchwalk, kalshi_batch, rowcache
 from .clock import DAY_S, rfc3339
 from .fmt import KX_COUNT, KX_DOLLARS, kx_cents, kx_count, kx_dollars
 from .hashing import u01, uint
@@ -88,8 +88,13 @@ def _moving(cat: KalshiCatalog, m: KXMarket, now: float, plan: tuple, walks) -> 
             pbid / UNIT, vol - p.volume(now - DAY_S), vol, ask / UNIT, asz, bid / UNIT, bsz)
 
 
-def market(cat: KalshiCatalog, m: KXMarket, now: float, legacy: bool = False, walks=None) -> dict:
-    """A market row at `now`; `walks`: its `_plan`'s walk values when the caller has them."""
+def market(cat: KalshiCatalog, m: KXMarket, now: float, legacy: bool = False) -> dict:
+    """A market row at `now`."""
+    return _market(cat, m, now, legacy)[0]
+
+
+def _market(cat: KalshiCatalog, m: KXMarket, now: float, legacy: bool, walks=None) -> tuple[dict, tuple]:
+    """(row, its MOVING numbers); `walks`: the row's `_plan`'s walk values when the caller has them."""
     s, i, ev = cat.seed, m.i, m.ev
     status = cat.status(m, now)
     result = cat.result_at(m, now)
@@ -135,7 +140,7 @@ def market(cat: KalshiCatalog, m: KXMarket, now: float, legacy: bool = False, wa
     elif ev.etype != SINGLE:
         d["strike_type"] = "greater"
         d["floor_strike"] = 100 + 25 * m.pos
-    return to_legacy(d) if legacy else d
+    return (to_legacy(d) if legacy else d), numbers
 
 
 def _minutes(m: KXMarket, now: float) -> tuple:
@@ -148,40 +153,45 @@ def _minutes(m: KXMarket, now: float) -> tuple:
 def market_rows(cat: KalshiCatalog, ms: list[KXMarket], now: float, legacy: bool = False) -> list[msgspec.Raw]:
     """The list rows of markets `ms` at `now`: `market(...)` as JSON bytes with sorted keys, kept
     on the record per simulated minute until a lifecycle moment passes, and at a new minute
-    re-made from the kept template with fresh MOVING numbers (simulator/rowcache.py), the walks
-    behind them computed for the whole page at once (simulator/batchwalk.py)."""
-    out, todo = [], []
+    re-made from the kept template with fresh MOVING numbers (simulator/rowcache.py) computed for
+    the whole page at once (simulator/kalshi_batch.py); rows rendered afresh get their walks from
+    one batch too (simulator/batchwalk.py)."""
+    out, fills, renders = [], [], []
     for m in ms:
         minutes = _minutes(m, now)
         data, tmpl = rowcache.lookup(m, now, legacy, minutes)
         if data is None:
-            todo.append((len(out), m, minutes, tmpl, _plan(m, now, cat.status(m, now))))
+            (renders if tmpl is None else fills).append((len(out), m, minutes, tmpl))
         out.append(data)
-    paths, ks = [], []
-    for _, m, _, _, plan in todo:
-        for k in plan[:4]:
-            if k is not None:
-                paths.append(m.path)
-                ks.append(k)
-    walked = iter(batchwalk.walk_many(paths, ks))
     tally = cat.row_counts
-    tally["kept"] += len(ms) - len(todo)
-    for at, m, minutes, tmpl, plan in todo:
-        walks = [None if k is None else next(walked) for k in plan[:4]]
-        if tmpl is None:
-            d = market(cat, m, now, legacy, walks)
+    tally["kept"] += len(ms) - len(fills) - len(renders)
+    tally["filled"] += len(fills)
+    tally["rendered"] += len(renders)
+    if fills:
+        trading = [cat.status(m, now) in TRADING for _, m, _, _ in fills]
+        numbers = kalshi_batch.moving_many(cat.seed, [m for _, m, _, _ in fills], now, trading)
+        for (at, m, minutes, tmpl), values in zip(fills, numbers):
+            if legacy:
+                values = _legacy_numbers(values)
+            out[at] = rowcache.fill(*tmpl, values)
+            rowcache.refill(m, minutes, values)
+    if renders:
+        plans = [_plan(m, now, cat.status(m, now)) for _, m, _, _ in renders]
+        paths = [m.path for (_, m, _, _), plan in zip(renders, plans) for k in plan[:4] if k is not None]
+        walked = iter(batchwalk.walk_many(paths, [k for plan in plans for k in plan[:4] if k is not None]))
+        for (at, m, minutes, _), plan in zip(renders, plans):
+            walks = [None if k is None else next(walked) for k in plan[:4]]
+            d, values = _market(cat, m, now, legacy, walks)
             tmpl = rowcache.template(d, LEGACY_SLOTS if legacy else MOVING)
             out[at] = data = msgspec.json.encode(d, order="sorted")
-            rowcache.keep(m, now, _moments(m), legacy, minutes, data, tmpl)
-            tally["rendered"] += 1
-            continue
-        values = _moving(cat, m, now, plan, walks)
-        if legacy:
-            values = tuple(to_legacy_values({key: spec % v for (key, spec), v in zip(MOVING, values)}).values())
-        out[at] = data = rowcache.fill(*tmpl, values)
-        rowcache.refill(m, minutes, data)
-        tally["filled"] += 1
+            rowcache.keep(m, now, _moments(m), legacy, minutes, data, tmpl,
+                          _legacy_numbers(values) if legacy else values)
     return [msgspec.Raw(b) for b in out]
+
+
+def _legacy_numbers(values) -> tuple:
+    """MOVING numbers -> the legacy form's slot values (LEGACY_SLOTS order), by way of `to_legacy`."""
+    return tuple(to_legacy_values({key: spec % v for (key, spec), v in zip(MOVING, values)}).values())
 
 
 def _moments(m: KXMarket) -> tuple:

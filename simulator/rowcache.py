@@ -62,20 +62,22 @@ def lookup(m, now: float, variant, minutes: tuple):
     if hit is None or not hit[0] <= now < hit[1] or hit[2] != variant:
         return None, None
     if hit[3] == minutes:
-        return hit[4], None
+        return (hit[4] if hit[5] is None else fill(hit[5], hit[6], hit[4])), None
     return None, (hit[5:] if hit[5] is not None else None)
 
 
-def keep(m, now: float, moments, variant, minutes: tuple, data: bytes, tmpl=None) -> None:
-    """Keep `data` (and a `(template, getter)` pair) on m for the lifecycle interval around `now`."""
+def keep(m, now: float, moments, variant, minutes: tuple, data: bytes, tmpl=None, values=None) -> None:
+    """Keep a row on m for the lifecycle interval around `now`: its bytes, or with a `(template,
+    getter)` pair only the slot values (the bytes are re-made by one `fill`; a template and the
+    row's bytes would both be ~1.5 KB per Kalshi row)."""
     tmpl, getter = tmpl or (None, None)
-    m.row = (*between_moments(now, moments), variant, minutes, data, tmpl, getter)
+    m.row = (*between_moments(now, moments), variant, minutes, data if tmpl is None else values, tmpl, getter)
 
 
-def refill(m, minutes: tuple, data: bytes) -> None:
-    """Replace the kept bytes after a template fill (same interval, same template)."""
+def refill(m, minutes: tuple, values) -> None:
+    """Keep new slot values after a template fill (same interval, same template)."""
     hit = m.row
-    m.row = (hit[0], hit[1], hit[2], minutes, data, hit[5], hit[6])
+    m.row = (hit[0], hit[1], hit[2], minutes, values, hit[5], hit[6])
 
 
 def template(d: dict, slots, order: str | None = "sorted") -> tuple[str, Callable]:

@@ -41,3 +41,23 @@ def test_kalshi_number_formats_are_exact():
         whole, frac = divmod(u, 10_000)
         assert kx_dollars(u) == f"{whole}.{frac:04d}"
     assert kx_count(4918.0) == "4918.00" and kx_count(0.0) == "0.00"
+
+
+def test_kalshi_page_numbers_equal_the_scalar_row_numbers():
+    """kalshi_batch.moving_many (a page's MOVING numbers in numpy) gives every market's
+    `_moving` floats, across the lifecycle: unopened, trading, paused, closed, settled, parlays."""
+    from simulator import kalshi_batch
+    from simulator import kalshi_render as render
+
+    world = World(seed=5, markets=600)
+    cat, statuses = world.kx, set()
+    for days in (0, 0.3, 1, 4, 15, 60):
+        now = world.start + days * 86400 + 17.25
+        ms = [cat.market(i) for i in range(cat.n_listed(now))]
+        status = [cat.status(m, now) for m in ms]
+        statuses.update(status)
+        got = kalshi_batch.moving_many(cat.seed, ms, now, [st in render.TRADING for st in status])
+        for m, st, row in zip(ms, status, got):
+            plan = render._plan(m, now, st)
+            assert tuple(row) == render._moving(cat, m, now, plan, render._walks(m, plan)), (m.ticker, now)
+    assert {"active", "closed", "finalized", "initialized"} <= statuses
