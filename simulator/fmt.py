@@ -18,14 +18,15 @@ def pm_num(u: int) -> float | int:
     return u // UNIT if u % UNIT == 0 else u / UNIT
 
 
-KX_DOLLARS = "%.4f"   # of u / UNIT: exact for whole units (the double's error is far below 0.5e-4)
+KX_DOLLARS = "%d.%04d"   # of divmod(units, UNIT): whole dollars and 1e-4 dollars
 KX_COUNT = "%.2f"
+KX_WHOLE_COUNT = "%d.00"  # KX_COUNT of a whole number, from an int (the catalogue rows' counts)
 
 
 def kx_dollars(u: int) -> str:
     """Kalshi FixedPointDollars: 6700 -> "0.6700" (the catalogue's row templates format the same
     way, simulator/kalshi_render.py)."""
-    return KX_DOLLARS % (u / UNIT)
+    return KX_DOLLARS % divmod(u, UNIT)
 
 
 def kx_cents(u: int) -> int:

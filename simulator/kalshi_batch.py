@@ -22,7 +22,7 @@ from .clock import DAY_S
 from .pricing import MIN_S, UNIT
 
 
-def moving_many(seed: int, ms: list, now: float, trading: list[bool]) -> list[list[float]]:
+def moving_many(seed: int, ms: list, now: float, trading: list[bool]) -> list[list[int]]:
     """`_moving(cat, m, now, plan, walks)` for every market of `ms` (its MOVING numbers, in
     MOVING order); `trading[j]`: ms[j]'s status is active or inactive."""
     paths = [m.path for m in ms]
@@ -61,9 +61,11 @@ def moving_many(seed: int, ms: list, now: float, trading: list[bool]) -> list[li
     pbid, pask, plast = np.where(previous, pbid, 0), np.where(previous, pask, 0), np.where(previous, plast, 0)
     vol = _volume(s, block, rate, k_close, raw_k, now >= opened)
     vol_day = _volume(s, block, rate, k_close, raw_kd, day_ago >= opened)
-    return np.column_stack((last / UNIT, (UNIT - bid) / UNIT, (UNIT - ask) / UNIT, np.trunc(vol * 0.45),
-                            plast / UNIT, pask / UNIT, pbid / UNIT, vol - vol_day, vol, ask / UNIT,
-                            sizes[1], bid / UNIT, sizes[0])).tolist()
+    whole = lambda u: (u // UNIT, u % UNIT)     # noqa: E731  (divmod over arrays)
+    return np.column_stack((*whole(last), *whole(UNIT - bid), *whole(UNIT - ask),
+                            np.trunc(vol * 0.45).astype(np.int64), *whole(plast), *whole(pask), *whole(pbid),
+                            (vol - vol_day).astype(np.int64), vol.astype(np.int64), *whole(ask),
+                            sizes[1].astype(np.int64), *whole(bid), sizes[0].astype(np.int64))).tolist()
 
 
 def _trade_minute(s, block, j):

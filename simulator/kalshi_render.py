@@ -12,7 +12,7 @@ import msgspec
 
 from . import batchwalk, kalshi_batch, rowcache
 from .clock import DAY_S, rfc3339
-from .fmt import KX_COUNT, KX_DOLLARS, kx_cents, kx_count, kx_dollars
+from .fmt import KX_DOLLARS, KX_WHOLE_COUNT, kx_cents, kx_count, kx_dollars
 from .hashing import u01, uint
 from .kx_model import SINGLE, KalshiCatalog, KXMarket
 from .pricing import MIN_S, UNIT
@@ -40,10 +40,10 @@ def top_sizes(cat: KalshiCatalog, m: KXMarket, k: int) -> tuple[float, float]:
 # (sorted) order `_moving` returns their numbers, with each one's wire format; everything else in
 # a row is fixed between lifecycle moments (simulator/rowcache.py).
 MOVING = (("last_price_dollars", KX_DOLLARS), ("no_ask_dollars", KX_DOLLARS), ("no_bid_dollars", KX_DOLLARS),
-          ("open_interest_fp", KX_COUNT), ("previous_price_dollars", KX_DOLLARS),
+          ("open_interest_fp", KX_WHOLE_COUNT), ("previous_price_dollars", KX_DOLLARS),
           ("previous_yes_ask_dollars", KX_DOLLARS), ("previous_yes_bid_dollars", KX_DOLLARS),
-          ("volume_24h_fp", KX_COUNT), ("volume_fp", KX_COUNT), ("yes_ask_dollars", KX_DOLLARS),
-          ("yes_ask_size_fp", KX_COUNT), ("yes_bid_dollars", KX_DOLLARS), ("yes_bid_size_fp", KX_COUNT))
+          ("volume_24h_fp", KX_WHOLE_COUNT), ("volume_fp", KX_WHOLE_COUNT), ("yes_ask_dollars", KX_DOLLARS),
+          ("yes_ask_size_fp", KX_WHOLE_COUNT), ("yes_bid_dollars", KX_DOLLARS), ("yes_bid_size_fp", KX_WHOLE_COUNT))
 TRADING = ("active", "inactive")
 
 
@@ -67,9 +67,10 @@ def _walks(m: KXMarket, plan: tuple) -> list:
     return [None if k is None else m.path.walk(k) for k in plan[:4]]
 
 
-def _moving(cat: KalshiCatalog, m: KXMarket, now: float, plan: tuple, walks) -> tuple[float, ...]:
-    """The MOVING fields' numbers at `now` (dollars as floats, counts as whole floats), given the
-    row's `_plan` and that plan's walk values."""
+def _moving(cat: KalshiCatalog, m: KXMarket, now: float, plan: tuple, walks) -> tuple[int, ...]:
+    """The MOVING fields' numbers at `now`, flat in their formats' order (a price as whole
+    dollars and 1e-4 dollars, a count as a whole number), given the row's `_plan` and that plan's
+    walk values."""
     p = m.path
     q, lt, kd, ltd, previous = plan
     if q is not None:
@@ -84,8 +85,15 @@ def _moving(cat: KalshiCatalog, m: KXMarket, now: float, plan: tuple, walks) -> 
     else:
         pbid, pask, plast = 0, 0, 0
     vol = p.volume(now)
-    return (last / UNIT, (UNIT - bid) / UNIT, (UNIT - ask) / UNIT, _oi(vol), plast / UNIT, pask / UNIT,
-            pbid / UNIT, vol - p.volume(now - DAY_S), vol, ask / UNIT, asz, bid / UNIT, bsz)
+    return (*divmod(last, UNIT), *divmod(UNIT - bid, UNIT), *divmod(UNIT - ask, UNIT), int(_oi(vol)),
+            *divmod(plast, UNIT), *divmod(pask, UNIT), *divmod(pbid, UNIT), int(vol - p.volume(now - DAY_S)),
+            int(vol), *divmod(ask, UNIT), int(asz), *divmod(bid, UNIT), int(bsz))
+
+
+def _formatted(numbers) -> dict:
+    """MOVING numbers (`_moving`) -> the fields' strings."""
+    it = iter(numbers)
+    return {key: spec % tuple(next(it) for _ in range(spec.count("%"))) for key, spec in MOVING}
 
 
 def market(cat: KalshiCatalog, m: KXMarket, now: float, legacy: bool = False) -> dict:
@@ -121,7 +129,7 @@ def _market(cat: KalshiCatalog, m: KXMarket, now: float, legacy: bool, walks=Non
          "yes_sub_title": m.yes_sub}
     plan = _plan(m, now, status)
     numbers = _moving(cat, m, now, plan, _walks(m, plan) if walks is None else walks)
-    d.update((key, spec % v) for (key, spec), v in zip(MOVING, numbers))
+    d.update(_formatted(numbers))
     if result:
         sv = UNIT if result == "yes" else 0 if result == "no" else m.settle_u
         d["settlement_value_dollars"] = kx_dollars(sv)
@@ -191,7 +199,7 @@ def market_rows(cat: KalshiCatalog, ms: list[KXMarket], now: float, legacy: bool
 
 def _legacy_numbers(values) -> tuple:
     """MOVING numbers -> the legacy form's slot values (LEGACY_SLOTS order), by way of `to_legacy`."""
-    return tuple(to_legacy_values({key: spec % v for (key, spec), v in zip(MOVING, values)}).values())
+    return tuple(to_legacy_values(_formatted(values)).values())
 
 
 def _moments(m: KXMarket) -> tuple:

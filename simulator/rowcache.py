@@ -13,8 +13,8 @@ render's own float arithmetic (`(now - span - open) // 60`), and served again wh
 
 A fetcher sweeping every 15 minutes meets a new minute every time, though. Inside one lifecycle
 interval only the price and volume fields change (a Kalshi row's 13 `*_dollars`/`*_fp` numbers),
-so a row may also keep a template: its JSON text with those values replaced by `%s` slots (and
-any literal `%` doubled), filled with one `%` operation from the freshly computed values. The
+so a row may also keep a template: its JSON text with those values replaced by %-format slots
+(and any literal `%` doubled), filled with one `%` operation from the freshly computed numbers. The
 template is made from the full render's own dict (`template`), so the two cannot disagree on
 anything but the slots. The catalogues' `row_cache = False` switch renders every row afresh, and
 tests/test_simulator_rowcache.py checks both serve the same bytes over a moving clock. The bytes
@@ -82,9 +82,10 @@ def refill(m, minutes: tuple, values) -> None:
 
 def template(d: dict, slots, order: str | None = "sorted") -> tuple[str, Callable]:
     """(text, getter) for row dict `d` whose keys `slots` ((key, %-format) pairs, all in `d`)
-    become format slots: `fill(text, getter, values)`, `values` the slots' numbers in `slots`
-    order, gives `d`'s encoded bytes when `d[key] == format % value` for each. A slot keeps the
-    JSON quotes of a string value; its format must write nothing JSON would escape."""
+    become format slots: `fill(text, getter, values)`, `values` the slots' numbers flat in
+    `slots` order (as many per slot as its format takes), gives `d`'s encoded bytes when
+    `d[key] == format % those numbers` for each. A slot keeps the JSON quotes of a string
+    value; its format must write nothing JSON would escape."""
     marked = dict(d)
     for j, (key, _) in enumerate(slots):
         marked[key] = _MARKS[j]
@@ -92,9 +93,14 @@ def template(d: dict, slots, order: str | None = "sorted") -> tuple[str, Callabl
     if "%" in raw:
         raw = raw.replace("%", "%%")
     parts = _SLOT.split(raw)              # static, j, static, j, ..., static
-    placed = tuple(map(int, parts[1::2]))
+    seen = tuple(map(int, parts[1::2]))  # slot numbers in the order the text holds them
+    first, at = [], 0                    # slot j's values start at first[j] in `values`
+    for _, spec in slots:
+        first.append(at)
+        at += spec.count("%")
+    placed = tuple(first[j] + n for j in seen for n in range(slots[j][1].count("%")))
     out = [parts[0]]
-    for j, static in zip(placed, parts[2::2]):
+    for j, static in zip(seen, parts[2::2]):
         key, spec = slots[j]
         value = d[key]
         if type(value) is str:

@@ -9,7 +9,7 @@ and minute instead of a page.
 from __future__ import annotations
 
 from simulator import batchwalk
-from simulator.fmt import kx_count, kx_dollars
+from simulator.fmt import KX_WHOLE_COUNT, kx_count, kx_dollars
 from simulator.world import World
 
 
@@ -35,12 +35,13 @@ def test_batch_walk_of_nothing_is_empty():
 
 
 def test_kalshi_number_formats_are_exact():
-    """The row templates write prices with `%.4f` of units / 10,000 and counts with `%.2f`, as
-    kx_dollars / kx_count do: the same digits as whole-unit arithmetic."""
+    """The row templates write prices as `%d.%04d` of divmod(units, 10,000) and whole counts as
+    `%d.00`, as kx_dollars / kx_count do."""
     for u in range(0, 30_001):
-        whole, frac = divmod(u, 10_000)
-        assert kx_dollars(u) == f"{whole}.{frac:04d}"
-    assert kx_count(4918.0) == "4918.00" and kx_count(0.0) == "0.00"
+        assert kx_dollars(u) == "%d.%04d" % divmod(u, 10_000) == f"{u / 10_000:.4f}"
+    for n in (0, 1, 4918, 10**9):
+        assert kx_count(float(n)) == KX_WHOLE_COUNT % n
+    assert kx_count(4918.0) == "4918.00"
 
 
 def test_kalshi_page_numbers_equal_the_scalar_row_numbers():
