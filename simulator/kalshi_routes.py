@@ -84,6 +84,8 @@ class KalshiRoutes:
             budget = max(SETTLED_SCAN_MIN, SETTLED_SCAN_PER_LIMIT * limit)
         else:
             budget = max(SCAN_MIN, SCAN_PER_LIMIT * limit)
+        if below is not None and isinstance(cands, range) and cands.step == -1:
+            cands = range(min(cands.start, below - 1), cands.stop, -1)   # start under the cursor
         rows, last, scanned_all = [], None, True
         for i in cands:
             if below is not None and i >= below:
