@@ -7,11 +7,12 @@ real-scale world of issue #20 (46,000 open + 150,000 closed Polymarket markets, 
 with one requests.Session from this process, as a fetcher would, pages each platform's open
 catalogue as the SNAPSHOT phase does: Gamma `/markets/keyset?limit=100&closed=false` and Kalshi
 `/markets?status=open&mve_filter=exclude&limit=1000`, to the end or `--pages` pages. The clock is
-frozen (`--speed 0`) and moved by hand between three passes: cold (builds each market's record and
+frozen (`--speed 0`) and moved by hand between four passes: cold (builds each market's record and
 renders its row), warm (the same simulated minute: rows from the row cache, simulator/rowcache.py,
-as when several clients or retries ask within a minute), and next minute (the clock advanced 60 s:
-records warm, every row re-made from its template with the new minute's prices; what a fetcher
-sweeping every 15 minutes meets) and next quarter hour (15 minutes on: the fetchers' own cadence).
+as when several clients or retries ask within a minute), next minute (the clock advanced 60 s:
+records warm, Kalshi rows re-made from their templates with the new minute's prices, Gamma rows
+rendered afresh) and next quarter hour (15 minutes on: the fetchers' own cadence, what a running
+collector meets).
 Each speed is printed as pages/s and as a ratio to the fetchers' need, read from the fetchers'
 config defaults in the same run (collector/config.py: `requests_per_second`, 2/s, at the
 platform's `page_size`, which is also the page size swept), plus the simulator's own CPU seconds
@@ -116,7 +117,8 @@ def main() -> None:
                             *world_args, *(["--no-row-cache"] if args.no_row_cache else [])],
                            stdout=subprocess.PIPE, text=True)
     url = re.search(r"http://\S+", sim.stdout.readline()).group(0)
-    print(f"startup {time.perf_counter() - t0:.1f}s, RSS {vm(sim.pid, 'VmRSS'):.0f} MB, world: {world}")
+    print(f"startup {time.perf_counter() - t0:.1f}s, RSS {vm(sim.pid, 'VmRSS'):.0f} MB, world: {world}; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     s = requests.Session()
     try:
         for platform in SWEEPS:
@@ -131,12 +133,14 @@ def main() -> None:
                 rate = pages / wall
                 print(f"{platform} {label}: {rows} open markets in {pages} pages, {wall:.1f}s -> {rate:.1f} "
                       f"pages/s = {rate / need:.1f}x the fetcher's {need:g} req/s (target >= {TARGET_RATIO}x); "
-                      f"simulator CPU {cpu * 1000:.1f} ms/page ({1 / cpu:.0f} pages per CPU-second), "
+                      f"simulator CPU {cpu * 1000:.1f} ms/page ({1 / cpu:.0f} pages per CPU-second = "
+                      f"{1 / cpu / need:.1f}x), "
                       f"rows {tally}; RSS {vm(sim.pid, 'VmRSS'):.0f} MB", flush=True)
                 figure(f"simulator, {platform} {label} sweep, {world}", f"{rate:.1f} pages/s",
                        f">= {TARGET_RATIO * need:g} pages/s ({TARGET_RATIO}x)",
                        f"{rate / need:.1f}x the fetcher's default {need:g} req/s; {rows:,} rows in {pages} pages "
-                       f"of {SWEEPS[platform][1]['limit']}; simulator CPU {cpu * 1000:.1f} ms/page")
+                       f"of {SWEEPS[platform][1]['limit']}; simulator CPU {cpu * 1000:.1f} ms/page = "
+                       f"{1 / cpu / need:.1f}x per CPU-second; load average {os.getloadavg()[0]:.1f}")
         peak = vm(sim.pid, "VmHWM")
         print(f"simulator peak RSS {peak:.0f} MB")
         figure(f"simulator peak RSS, {world}", f"{peak:.0f} MB", "bounded (record cache capped)",
