@@ -19,10 +19,16 @@ import numpy as np
 
 from . import batchwalk
 from .clock import DAY_S
+from .fmt import kx_dollars
 from .pricing import MIN_S, UNIT
 
+# kx_dollars of every whole-unit price 0..1 dollar: a page's price strings are one table lookup
+PRICE_STRINGS = np.array([kx_dollars(u) for u in range(UNIT + 1)], dtype=object)
+PRICE_COLUMNS = [0, 1, 2, 4, 5, 6, 9, 11]     # MOVING positions of last, no ask/bid, previous x3, ask, bid
+COUNT_COLUMNS = [3, 7, 8, 10, 12]             # open interest, volume 24h, volume, ask size, bid size
 
-def moving_many(seed: int, ms: list, now: float, trading: list[bool]) -> list[list[int]]:
+
+def moving_many(seed: int, ms: list, now: float, trading: list[bool]) -> list[list]:
     """`_moving(cat, m, now, plan, walks)` for every market of `ms` (its MOVING numbers, in
     MOVING order); `trading[j]`: ms[j]'s status is active or inactive."""
     paths = [m.path for m in ms]
@@ -61,11 +67,14 @@ def moving_many(seed: int, ms: list, now: float, trading: list[bool]) -> list[li
     pbid, pask, plast = np.where(previous, pbid, 0), np.where(previous, pask, 0), np.where(previous, plast, 0)
     vol = _volume(s, block, rate, k_close, raw_k, now >= opened)
     vol_day = _volume(s, block, rate, k_close, raw_kd, day_ago >= opened)
-    whole = lambda u: (u // UNIT, u % UNIT)     # noqa: E731  (divmod over arrays)
-    return np.column_stack((*whole(last), *whole(UNIT - bid), *whole(UNIT - ask),
-                            np.trunc(vol * 0.45).astype(np.int64), *whole(plast), *whole(pask), *whole(pbid),
-                            (vol - vol_day).astype(np.int64), vol.astype(np.int64), *whole(ask),
-                            sizes[1].astype(np.int64), *whole(bid), sizes[0].astype(np.int64))).tolist()
+    prices = np.column_stack((last, UNIT - bid, UNIT - ask, plast, pask, pbid, ask, bid))
+    if prices.min() < 0 or prices.max() > UNIT:
+        raise ValueError("a price outside 0..1 dollars")      # the table below covers 0..UNIT
+    out = np.empty((len(ms), 13), dtype=object)
+    out[:, PRICE_COLUMNS] = PRICE_STRINGS[prices]
+    out[:, COUNT_COLUMNS] = np.column_stack((np.trunc(vol * 0.45), vol - vol_day, vol, sizes[1], sizes[0])
+                                            ).astype(np.int64)
+    return out.tolist()
 
 
 def _trade_minute(s, block, j):

@@ -12,7 +12,7 @@ import msgspec
 
 from . import batchwalk, kalshi_batch, rowcache
 from .clock import DAY_S, rfc3339
-from .fmt import KX_DOLLARS, KX_WHOLE_COUNT, kx_cents, kx_count, kx_dollars
+from .fmt import KX_WHOLE_COUNT, kx_cents, kx_count, kx_dollars
 from .hashing import u01, uint
 from .kx_model import SINGLE, KalshiCatalog, KXMarket
 from .pricing import MIN_S, UNIT
@@ -39,11 +39,12 @@ def top_sizes(cat: KalshiCatalog, m: KXMarket, k: int) -> tuple[float, float]:
 # The fields that move from one simulated minute to the next inside a lifecycle interval, in the
 # (sorted) order `_moving` returns their numbers, with each one's wire format; everything else in
 # a row is fixed between lifecycle moments (simulator/rowcache.py).
-MOVING = (("last_price_dollars", KX_DOLLARS), ("no_ask_dollars", KX_DOLLARS), ("no_bid_dollars", KX_DOLLARS),
-          ("open_interest_fp", KX_WHOLE_COUNT), ("previous_price_dollars", KX_DOLLARS),
-          ("previous_yes_ask_dollars", KX_DOLLARS), ("previous_yes_bid_dollars", KX_DOLLARS),
-          ("volume_24h_fp", KX_WHOLE_COUNT), ("volume_fp", KX_WHOLE_COUNT), ("yes_ask_dollars", KX_DOLLARS),
-          ("yes_ask_size_fp", KX_WHOLE_COUNT), ("yes_bid_dollars", KX_DOLLARS), ("yes_bid_size_fp", KX_WHOLE_COUNT))
+PRICE = "%s"        # a price slot takes kx_dollars' string (kalshi_batch looks it up in a table)
+MOVING = (("last_price_dollars", PRICE), ("no_ask_dollars", PRICE), ("no_bid_dollars", PRICE),
+          ("open_interest_fp", KX_WHOLE_COUNT), ("previous_price_dollars", PRICE),
+          ("previous_yes_ask_dollars", PRICE), ("previous_yes_bid_dollars", PRICE),
+          ("volume_24h_fp", KX_WHOLE_COUNT), ("volume_fp", KX_WHOLE_COUNT), ("yes_ask_dollars", PRICE),
+          ("yes_ask_size_fp", KX_WHOLE_COUNT), ("yes_bid_dollars", PRICE), ("yes_bid_size_fp", KX_WHOLE_COUNT))
 TRADING = ("active", "inactive")
 
 
@@ -67,10 +68,9 @@ def _walks(m: KXMarket, plan: tuple) -> list:
     return [None if k is None else m.path.walk(k) for k in plan[:4]]
 
 
-def _moving(cat: KalshiCatalog, m: KXMarket, now: float, plan: tuple, walks) -> tuple[int, ...]:
-    """The MOVING fields' numbers at `now`, flat in their formats' order (a price as whole
-    dollars and 1e-4 dollars, a count as a whole number), given the row's `_plan` and that plan's
-    walk values."""
+def _moving(cat: KalshiCatalog, m: KXMarket, now: float, plan: tuple, walks) -> tuple:
+    """The MOVING fields' slot values at `now` (a price as its kx_dollars string, a count as a
+    whole number), given the row's `_plan` and that plan's walk values."""
     p = m.path
     q, lt, kd, ltd, previous = plan
     if q is not None:
@@ -85,9 +85,9 @@ def _moving(cat: KalshiCatalog, m: KXMarket, now: float, plan: tuple, walks) -> 
     else:
         pbid, pask, plast = 0, 0, 0
     vol = p.volume(now)
-    return (*divmod(last, UNIT), *divmod(UNIT - bid, UNIT), *divmod(UNIT - ask, UNIT), int(_oi(vol)),
-            *divmod(plast, UNIT), *divmod(pask, UNIT), *divmod(pbid, UNIT), int(vol - p.volume(now - DAY_S)),
-            int(vol), *divmod(ask, UNIT), int(asz), *divmod(bid, UNIT), int(bsz))
+    return (kx_dollars(last), kx_dollars(UNIT - bid), kx_dollars(UNIT - ask), int(_oi(vol)),
+            kx_dollars(plast), kx_dollars(pask), kx_dollars(pbid), int(vol - p.volume(now - DAY_S)),
+            int(vol), kx_dollars(ask), int(asz), kx_dollars(bid), int(bsz))
 
 
 def _formatted(numbers) -> dict:
