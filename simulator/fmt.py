@@ -24,8 +24,8 @@ KX_WHOLE_COUNT = "%d.00"  # KX_COUNT of a whole number, from an int (the catalog
 
 
 def kx_dollars(u: int) -> str:
-    """Kalshi FixedPointDollars: 6700 -> "0.6700" (the catalogue's row templates format the same
-    way, simulator/kalshi_render.py)."""
+    """Kalshi FixedPointDollars: 6700 -> "0.6700" (simulator/kalshi_batch.py keeps a table of it
+    for every price from 0 to 1 dollar)."""
     return KX_DOLLARS % divmod(u, UNIT)
 
 

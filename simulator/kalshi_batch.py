@@ -8,7 +8,8 @@ batchwalk.py), floor divisions and clamps run as numpy array operations over the
 
 It is a second spelling of rules whose first spelling is pricing.Path (minute, last_trade,
 quote_of, volume) and kalshi_render (`_plan`, `_moving`, `top_sizes`): every step repeats the
-scalar code's IEEE operations in the same order, so the numbers are the same floats.
+scalar code's IEEE operations in the same order, so the values are the same (prices are then
+spelled by a table of kx_dollars strings, counts are whole ints).
 tests/test_simulator_batch.py compares the two over many markets and times, and
 tests/test_simulator_rowcache.py compares whole pages with uncached renders.
 """

@@ -182,7 +182,7 @@ def market_rows(cat: KalshiCatalog, ms: list[KXMarket], now: float, legacy: bool
             if legacy:
                 values = _legacy_numbers(values)
             out[at] = rowcache.fill(*tmpl, values)
-            rowcache.refill(m, minutes, values)
+            rowcache.refill(m, minutes, values, tmpl)
     if renders:
         plans = [_plan(m, now, cat.status(m, now)) for _, m, _, _ in renders]
         paths = [m.path for (_, m, _, _), plan in zip(renders, plans) for k in plan[:4] if k is not None]

@@ -74,10 +74,12 @@ def keep(m, now: float, moments, variant, minutes: tuple, data: bytes, tmpl=None
     m.row = (*between_moments(now, moments), variant, minutes, data if tmpl is None else values, tmpl, getter)
 
 
-def refill(m, minutes: tuple, values) -> None:
-    """Keep new slot values after a template fill (same interval, same template)."""
+def refill(m, minutes: tuple, values, tmpl) -> None:
+    """Keep new slot values after a fill from `tmpl` (the `lookup` answer), unless another
+    request has meanwhile kept a row for another interval (its template is another object)."""
     hit = m.row
-    m.row = (hit[0], hit[1], hit[2], minutes, values, hit[5], hit[6])
+    if hit is not None and hit[5] is tmpl[0]:
+        m.row = (hit[0], hit[1], hit[2], minutes, values, hit[5], hit[6])
 
 
 def template(d: dict, slots, order: str | None = "sorted") -> tuple[str, Callable]:
