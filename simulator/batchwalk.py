@@ -82,7 +82,8 @@ def walk_many(paths, ks) -> list[float]:
         return [p.walk(k) for p, k in zip(paths, ks)]
     seeds = [p.s for p in paths]
     with np.errstate(over="ignore"):
-        s = np.array([x % _INT_MOD for x in seeds], dtype=np.uint64)
+        raw = np.array(seeds, dtype=np.uint64)          # path seeds are < 2**56 (hashing.uint >> 8)
+        s = raw % np.uint64(_INT_MOD)
         k = np.array(ks, dtype=np.int64)
         head = _lane(np.full(len(seeds), _P5, dtype=np.uint64), s)
         x = np.zeros(len(seeds))
@@ -97,7 +98,7 @@ def walk_many(paths, ks) -> list[float]:
             x += AMPS[j] * (a + (b - a) * f - 0.5)
     # The tail in the scalar walk's order; sin, exp and the cube stay with Python's libm calls.
     k_f = k.astype(np.float64)
-    s_f = np.array([x & 1023 for x in seeds], dtype=np.float64), np.array([x >> 10 & 1023 for x in seeds], dtype=np.float64)
+    s_f = (raw & np.uint64(1023)).astype(np.float64), ((raw >> np.uint64(10)) & np.uint64(1023)).astype(np.float64)
     sin, exp = math.sin, math.exp
     slow = (np.array([sin(a) for a in (k_f * _W0 + s_f[0]).tolist()])
             + np.array([sin(a) for a in (k_f * _W1 + s_f[1]).tolist()]))
