@@ -7,12 +7,19 @@ real-scale world of issue #20 (46,000 open + 150,000 closed Polymarket markets, 
 with one requests.Session from this process, as a fetcher would, pages each platform's open
 catalogue as the SNAPSHOT phase does: Gamma `/markets/keyset?limit=100&closed=false` and Kalshi
 `/markets?status=open&mve_filter=exclude&limit=1000`, to the end or `--pages` pages. The clock is
-frozen (`--speed 0`) and moved by hand between three passes: cold (builds each market's record and
+frozen (`--speed 0`) and moved by hand between four passes: cold (builds each market's record and
 renders its row), warm (the same simulated minute: rows from the row cache, simulator/rowcache.py,
-as when several clients or retries ask within a minute), and next minute (the clock advanced 60 s:
-records warm, every row re-rendered; what a fetcher sweeping every 15 minutes meets). Prints pages/s
-and its ratio to the fetchers' default need of 2 req/s, and the simulator's RSS and peak (VmHWM).
-The client decodes each page into raw rows (see `Page`). Prints, never asserts. `--no-row-cache` measures the simulator without the row cache.
+as when several clients or retries ask within a minute), next minute (the clock advanced 60 s:
+records warm, Kalshi rows re-made from their templates with the new minute's prices, Gamma rows
+rendered afresh) and next quarter hour (15 minutes on: the fetchers' own cadence, what a running
+collector meets).
+Each speed is printed as pages/s and as a ratio to the fetchers' need, read from the fetchers'
+config defaults in the same run (collector/config.py: `requests_per_second`, 2/s, at the
+platform's `page_size`, which is also the page size swept), plus the simulator's own CPU seconds
+per page (from /proc, so other load on this shared machine inflates it less than wall time), its
+row tally (kept / filled from a template / rendered, `/_sim/stats`), RSS and peak (VmHWM).
+The client decodes each page into raw rows (see `Page`). Prints, never asserts. `--no-row-cache`
+measures the simulator without the row cache.
 
     .venv/bin/python bench/bench_simulator.py [--pages 200] [--markets N] [--no-row-cache]
 """
@@ -20,6 +27,7 @@ The client decodes each page into raw rows (see `Page`). Prints, never asserts. 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -29,10 +37,11 @@ from pathlib import Path
 import msgspec
 import requests
 
+from collector.config import Kalshi, Polymarket
 from report import figure  # noqa: E402  (bench/ is on sys.path when run as a script)
 
-FETCHER_DEFAULT_RPS = 2.0
-TARGET_RATIO = 20
+TARGET_RATIO = 20              # issue #20: the simulator serves >= 20x the fetchers' need
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 class Page(msgspec.Struct):
     """A list page as the bench reads it: rows kept as raw JSON (still fully parsed and validated),
     so the client's own CPU, which a fetcher spends in its own process, stays small next to the
@@ -42,11 +51,14 @@ class Page(msgspec.Struct):
     next_cursor: str | None = None
 
 
+NEEDS = {"polymarket": Polymarket(), "kalshi": Kalshi()}   # the fetchers' config defaults
 SWEEPS = {  # platform -> (path under the base URL, query, cursor parameter, cursor field, rows field)
-    "polymarket": ("/gamma/markets/keyset", {"limit": 100, "closed": "false"}, "after_cursor", "next_cursor", "markets"),
-    "kalshi": ("/kalshi/trade-api/v2/markets", {"limit": 1000, "status": "open", "mve_filter": "exclude"},
-               "cursor", "cursor", "markets"),
+    "polymarket": ("/gamma/markets/keyset", {"limit": NEEDS["polymarket"].page_size, "closed": "false"},
+                   "after_cursor", "next_cursor", "markets"),
+    "kalshi": ("/kalshi/trade-api/v2/markets", {"limit": NEEDS["kalshi"].page_size, "status": "open",
+                                                 "mve_filter": "exclude"}, "cursor", "cursor", "markets"),
 }
+PASSES = (("cold", 0), ("warm", 0), ("next minute", 60), ("next quarter hour", 900))  # (label, clock step s)
 
 
 def sweep(session: requests.Session, url: str, platform: str, max_pages: int) -> tuple[int, int, float]:
@@ -68,12 +80,23 @@ def sweep(session: requests.Session, url: str, platform: str, max_pages: int) ->
     return pages, rows, time.perf_counter() - t0
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (/proc/PID/stat utime + stime)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
 def vm(pid: int, key: str) -> float:
     """VmRSS / VmHWM of a process, MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(key):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def row_tally(s: requests.Session, url: str, platform: str) -> dict:
+    """The simulator's list-row tally for one platform (kept / filled / rendered, /_sim/stats)."""
+    return s.get(url + "/_sim/stats", timeout=30).json()["rows"][platform]
 
 
 def main() -> None:
@@ -94,22 +117,30 @@ def main() -> None:
                             *world_args, *(["--no-row-cache"] if args.no_row_cache else [])],
                            stdout=subprocess.PIPE, text=True)
     url = re.search(r"http://\S+", sim.stdout.readline()).group(0)
-    print(f"startup {time.perf_counter() - t0:.1f}s, RSS {vm(sim.pid, 'VmRSS'):.0f} MB, world: {world}")
+    print(f"startup {time.perf_counter() - t0:.1f}s, RSS {vm(sim.pid, 'VmRSS'):.0f} MB, world: {world}; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     s = requests.Session()
     try:
         for platform in SWEEPS:
-            for label in ("cold", "warm", "next minute"):
-                if label == "next minute":
-                    s.post(url + "/_sim/advance", params={"seconds": 60}, timeout=30).raise_for_status()
+            need = NEEDS[platform].requests_per_second
+            for label, step in PASSES:
+                if step:
+                    s.post(url + "/_sim/advance", params={"seconds": step}, timeout=30).raise_for_status()
+                tally0, cpu0 = row_tally(s, url, platform), cpu_s(sim.pid)
                 pages, rows, wall = sweep(s, url, platform, args.pages)
+                cpu = (cpu_s(sim.pid) - cpu0) / pages
+                tally = {k: v - tally0[k] for k, v in row_tally(s, url, platform).items()}
                 rate = pages / wall
                 print(f"{platform} {label}: {rows} open markets in {pages} pages, {wall:.1f}s -> {rate:.1f} "
-                      f"pages/s = {rate / FETCHER_DEFAULT_RPS:.1f}x the fetcher's {FETCHER_DEFAULT_RPS:g} req/s "
-                      f"(target >= {TARGET_RATIO}x); simulator RSS {vm(sim.pid, 'VmRSS'):.0f} MB", flush=True)
+                      f"pages/s = {rate / need:.1f}x the fetcher's {need:g} req/s (target >= {TARGET_RATIO}x); "
+                      f"simulator CPU {cpu * 1000:.1f} ms/page ({1 / cpu:.0f} pages per CPU-second = "
+                      f"{1 / cpu / need:.1f}x), "
+                      f"rows {tally}; RSS {vm(sim.pid, 'VmRSS'):.0f} MB", flush=True)
                 figure(f"simulator, {platform} {label} sweep, {world}", f"{rate:.1f} pages/s",
-                       f">= {TARGET_RATIO * FETCHER_DEFAULT_RPS:g} pages/s ({TARGET_RATIO}x)",
-                       f"{rate / FETCHER_DEFAULT_RPS:.1f}x the fetcher's default {FETCHER_DEFAULT_RPS:g} req/s; "
-                       f"{rows:,} rows in {pages} pages")
+                       f">= {TARGET_RATIO * need:g} pages/s ({TARGET_RATIO}x)",
+                       f"{rate / need:.1f}x the fetcher's default {need:g} req/s; {rows:,} rows in {pages} pages "
+                       f"of {SWEEPS[platform][1]['limit']}; simulator CPU {cpu * 1000:.1f} ms/page = "
+                       f"{1 / cpu / need:.1f}x per CPU-second; load average {os.getloadavg()[0]:.1f}")
         peak = vm(sim.pid, "VmHWM")
         print(f"simulator peak RSS {peak:.0f} MB")
         figure(f"simulator peak RSS, {world}", f"{peak:.0f} MB", "bounded (record cache capped)",

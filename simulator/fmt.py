@@ -18,10 +18,15 @@ def pm_num(u: int) -> float | int:
     return u // UNIT if u % UNIT == 0 else u / UNIT
 
 
+KX_DOLLARS = "%d.%04d"   # of divmod(units, UNIT): whole dollars and 1e-4 dollars
+KX_COUNT = "%.2f"
+KX_WHOLE_COUNT = "%d.00"  # KX_COUNT of a whole number, from an int (the catalogue rows' counts)
+
+
 def kx_dollars(u: int) -> str:
-    """Kalshi FixedPointDollars: 6700 -> "0.6700"."""
-    whole, frac = divmod(u, UNIT)
-    return f"{whole}.{frac:04d}"
+    """Kalshi FixedPointDollars: 6700 -> "0.6700" (simulator/kalshi_batch.py keeps a table of it
+    for every price from 0 to 1 dollar)."""
+    return KX_DOLLARS % divmod(u, UNIT)
 
 
 def kx_cents(u: int) -> int:
@@ -31,4 +36,4 @@ def kx_cents(u: int) -> int:
 
 def kx_count(x: float) -> str:
     """Kalshi FixedPointCount: 4918 -> "4918.00"."""
-    return f"{x:.2f}"
+    return KX_COUNT % x

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import msgspec
 
-from . import names, rowcache
+from . import batchwalk, names, rowcache
 from .clock import DAY_S, iso_date, pg_time, rfc3339
 from .fmt import pm_num, pm_str
 from .hashing import between, u01
@@ -43,16 +43,26 @@ def tag_objects(group: str) -> list[dict]:
             for tid, label, slug in names.TAGS[group]]
 
 
-def prices_at(cat: PolyCatalog, m: PMMarket, now: float):
-    """(outcomePrices units for index 0, bid, ask, minute, mids of CHANGE_WINDOWS) at `now`.
+def walk_minutes(m: PMMarket, now: float) -> list[int]:
+    """The minutes whose walk a row at `now` shows: the current quote, then the price-change
+    windows that start after the open (a page computes all its rows' walks in one batch,
+    simulator/batchwalk.py)."""
+    k = m.path.minute(now)
+    return [k] + ([k - mins for _, mins in CHANGE_WINDOWS if k - mins > 0] if (k and not m.legacy) else [])
+
+
+def prices_at(cat: PolyCatalog, m: PMMarket, now: float, walked: list[float] | None = None):
+    """(outcomePrices units for index 0, bid, ask, minute, mids of CHANGE_WINDOWS) at `now`;
+    `walked`: the walks of `walk_minutes` when the caller has them.
 
     The current quote and the price-change windows come from one `walks` call, which shares
     the random lattice between nearby minutes (this is the hot path of every catalogue page).
     """
     p = m.path
-    k = p.minute(now)
-    inside = [k - mins for _, mins in CHANGE_WINDOWS if k - mins > 0] if (k and not m.legacy) else []
-    walked = p.walks([k] + inside)
+    ks = walk_minutes(m, now)
+    k, inside = ks[0], ks[1:]
+    if walked is None:
+        walked = p.walks(ks)
     bid, ask = p.quote_of(walked[0])
     back = [sum(p.quote_of(w)) // 2 for w in walked[1:]]
     if k and not m.legacy:  # windows reaching back past the open compare with the opening mid
@@ -105,13 +115,14 @@ def static_fields(cat: PolyCatalog, m: PMMarket) -> dict:
 
 
 def market(cat: PolyCatalog, m: PMMarket, now: float, include_tag: bool = False,
-           nested_event: bool = True, schema: bool = True) -> dict:
-    """A Gamma market row at `now` (static part cached on the market, dynamic part computed)."""
+           nested_event: bool = True, schema: bool = True, walked: list[float] | None = None) -> dict:
+    """A Gamma market row at `now` (static part cached on the market, dynamic part computed;
+    `walked`: see `prices_at`)."""
     ev, p, s, i = m.ev, m.path, cat.seed, m.i
     if m.static is None:
         m.static = static_fields(cat, m)
     closed = now >= ev.close
-    yes_u, bid, ask, k, back = prices_at(cat, m, now)
+    yes_u, bid, ask, k, back = prices_at(cat, m, now, walked)
     if m.legacy and now >= m.final:
         tiny = 1 + int(u01(s, 40, i) * 9)
         hi, lo = f"0.999999{10 - tiny}", f"0.000000{tiny}"
@@ -221,16 +232,33 @@ def event(cat: PolyCatalog, e: int, now: float, nested: bool = False, include_ta
 MINUTE_SPANS = (0,) + tuple(span for _, span in VOLUME_WINDOWS)   # as `Path.volume(now - span)` sees them
 
 
-def market_bytes(cat: PolyCatalog, m: PMMarket, now: float, include_tag: bool = False,
-                 schema: bool = True) -> msgspec.Raw:
-    """`market(...)` as JSON bytes, its own part cached per simulated minute (simulator/rowcache.py)
-    and the nested event (last key) spliced in: identical bytes to encoding `market(...)`."""
-    ev, o = m.ev, m.path.open
-    own = rowcache.cached(m, now, (include_tag, schema),
-                          tuple([((now - span) - o) // MIN_S for span in MINUTE_SPANS]),
-                          lambda: (ev.open, ev.close, m.prop, m.disp, m.reprop, m.final),
-                          lambda: market(cat, m, now, include_tag, False, schema), None)
-    return msgspec.Raw(b"".join((own[:-1], b',"events":[', nested_event_bytes(cat, ev.e, now), b"]}")))
+def market_rows(cat: PolyCatalog, ms: list[PMMarket], now: float, include_tag: bool = False,
+                schema: bool = True) -> list[msgspec.Raw]:
+    """The list rows of markets `ms` at `now`: `market(...)` as JSON bytes, each row's own part
+    cached per simulated minute (simulator/rowcache.py) and the nested event (last key) spliced
+    in, identical to encoding `market(...)`. The rows rendered afresh get their walks from one
+    batch for the page (simulator/batchwalk.py)."""
+    variant = (include_tag, schema)
+    minutes = [tuple([((now - span) - m.path.open) // MIN_S for span in MINUTE_SPANS]) for m in ms]
+    own = [rowcache.lookup(m, now, variant, mk)[0] for m, mk in zip(ms, minutes)]
+    todo = [j for j, data in enumerate(own) if data is None]
+    plans = [walk_minutes(ms[j], now) for j in todo]
+    paths = [ms[j].path for j, ks in zip(todo, plans) for _ in ks]
+    walked = iter(batchwalk.walk_many(paths, [k for ks in plans for k in ks]))
+    cat.row_counts["kept"] += len(ms) - len(todo)
+    cat.row_counts["rendered"] += len(todo)
+    for j, ks in zip(todo, plans):
+        m = ms[j]
+        own[j] = data = msgspec.json.encode(market(cat, m, now, include_tag, False, schema,
+                                                   [next(walked) for _ in ks]))
+        rowcache.keep(m, now, _moments(m), variant, minutes[j], data)
+    return [msgspec.Raw(b"".join((data[:-1], b',"events":[', nested_event_bytes(cat, m.ev.e, now), b"]}")))
+            for m, data in zip(ms, own)]
+
+
+def _moments(m: PMMarket) -> tuple:
+    ev = m.ev
+    return ev.open, ev.close, m.prop, m.disp, m.reprop, m.final
 
 
 @lru_cache(maxsize=256)

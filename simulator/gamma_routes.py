@@ -95,13 +95,13 @@ class GammaRoutes:
             i, e = nxt, e + 1
         return rows, last
 
-    def _row(self, i: int, now: float, tag: bool, schema: bool = True):
-        """One market row of a list: cached bytes (simulator/rowcache.py) or, with the catalogue's
-        row cache off, a fresh dict (the same bytes once encoded)."""
-        m = self.cat.market(i)
+    def _rows(self, rows: list[int], now: float, tag: bool, schema: bool = True) -> list:
+        """The market rows of a list page: cached bytes (simulator/rowcache.py) or, with the
+        catalogue's row cache off, fresh dicts (the same bytes once encoded)."""
+        ms = [self.cat.market(i) for i in rows]
         if self.cat.row_cache:
-            return render.market_bytes(self.cat, m, now, include_tag=tag, schema=schema)
-        return render.market(self.cat, m, now, include_tag=tag, schema=schema)
+            return render.market_rows(self.cat, ms, now, include_tag=tag, schema=schema)
+        return [render.market(self.cat, m, now, include_tag=tag, schema=schema) for m in ms]
 
     # ---- routes --------------------------------------------------------------------------
     def keyset(self, req: Req, **_) -> Reply:
@@ -136,7 +136,7 @@ class GammaRoutes:
                 if len(rows) == limit:
                     break
         tag = req.qbool("include_tag")
-        body = {"markets": [self._row(i, req.now, tag) for i in rows]}
+        body = {"markets": self._rows(rows, req.now, tag)}
         if len(rows) == limit:
             body["next_cursor"] = self.cursors.encode(last)
         return Reply(200, body, records="markets", cursor_field="next_cursor", req_cursor=after)
@@ -159,7 +159,7 @@ class GammaRoutes:
                     break
             seen += 1
         tag = req.qbool("include_tag")
-        body = [self._row(i, req.now, tag, schema=False) for i in rows]
+        body = self._rows(rows, req.now, tag, schema=False)
         return Reply(200, body, headers=dict(DEPRECATION), records="")
 
     def one_market(self, req: Req, id: str) -> Reply:

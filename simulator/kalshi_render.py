@@ -10,9 +10,9 @@ import uuid
 
 import msgspec
 
-from . import rowcache
+from . import batchwalk, kalshi_batch, rowcache
 from .clock import DAY_S, rfc3339
-from .fmt import kx_cents, kx_count, kx_dollars
+from .fmt import KX_WHOLE_COUNT, kx_cents, kx_count, kx_dollars
 from .hashing import u01, uint
 from .kx_model import SINGLE, KalshiCatalog, KXMarket
 from .pricing import MIN_S, UNIT
@@ -36,27 +36,75 @@ def top_sizes(cat: KalshiCatalog, m: KXMarket, k: int) -> tuple[float, float]:
     return float(1 + uint(cat.seed, 300, m.i, k) % 500), float(1 + uint(cat.seed, 301, m.i, k) % 500)
 
 
-def market(cat: KalshiCatalog, m: KXMarket, now: float, legacy: bool = False) -> dict:
-    p, s, i, ev = m.path, cat.seed, m.i, m.ev
-    status = cat.status(m, now)
-    trading = status in ("active", "inactive") and p.quoted
+# The fields that move from one simulated minute to the next inside a lifecycle interval, in the
+# (sorted) order `_moving` returns their numbers, with each one's wire format; everything else in
+# a row is fixed between lifecycle moments (simulator/rowcache.py).
+PRICE = "%s"        # a price slot takes kx_dollars' string (kalshi_batch looks it up in a table)
+MOVING = (("last_price_dollars", PRICE), ("no_ask_dollars", PRICE), ("no_bid_dollars", PRICE),
+          ("open_interest_fp", KX_WHOLE_COUNT), ("previous_price_dollars", PRICE),
+          ("previous_yes_ask_dollars", PRICE), ("previous_yes_bid_dollars", PRICE),
+          ("volume_24h_fp", KX_WHOLE_COUNT), ("volume_fp", KX_WHOLE_COUNT), ("yes_ask_dollars", PRICE),
+          ("yes_ask_size_fp", KX_WHOLE_COUNT), ("yes_bid_dollars", PRICE), ("yes_bid_size_fp", KX_WHOLE_COUNT))
+TRADING = ("active", "inactive")
+
+
+def _plan(m: KXMarket, now: float, status: str) -> tuple:
+    """The minutes whose walk a row shows: (quote now, last trade, quote a day ago, last trade
+    then; None where the row shows none) and whether it has a day-ago part at all. A page computes
+    all its rows' walks in one batch (simulator/batchwalk.py)."""
+    p = m.path
     k = p.minute(now)
-    if trading:
-        bid, ask = p.quote(k)
-        bsz, asz = top_sizes(cat, m, k)
-    else:
-        bid, ask, bsz, asz = 0, UNIT, 0.0, 0.0
+    q = k if status in TRADING and p.quoted else None
     lt = p.last_trade(k) if now >= m.open else None
-    last = p.mid(lt) // 100 * 100 if lt is not None else 0
     day_ago = now - DAY_S
     if day_ago < m.open or not p.quoted:
-        pbid, pask, plast = 0, 0, 0
+        return q, lt, None, None, False
+    kd = p.minute(day_ago)
+    return q, lt, kd if day_ago < m.close else None, p.last_trade(kd), True
+
+
+def _walks(m: KXMarket, plan: tuple) -> list:
+    """A plan's walks one at a time (the batch does the same, see `market_rows`)."""
+    return [None if k is None else m.path.walk(k) for k in plan[:4]]
+
+
+def _moving(cat: KalshiCatalog, m: KXMarket, now: float, plan: tuple, walks) -> tuple:
+    """The MOVING fields' slot values at `now` (a price as its kx_dollars string, a count as a
+    whole number), given the row's `_plan` and that plan's walk values."""
+    p = m.path
+    q, lt, kd, ltd, previous = plan
+    if q is not None:
+        bid, ask = p.quote_of(walks[0])
+        bsz, asz = top_sizes(cat, m, q)
     else:
-        kd = p.minute(day_ago)
-        pbid, pask = p.quote(kd) if day_ago < m.close else (0, UNIT)
-        ltd = p.last_trade(kd)
-        plast = p.mid(ltd) // 100 * 100 if ltd is not None else 0
+        bid, ask, bsz, asz = 0, UNIT, 0.0, 0.0
+    last = sum(p.quote_of(walks[1])) // 2 // 100 * 100 if lt is not None else 0
+    if previous:
+        pbid, pask = p.quote_of(walks[2]) if kd is not None else (0, UNIT)
+        plast = sum(p.quote_of(walks[3])) // 2 // 100 * 100 if ltd is not None else 0
+    else:
+        pbid, pask, plast = 0, 0, 0
     vol = p.volume(now)
+    return (kx_dollars(last), kx_dollars(UNIT - bid), kx_dollars(UNIT - ask), int(_oi(vol)),
+            kx_dollars(plast), kx_dollars(pask), kx_dollars(pbid), int(vol - p.volume(now - DAY_S)),
+            int(vol), kx_dollars(ask), int(asz), kx_dollars(bid), int(bsz))
+
+
+def _formatted(numbers) -> dict:
+    """MOVING numbers (`_moving`) -> the fields' strings."""
+    it = iter(numbers)
+    return {key: spec % tuple(next(it) for _ in range(spec.count("%"))) for key, spec in MOVING}
+
+
+def market(cat: KalshiCatalog, m: KXMarket, now: float, legacy: bool = False) -> dict:
+    """A market row at `now`."""
+    return _market(cat, m, now, legacy)[0]
+
+
+def _market(cat: KalshiCatalog, m: KXMarket, now: float, legacy: bool, walks=None) -> tuple[dict, tuple]:
+    """(row, its MOVING numbers); `walks`: the row's `_plan`'s walk values when the caller has them."""
+    s, i, ev = cat.seed, m.i, m.ev
+    status = cat.status(m, now)
     result = cat.result_at(m, now)
     closed = now >= m.close
     tapered = u01(s, 302, i) < 0.05
@@ -66,14 +114,11 @@ def market(cat: KalshiCatalog, m: KXMarket, now: float, legacy: bool = False) ->
          "event_ticker": ev.ticker, "exchange_index": 0,
          "expected_expiration_time": rfc3339(m.sched + 3600), "expiration_time": rfc3339(m.sched + 3600),
          "expiration_value": m.expiration_value if result else "",
-         "last_price_dollars": kx_dollars(last), "latest_expiration_time": rfc3339(m.sched + 7 * DAY_S),
+         "latest_expiration_time": rfc3339(m.sched + 7 * DAY_S),
          "liquidity_dollars": "0.0000", "market_type": "binary",
-         "no_ask_dollars": kx_dollars(UNIT - bid), "no_bid_dollars": kx_dollars(UNIT - ask),
          "no_sub_title": m.yes_sub, "notional_value_dollars": "1.0000",
          "occurrence_datetime": rfc3339(m.close if closed else m.sched),
-         "open_interest_fp": kx_count(_oi(vol)), "open_time": rfc3339(m.open),
-         "previous_price_dollars": kx_dollars(plast), "previous_yes_ask_dollars": kx_dollars(pask),
-         "previous_yes_bid_dollars": kx_dollars(pbid),
+         "open_time": rfc3339(m.open),
          "price_level_structure": "tapered_deci_cent" if tapered else "linear_cent",
          "price_ranges": [dict(r) for r in (TAPERED_RANGES if tapered else CENT_RANGES)],
          "result": result, "rules_primary": f"If {ev.title} resolves Yes for {m.yes_sub}, then the market resolves to Yes.",
@@ -81,10 +126,10 @@ def market(cat: KalshiCatalog, m: KXMarket, now: float, legacy: bool = False) ->
          "settlement_timer_seconds": m.timer, "status": status,
          "subtitle": "", "ticker": m.ticker, "title": ev.title,
          "updated_time": rfc3339(_updated(m, now) + 0.601344, True),
-         "volume_24h_fp": kx_count(vol - p.volume(day_ago)), "volume_fp": kx_count(vol),
-         "yes_ask_dollars": kx_dollars(ask), "yes_ask_size_fp": kx_count(asz),
-         "yes_bid_dollars": kx_dollars(bid), "yes_bid_size_fp": kx_count(bsz),
          "yes_sub_title": m.yes_sub}
+    plan = _plan(m, now, status)
+    numbers = _moving(cat, m, now, plan, _walks(m, plan) if walks is None else walks)
+    d.update(_formatted(numbers))
     if result:
         sv = UNIT if result == "yes" else 0 if result == "no" else m.settle_u
         d["settlement_value_dollars"] = kx_dollars(sv)
@@ -103,17 +148,58 @@ def market(cat: KalshiCatalog, m: KXMarket, now: float, legacy: bool = False) ->
     elif ev.etype != SINGLE:
         d["strike_type"] = "greater"
         d["floor_strike"] = 100 + 25 * m.pos
-    return to_legacy(d) if legacy else d
+    return (to_legacy(d) if legacy else d), numbers
 
 
-def market_bytes(cat: KalshiCatalog, m: KXMarket, now: float, legacy: bool = False) -> msgspec.Raw:
-    """`market(...)` as JSON bytes with sorted keys, cached per simulated minute until a lifecycle
-    moment passes (simulator/rowcache.py)."""
+def _minutes(m: KXMarket, now: float) -> tuple:
+    """What a render derives from `now` by arithmetic rather than by comparing with a moment
+    (the row cache's key besides the lifecycle interval)."""
     o, day_ago = m.path.open, now - DAY_S
-    # what the render derives from `now` by arithmetic rather than by comparing with a moment:
-    minutes = ((now - o) // MIN_S, (day_ago - o) // MIN_S, day_ago < m.open, day_ago < m.close)
-    return msgspec.Raw(rowcache.cached(m, now, legacy, minutes, lambda: _moments(m),
-                                       lambda: market(cat, m, now, legacy), "sorted"))
+    return (now - o) // MIN_S, (day_ago - o) // MIN_S, day_ago < m.open, day_ago < m.close
+
+
+def market_rows(cat: KalshiCatalog, ms: list[KXMarket], now: float, legacy: bool = False) -> list[msgspec.Raw]:
+    """The list rows of markets `ms` at `now`: `market(...)` as JSON bytes with sorted keys, kept
+    on the record per simulated minute until a lifecycle moment passes, and at a new minute
+    re-made from the kept template with fresh MOVING numbers (simulator/rowcache.py) computed for
+    the whole page at once (simulator/kalshi_batch.py); rows rendered afresh get their walks from
+    one batch too (simulator/batchwalk.py)."""
+    out, fills, renders = [], [], []
+    for m in ms:
+        minutes = _minutes(m, now)
+        data, tmpl = rowcache.lookup(m, now, legacy, minutes)
+        if data is None:
+            (renders if tmpl is None else fills).append((len(out), m, minutes, tmpl))
+        out.append(data)
+    tally = cat.row_counts
+    tally["kept"] += len(ms) - len(fills) - len(renders)
+    tally["filled"] += len(fills)
+    tally["rendered"] += len(renders)
+    if fills:
+        trading = [cat.status(m, now) in TRADING for _, m, _, _ in fills]
+        numbers = kalshi_batch.moving_many(cat.seed, [m for _, m, _, _ in fills], now, trading)
+        for (at, m, minutes, tmpl), values in zip(fills, numbers):
+            if legacy:
+                values = _legacy_numbers(values)
+            out[at] = rowcache.fill(*tmpl, values)
+            rowcache.refill(m, minutes, values, tmpl)
+    if renders:
+        plans = [_plan(m, now, cat.status(m, now)) for _, m, _, _ in renders]
+        paths = [m.path for (_, m, _, _), plan in zip(renders, plans) for k in plan[:4] if k is not None]
+        walked = iter(batchwalk.walk_many(paths, [k for plan in plans for k in plan[:4] if k is not None]))
+        for (at, m, minutes, _), plan in zip(renders, plans):
+            walks = [None if k is None else next(walked) for k in plan[:4]]
+            d, values = _market(cat, m, now, legacy, walks)
+            tmpl = rowcache.template(d, LEGACY_SLOTS if legacy else MOVING)
+            out[at] = data = msgspec.json.encode(d, order="sorted")
+            rowcache.keep(m, now, _moments(m), legacy, minutes, data, tmpl,
+                          _legacy_numbers(values) if legacy else values)
+    return [msgspec.Raw(b) for b in out]
+
+
+def _legacy_numbers(values) -> tuple:
+    """MOVING numbers -> the legacy form's slot values (LEGACY_SLOTS order), by way of `to_legacy`."""
+    return tuple(to_legacy_values(_formatted(values)).values())
 
 
 def _moments(m: KXMarket) -> tuple:
@@ -129,17 +215,27 @@ def _updated(m: KXMarket, now: float) -> float:
     return best
 
 
+def _legacy_item(key: str, v):
+    """(legacy key, legacy value) of one current-form field, or None when the legacy form has none."""
+    base = key[:-8] if key.endswith("_dollars") else key[:-3] if key.endswith("_fp") else None
+    if base in PRICE_KEYS:
+        return base, kx_cents(round(float(v) * UNIT))
+    if base in COUNT_KEYS:
+        return base, int(float(v))
+    return (key, v) if base is None else None
+
+
+LEGACY_SLOTS = tuple((item[0], "%d") for item in (_legacy_item(k, "0") for k, _ in MOVING) if item)
+
+
+def to_legacy_values(values: dict) -> dict:
+    """MOVING values -> their legacy fields (see `to_legacy`)."""
+    return dict(item for item in map(_legacy_item, values, values.values()) if item)
+
+
 def to_legacy(d: dict) -> dict:
     """Current fixed-point market -> pre-2026-03-12 integer form (kalshi.md §3.3)."""
-    out = {}
-    for key, v in d.items():
-        base = key[:-8] if key.endswith("_dollars") else key[:-3] if key.endswith("_fp") else None
-        if base in PRICE_KEYS:
-            out[base] = kx_cents(round(float(v) * UNIT))
-        elif base in COUNT_KEYS:
-            out[base] = int(float(v))
-        elif base is None:
-            out[key] = v
+    out = to_legacy_values(d)
     out["tick_size"] = 1
     out["response_price_units"] = "usd_cent"
     return dict(sorted(out.items()))

@@ -72,7 +72,7 @@ class KalshiRoutes:
             raise limit_error("gte")
         return limit
 
-    def _page(self, req: Req, cursors: Cursors, cands, match, limit: int, key: str, render_one):
+    def _page(self, req: Req, cursors: Cursors, cands, match, limit: int, key: str, render_rows):
         """Generic newest-first page over candidate indices (descending)."""
         cur = req.q("cursor") or ""
         below = None
@@ -84,6 +84,8 @@ class KalshiRoutes:
             budget = max(SETTLED_SCAN_MIN, SETTLED_SCAN_PER_LIMIT * limit)
         else:
             budget = max(SCAN_MIN, SCAN_PER_LIMIT * limit)
+        if below is not None and isinstance(cands, range) and cands.step == -1:
+            cands = range(min(cands.start, below - 1), cands.stop, -1)   # start under the cursor
         rows, last, scanned_all = [], None, True
         for i in cands:
             if below is not None and i >= below:
@@ -99,7 +101,7 @@ class KalshiRoutes:
                     scanned_all = False
                     break
         nxt = "" if scanned_all or last is None else cursors.encode(last)
-        body = {"cursor": nxt, key: [render_one(i) for i in rows]}
+        body = {"cursor": nxt, key: render_rows(rows)}
         return Reply(200, body, records=key, cursor_field="cursor", req_cursor=cur or None, sort_keys=True)
 
     def _market_filter(self, req: Req, historical: bool):
@@ -173,20 +175,21 @@ class KalshiRoutes:
             return range(min(n, ev.first + ev.size) - 1, ev.first - 1, -1)
         return range(n - 1, -1, -1)
 
-    def _row(self, i: int, now: float):
-        """One market row of a list: cached bytes (simulator/rowcache.py) or, with the catalogue's
-        row cache off, a fresh dict (the same bytes once encoded with sorted keys)."""
-        m = self.cat.market(i)
+    def _rows(self, rows: list[int], now: float) -> list:
+        """The market rows of a list page: cached or template-filled bytes (simulator/rowcache.py)
+        or, with the catalogue's row cache off, fresh dicts (the same bytes once encoded with
+        sorted keys)."""
+        ms = [self.cat.market(i) for i in rows]
         if self.cat.row_cache:
-            return render.market_bytes(self.cat, m, now, self.w.legacy_cents)
-        return render.market(self.cat, m, now, self.w.legacy_cents)
+            return render.market_rows(self.cat, ms, now, self.w.legacy_cents)
+        return [render.market(self.cat, m, now, self.w.legacy_cents) for m in ms]
 
     # ---- markets -------------------------------------------------------------------------
     def markets(self, req: Req, **_) -> Reply:
         limit = self._limit(req, MARKETS_DEFAULT, MARKETS_MAX)
         match = self._market_filter(req, historical=False)
         return self._page(req, self.cur_m, self._candidates(req), match, limit, "markets",
-                          lambda i: self._row(i, req.now))
+                          lambda rows: self._rows(rows, req.now))
 
     def _lookup(self, ticker: str, now: float, historical: bool):
         i = self.cat.index_of(ticker)
@@ -230,7 +233,7 @@ class KalshiRoutes:
             return any(cat.status(cat.market(i), now) in STATUS_FILTER[status]
                        for i in range(ev.first, ev.first + ev.size))
         reply = self._page(req, self.cur_e, cands, match, limit, "events",
-                           lambda e: render.event(cat, e, now, nested, self.w.legacy_cents))
+                           lambda rows: [render.event(cat, e, now, nested, self.w.legacy_cents) for e in rows])
         reply.body["milestones"] = []
         return reply
 
@@ -299,7 +302,7 @@ class KalshiRoutes:
         limit = self._limit(req, MARKETS_DEFAULT, MARKETS_MAX)
         match = self._market_filter(req, historical=True)
         return self._page(req, self.cur_h, self._candidates(req), match, limit, "markets",
-                          lambda i: self._row(i, req.now))
+                          lambda rows: self._rows(rows, req.now))
 
     def hist_market(self, req: Req, ticker: str) -> Reply:
         m = self._lookup(ticker, req.now, historical=True)

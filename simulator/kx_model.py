@@ -18,7 +18,7 @@ import math
 from array import array
 from bisect import bisect_right
 
-from . import names
+from . import names, rowcache
 from .clock import DAY_S, HOUR_S, kalshi_date
 from .hashing import b36, between, pick, u01, uint, unb36
 from .memo import DEFAULT_CAP, Memo
@@ -54,6 +54,7 @@ class KalshiCatalog:
         (simulator/sizing.py picks it for a wanted open/closed split); `cache`: records kept."""
         self.seed, self.n, self.start, self.history_s = seed, n, start, history_s
         self.row_cache = True      # False: render every row afresh (simulator/rowcache.py)
+        self.row_counts = rowcache.counts()   # list rows kept / filled from a template / rendered
         self.n_series = max(4, n // 40)
         starts, types = array("l"), array("b")
         i = e = 0

@@ -19,7 +19,7 @@ import math
 from array import array
 from bisect import bisect_right
 
-from . import names
+from . import names, rowcache
 from .clock import DAY_S, HOUR_S, parse_iso
 from .hashing import Bijection, between, hex64, pick, u01, uint
 from .memo import DEFAULT_CAP, Memo
@@ -62,6 +62,7 @@ class PolyCatalog:
         (simulator/sizing.py picks it for a wanted open/closed split); `cache`: records kept."""
         self.seed, self.n, self.start, self.history_s = seed, n, start, history_s
         self.row_cache = True      # False: render every row afresh (simulator/rowcache.py)
+        self.row_counts = rowcache.counts()   # list rows kept / filled from a template / rendered
         self.n_legacy = int(n * LEGACY_SHARE)
         self.tokens = Bijection("pm-token", seed)
         self.conds = Bijection("pm-cond", seed)

@@ -96,8 +96,9 @@ class Simulator:
             reqs = dict(sorted(self.requests.items()))
         with self.faults.lock:
             inj = dict(sorted(self.faults.injected.items()))
+        rows = {"polymarket": dict(self.world.pm.row_counts), "kalshi": dict(self.world.kx.row_counts)}
         return Reply(200, {"requests": reqs, "faults": inj, "total_requests": sum(reqs.values()),
-                           "total_faults": sum(inj.values())})
+                           "total_faults": sum(inj.values()), "rows": rows})
 
     def advance(self, req: Req, **_) -> Reply:
         try:

@@ -9,6 +9,7 @@ from the cache).
 
 from __future__ import annotations
 
+import pytest
 import requests
 
 from simulator.server import start
@@ -61,10 +62,14 @@ def visit_times(world) -> list[float]:
     return sorted(out)
 
 
-def test_cached_rows_are_the_bytes_of_a_fresh_render():
-    cached = start(seed=SEED, markets=MARKETS, speed=0, start=START)
-    fresh = start(seed=SEED, markets=MARKETS, speed=0, start=START)
+@pytest.mark.parametrize("legacy_cents", [False, True])
+def test_cached_rows_are_the_bytes_of_a_fresh_render(legacy_cents):
+    """Rows kept, rows re-made from a template at a new minute, and rows rendered afresh all
+    serve the uncached render's bytes (legacy: the Kalshi integer-cent form's own slots)."""
+    cached = start(seed=SEED, markets=MARKETS, speed=0, start=START, legacy_cents=legacy_cents)
+    fresh = start(seed=SEED, markets=MARKETS, speed=0, start=START, legacy_cents=legacy_cents)
     fresh.world.pm.row_cache = fresh.world.kx.row_cache = False
+    lists = [x for x in LISTS if not legacy_cents or x[0].startswith("/kalshi")]
     s = requests.Session()
     try:
         rows_seen = 0
@@ -72,15 +77,20 @@ def test_cached_rows_are_the_bytes_of_a_fresh_render():
             cached.advance(cached.world.start + at - cached.now())
             fresh.advance(fresh.world.start + at - fresh.now())
             assert cached.now() == fresh.now()
-            for path, query, cp, cf in LISTS:
+            for path, query, cp, cf in lists:
                 want = sweep(s, fresh.url, path, query, cp, cf)
                 for _ in range(2):          # cold, then from the cache
                     assert sweep(s, cached.url, path, query, cp, cf) == want, (at, path, query)
                 rows_seen += sum(p.count(b'"ticker"') + p.count(b'"conditionId"') for p in want)
         assert rows_seen > 5000       # the sweeps really carried rows
+        kx = cached.world.kx.row_counts   # all three ways were taken
+        assert kx["filled"] > 1000 and kx["rendered"] > 100 and kx["kept"] > 1000, kx
+        if not legacy_cents:
+            assert cached.world.pm.row_counts["kept"] > 1000, cached.world.pm.row_counts
         cached_rows = [m for m in (cached.world.kx.market(i) for i in range(50)) if m.row is not None]
         assert cached_rows, "the cached simulator kept rendered rows"
         assert all(fresh.world.kx.market(i).row is None for i in range(50)), "the switch turns it off"
+        assert sum(fresh.world.kx.row_counts.values()) == 0
     finally:
         cached.stop()
         fresh.stop()
