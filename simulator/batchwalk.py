@@ -99,13 +99,13 @@ def walk_many(paths, ks) -> list[float]:
     # The tail in the scalar walk's order; sin, exp and the cube stay with Python's libm calls.
     k_f = k.astype(np.float64)
     s_f = (raw & np.uint64(1023)).astype(np.float64), ((raw >> np.uint64(10)) & np.uint64(1023)).astype(np.float64)
-    sin, exp = math.sin, math.exp
-    slow = (np.array([sin(a) for a in (k_f * _W0 + s_f[0]).tolist()])
-            + np.array([sin(a) for a in (k_f * _W1 + s_f[1]).tolist()]))
+    sin, exp, n = math.sin, math.exp, len(paths)      # map over a list: no per-element bytecode
+    slow = (np.fromiter(map(sin, (k_f * _W0 + s_f[0]).tolist()), np.float64, n)
+            + np.fromiter(map(sin, (k_f * _W1 + s_f[1]).tolist()), np.float64, n))
     x = x * 2.0 + SLOW_AMP * slow
     logit0 = np.array([p.logit0 for p in paths])
     vol = np.array([p.vol for p in paths])
-    pr = 1.0 / (1.0 + np.array([exp(a) for a in (-(logit0 + vol * x)).tolist()]))
+    pr = 1.0 / (1.0 + np.fromiter(map(exp, (-(logit0 + vol * x)).tolist()), np.float64, n))
     k_close = [p.k_close for p in paths]
     w = np.array([(kk / kc) ** 3 if kc else 1.0 for kk, kc in zip(ks, k_close)])
     return ((1.0 - w) * pr + w * np.array([p.target for p in paths])).tolist()
