@@ -32,16 +32,14 @@ COUNT_COLUMNS = [3, 7, 8, 10, 12]             # open interest, volume 24h, volum
 def moving_many(seed: int, ms: list, now: float, trading: list[bool]) -> list[list]:
     """`_moving(cat, m, now, plan, walks)` for every market of `ms` (its MOVING numbers, in
     MOVING order); `trading[j]`: ms[j]'s status is active or inactive."""
+    column = batchwalk.column
     paths = [m.path for m in ms]
-    s = np.array([p.s for p in paths], dtype=np.uint64)
-    opened = np.array([m.open for m in ms])
-    closed = np.array([m.close for m in ms])
-    k_close = np.array([p.k_close for p in paths], dtype=np.int64)
-    block = np.array([p.block for p in paths], dtype=np.int64)
-    rate = np.array([p.rate for p in paths])
-    tick = np.array([p.tick for p in paths], dtype=np.int64)
-    spread = np.array([p.spread for p in paths], dtype=np.int64)
-    quoted = np.array([p.quoted for p in paths], dtype=bool)
+    s = column(paths, "s", np.uint64)
+    opened, closed = column(ms, "open"), column(ms, "close")
+    k_close, block = column(paths, "k_close", np.int64), column(paths, "block", np.int64)
+    rate = column(paths, "rate")
+    tick, spread = column(paths, "tick", np.int64), column(paths, "spread", np.int64)
+    quoted = column(paths, "quoted", bool)
     day_ago = now - DAY_S
 
     raw_k = np.floor_divide(now - opened, float(MIN_S)).astype(np.int64)       # Path.minute, unclamped
@@ -58,7 +56,7 @@ def moving_many(seed: int, ms: list, now: float, trading: list[bool]) -> list[li
 
     bid, ask = _quote(w_now, tick, spread)
     bid, ask = np.where(trade, bid, 0), np.where(trade, ask, UNIT)
-    idx = np.array([m.i for m in ms], dtype=np.uint64)
+    idx = column(ms, "i", np.uint64)
     sizes = [np.where(trade, (1 + batchwalk.uint_many(seed, label, idx, k) % np.uint64(500)).astype(np.float64), 0.0)
              for label in (300, 301)]
     last = np.where(has_lt, _mid(w_lt, tick, spread) // 100 * 100, 0)
