@@ -87,12 +87,23 @@ def walk_many(paths, ks) -> list[float]:
     """[paths[i].walk(ks[i]) ...]; minutes must be >= 0 (as `Path.minute` gives them)."""
     if not EXACT or not paths:
         return [p.walk(k) for p, k in zip(paths, ks)]
+    return walk_columns(path_columns(paths), np.array(ks, dtype=np.int64)).tolist()
+
+
+def path_columns(paths: list) -> tuple:
+    """The path fields a walk reads, one array each, in `walk_columns` order: (seed, logit0, vol,
+    target, k_close). A page gathers them once and indexes them for all its walks."""
+    return (column(paths, "s", np.uint64), column(paths, "logit0"), column(paths, "vol"),
+            column(paths, "target"), column(paths, "k_close", np.int64))
+
+
+def walk_columns(cols: tuple, k: np.ndarray) -> np.ndarray:
+    """`Path.walk(k[i])` of path i given its `path_columns` (callers check `EXACT` first)."""
+    raw, logit0, vol, target, k_close = cols
     with np.errstate(over="ignore"):
-        raw = column(paths, "s", np.uint64)          # path seeds are < 2**56 (hashing.uint >> 8)
-        s = raw % np.uint64(_INT_MOD)
-        k = np.array(ks, dtype=np.int64)
-        head = _lane(np.full(len(paths), _P5, dtype=np.uint64), s)
-        x = np.zeros(len(paths))
+        s = raw % np.uint64(_INT_MOD)               # path seeds are < 2**56 (hashing.uint >> 8)
+        head = _lane(np.full(len(raw), _P5, dtype=np.uint64), s)
+        x = np.zeros(len(raw))
         for j in range(OCTAVES):
             sh = j + FIRST_SHIFT
             prefix = _lane(head, np.uint64(j))
@@ -105,15 +116,13 @@ def walk_many(paths, ks) -> list[float]:
     # The tail in the scalar walk's order; sin, exp and the cube stay with Python's libm calls.
     k_f = k.astype(np.float64)
     s_f = (raw & np.uint64(1023)).astype(np.float64), ((raw >> np.uint64(10)) & np.uint64(1023)).astype(np.float64)
-    sin, exp, n = math.sin, math.exp, len(paths)      # map over a list: no per-element bytecode
+    sin, exp, n = math.sin, math.exp, len(raw)        # map over a list: no per-element bytecode
     slow = (np.fromiter(map(sin, (k_f * _W0 + s_f[0]).tolist()), np.float64, n)
             + np.fromiter(map(sin, (k_f * _W1 + s_f[1]).tolist()), np.float64, n))
     x = x * 2.0 + SLOW_AMP * slow
-    logit0, vol = column(paths, "logit0"), column(paths, "vol")
     pr = 1.0 / (1.0 + np.fromiter(map(exp, (-(logit0 + vol * x)).tolist()), np.float64, n))
-    k_close = [p.k_close for p in paths]
-    w = np.array([(kk / kc) ** 3 if kc else 1.0 for kk, kc in zip(ks, k_close)])
-    return ((1.0 - w) * pr + w * column(paths, "target")).tolist()
+    w = np.array([(kk / kc) ** 3 if kc else 1.0 for kk, kc in zip(k.tolist(), k_close.tolist())])
+    return (1.0 - w) * pr + w * target
 
 
 def _self_check() -> bool:

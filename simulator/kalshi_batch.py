@@ -52,7 +52,7 @@ def moving_many(seed: int, ms: list, now: float, trading: list[bool]) -> list[li
     previous = (day_ago >= opened) & quoted
     has_kd = previous & (day_ago < closed)
     has_ltd &= previous
-    w_now, w_lt, w_kd, w_ltd = _walks(paths, ((k, trade), (lt, has_lt), (kd, has_kd), (ltd, has_ltd)))
+    w_now, w_lt, w_kd, w_ltd = _walks(paths, (s, k_close), ((k, trade), (lt, has_lt), (kd, has_kd), (ltd, has_ltd)))
 
     bid, ask = _quote(w_now, tick, spread)
     bid, ask = np.where(trade, bid, 0), np.where(trade, ask, UNIT)
@@ -89,12 +89,20 @@ def _last_trade(s, block, k):
     return np.where(here <= k, here, before), (here <= k) | (jb > 0)
 
 
-def _walks(paths: list, wanted) -> list[np.ndarray]:
+def _walks(paths: list, have: tuple, wanted) -> list[np.ndarray]:
     """Walk values for each (minutes, mask) of `wanted` where its mask holds (0.5 elsewhere,
-    never shown), all in one batch."""
+    never shown), all in one batch; `have`: the page's seed and k_close columns."""
     ats = [np.flatnonzero(mask) for _, mask in wanted]
-    ps = [paths[j] for at in ats for j in at.tolist()]
-    walked = np.array(batchwalk.walk_many(ps, [k for (mins, _), at in zip(wanted, ats) for k in mins[at].tolist()]))
+    if batchwalk.EXACT:
+        s, k_close = have
+        cols = (s, batchwalk.column(paths, "logit0"), batchwalk.column(paths, "vol"),
+                batchwalk.column(paths, "target"), k_close)
+        at_all = np.concatenate(ats)
+        walked = batchwalk.walk_columns(tuple(c[at_all] for c in cols),
+                                        np.concatenate([mins[at] for (mins, _), at in zip(wanted, ats)]))
+    else:
+        ps = [paths[j] for at in ats for j in at.tolist()]
+        walked = np.array(batchwalk.walk_many(ps, [k for (mins, _), at in zip(wanted, ats) for k in mins[at].tolist()]))
     out, start = [], 0
     for at in ats:
         w = np.full(len(paths), 0.5)
