@@ -29,7 +29,7 @@ PRICE_COLUMNS = [0, 1, 2, 4, 5, 6, 9, 11]     # MOVING positions of last, no ask
 COUNT_COLUMNS = [3, 7, 8, 10, 12]             # open interest, volume 24h, volume, ask size, bid size
 
 
-def moving_many(seed: int, ms: list, now: float, trading: list[bool]) -> list[list]:
+def moving_many(seed: int, ms: list, now: float, trading: list[bool]) -> list[tuple]:
     """`_moving(cat, m, now, plan, walks)` for every market of `ms` (its MOVING numbers, in
     MOVING order); `trading[j]`: ms[j]'s status is active or inactive."""
     column = batchwalk.column
@@ -69,11 +69,13 @@ def moving_many(seed: int, ms: list, now: float, trading: list[bool]) -> list[li
     prices = np.column_stack((last, UNIT - bid, UNIT - ask, plast, pask, pbid, ask, bid))
     if prices.min() < 0 or prices.max() > UNIT:
         raise ValueError("a price outside 0..1 dollars")      # the table below covers 0..UNIT
-    out = np.empty((len(ms), 13), dtype=object)
-    out[:, PRICE_COLUMNS] = PRICE_STRINGS[prices]
-    out[:, COUNT_COLUMNS] = np.column_stack((np.trunc(vol * 0.45), vol - vol_day, vol, sizes[1], sizes[0])
-                                            ).astype(np.int64)
-    return out.tolist()
+    columns: list = [None] * 13          # MOVING order; the rows are tuples zipped from the columns
+    for j, strings in zip(PRICE_COLUMNS, PRICE_STRINGS[prices.T].tolist()):
+        columns[j] = strings
+    for j, counts in zip(COUNT_COLUMNS, np.vstack((np.trunc(vol * 0.45), vol - vol_day, vol, sizes[1], sizes[0])
+                                                  ).astype(np.int64).tolist()):
+        columns[j] = counts
+    return list(zip(*columns))
 
 
 def _trade_minute(s, block, j):
