@@ -18,6 +18,7 @@ over many paths and minutes); where it fails, `walk_many` falls back to the scal
 from __future__ import annotations
 
 import math
+from itertools import repeat
 from operator import attrgetter
 
 import numpy as np
@@ -121,7 +122,9 @@ def walk_columns(cols: tuple, k: np.ndarray) -> np.ndarray:
             + np.fromiter(map(sin, (k_f * _W1 + s_f[1]).tolist()), np.float64, n))
     x = x * 2.0 + SLOW_AMP * slow
     pr = 1.0 / (1.0 + np.fromiter(map(exp, (-(logit0 + vol * x)).tolist()), np.float64, n))
-    w = np.array([(kk / kc) ** 3 if kc else 1.0 for kk, kc in zip(k.tolist(), k_close.tolist())])
+    ended = k_close != 0                              # the cube (k / k_close) ** 3, 1.0 at k_close 0
+    cube = np.fromiter(map(pow, (k / np.where(ended, k_close, 1)).tolist(), repeat(3.0)), np.float64, n)
+    w = np.where(ended, cube, 1.0)
     return (1.0 - w) * pr + w * target
 
 
