@@ -18,6 +18,8 @@ over many paths and minutes); where it fails, `walk_many` falls back to the scal
 from __future__ import annotations
 
 import math
+from itertools import repeat
+from operator import attrgetter
 
 import numpy as np
 
@@ -76,17 +78,33 @@ def uint_many(*lanes) -> np.ndarray:
         return x ^ (x >> np.uint64(31))
 
 
+def column(objs: list, name: str, dtype=np.float64) -> np.ndarray:
+    """The attribute `name` of every object of `objs` as an array (one C-level pass, no
+    per-element bytecode as a list comprehension would run)."""
+    return np.fromiter(map(attrgetter(name), objs), dtype, len(objs))
+
+
 def walk_many(paths, ks) -> list[float]:
     """[paths[i].walk(ks[i]) ...]; minutes must be >= 0 (as `Path.minute` gives them)."""
     if not EXACT or not paths:
         return [p.walk(k) for p, k in zip(paths, ks)]
-    seeds = [p.s for p in paths]
+    return walk_columns(path_columns(paths), np.array(ks, dtype=np.int64)).tolist()
+
+
+def path_columns(paths: list) -> tuple:
+    """The path fields a walk reads, one array each, in `walk_columns` order: (seed, logit0, vol,
+    target, k_close). A page gathers them once and indexes them for all its walks."""
+    return (column(paths, "s", np.uint64), column(paths, "logit0"), column(paths, "vol"),
+            column(paths, "target"), column(paths, "k_close", np.int64))
+
+
+def walk_columns(cols: tuple, k: np.ndarray) -> np.ndarray:
+    """`Path.walk(k[i])` of path i given its `path_columns` (callers check `EXACT` first)."""
+    raw, logit0, vol, target, k_close = cols
     with np.errstate(over="ignore"):
-        raw = np.array(seeds, dtype=np.uint64)          # path seeds are < 2**56 (hashing.uint >> 8)
-        s = raw % np.uint64(_INT_MOD)
-        k = np.array(ks, dtype=np.int64)
-        head = _lane(np.full(len(seeds), _P5, dtype=np.uint64), s)
-        x = np.zeros(len(seeds))
+        s = raw % np.uint64(_INT_MOD)               # path seeds are < 2**56 (hashing.uint >> 8)
+        head = _lane(np.full(len(raw), _P5, dtype=np.uint64), s)
+        x = np.zeros(len(raw))
         for j in range(OCTAVES):
             sh = j + FIRST_SHIFT
             prefix = _lane(head, np.uint64(j))
@@ -99,16 +117,15 @@ def walk_many(paths, ks) -> list[float]:
     # The tail in the scalar walk's order; sin, exp and the cube stay with Python's libm calls.
     k_f = k.astype(np.float64)
     s_f = (raw & np.uint64(1023)).astype(np.float64), ((raw >> np.uint64(10)) & np.uint64(1023)).astype(np.float64)
-    sin, exp = math.sin, math.exp
-    slow = (np.array([sin(a) for a in (k_f * _W0 + s_f[0]).tolist()])
-            + np.array([sin(a) for a in (k_f * _W1 + s_f[1]).tolist()]))
+    sin, exp, n = math.sin, math.exp, len(raw)        # map over a list: no per-element bytecode
+    slow = (np.fromiter(map(sin, (k_f * _W0 + s_f[0]).tolist()), np.float64, n)
+            + np.fromiter(map(sin, (k_f * _W1 + s_f[1]).tolist()), np.float64, n))
     x = x * 2.0 + SLOW_AMP * slow
-    logit0 = np.array([p.logit0 for p in paths])
-    vol = np.array([p.vol for p in paths])
-    pr = 1.0 / (1.0 + np.array([exp(a) for a in (-(logit0 + vol * x)).tolist()]))
-    k_close = [p.k_close for p in paths]
-    w = np.array([(kk / kc) ** 3 if kc else 1.0 for kk, kc in zip(ks, k_close)])
-    return ((1.0 - w) * pr + w * np.array([p.target for p in paths])).tolist()
+    pr = 1.0 / (1.0 + np.fromiter(map(exp, (-(logit0 + vol * x)).tolist()), np.float64, n))
+    ended = k_close != 0                              # the cube (k / k_close) ** 3, 1.0 at k_close 0
+    cube = np.fromiter(map(pow, (k / np.where(ended, k_close, 1)).tolist(), repeat(3.0)), np.float64, n)
+    w = np.where(ended, cube, 1.0)
+    return (1.0 - w) * pr + w * target
 
 
 def _self_check() -> bool:

@@ -29,19 +29,17 @@ PRICE_COLUMNS = [0, 1, 2, 4, 5, 6, 9, 11]     # MOVING positions of last, no ask
 COUNT_COLUMNS = [3, 7, 8, 10, 12]             # open interest, volume 24h, volume, ask size, bid size
 
 
-def moving_many(seed: int, ms: list, now: float, trading: list[bool]) -> list[list]:
+def moving_many(seed: int, ms: list, now: float, trading: list[bool]) -> list[tuple]:
     """`_moving(cat, m, now, plan, walks)` for every market of `ms` (its MOVING numbers, in
     MOVING order); `trading[j]`: ms[j]'s status is active or inactive."""
+    column = batchwalk.column
     paths = [m.path for m in ms]
-    s = np.array([p.s for p in paths], dtype=np.uint64)
-    opened = np.array([m.open for m in ms])
-    closed = np.array([m.close for m in ms])
-    k_close = np.array([p.k_close for p in paths], dtype=np.int64)
-    block = np.array([p.block for p in paths], dtype=np.int64)
-    rate = np.array([p.rate for p in paths])
-    tick = np.array([p.tick for p in paths], dtype=np.int64)
-    spread = np.array([p.spread for p in paths], dtype=np.int64)
-    quoted = np.array([p.quoted for p in paths], dtype=bool)
+    s = column(paths, "s", np.uint64)
+    opened, closed = column(ms, "open"), column(ms, "close")
+    k_close, block = column(paths, "k_close", np.int64), column(paths, "block", np.int64)
+    rate = column(paths, "rate")
+    tick, spread = column(paths, "tick", np.int64), column(paths, "spread", np.int64)
+    quoted = column(paths, "quoted", bool)
     day_ago = now - DAY_S
 
     raw_k = np.floor_divide(now - opened, float(MIN_S)).astype(np.int64)       # Path.minute, unclamped
@@ -54,11 +52,11 @@ def moving_many(seed: int, ms: list, now: float, trading: list[bool]) -> list[li
     previous = (day_ago >= opened) & quoted
     has_kd = previous & (day_ago < closed)
     has_ltd &= previous
-    w_now, w_lt, w_kd, w_ltd = _walks(paths, ((k, trade), (lt, has_lt), (kd, has_kd), (ltd, has_ltd)))
+    w_now, w_lt, w_kd, w_ltd = _walks(paths, (s, k_close), ((k, trade), (lt, has_lt), (kd, has_kd), (ltd, has_ltd)))
 
     bid, ask = _quote(w_now, tick, spread)
     bid, ask = np.where(trade, bid, 0), np.where(trade, ask, UNIT)
-    idx = np.array([m.i for m in ms], dtype=np.uint64)
+    idx = column(ms, "i", np.uint64)
     sizes = [np.where(trade, (1 + batchwalk.uint_many(seed, label, idx, k) % np.uint64(500)).astype(np.float64), 0.0)
              for label in (300, 301)]
     last = np.where(has_lt, _mid(w_lt, tick, spread) // 100 * 100, 0)
@@ -71,11 +69,13 @@ def moving_many(seed: int, ms: list, now: float, trading: list[bool]) -> list[li
     prices = np.column_stack((last, UNIT - bid, UNIT - ask, plast, pask, pbid, ask, bid))
     if prices.min() < 0 or prices.max() > UNIT:
         raise ValueError("a price outside 0..1 dollars")      # the table below covers 0..UNIT
-    out = np.empty((len(ms), 13), dtype=object)
-    out[:, PRICE_COLUMNS] = PRICE_STRINGS[prices]
-    out[:, COUNT_COLUMNS] = np.column_stack((np.trunc(vol * 0.45), vol - vol_day, vol, sizes[1], sizes[0])
-                                            ).astype(np.int64)
-    return out.tolist()
+    columns: list = [None] * 13          # MOVING order; the rows are tuples zipped from the columns
+    for j, strings in zip(PRICE_COLUMNS, PRICE_STRINGS[prices.T].tolist()):
+        columns[j] = strings
+    for j, counts in zip(COUNT_COLUMNS, np.vstack((np.trunc(vol * 0.45), vol - vol_day, vol, sizes[1], sizes[0])
+                                                  ).astype(np.int64).tolist()):
+        columns[j] = counts
+    return list(zip(*columns))
 
 
 def _trade_minute(s, block, j):
@@ -91,12 +91,20 @@ def _last_trade(s, block, k):
     return np.where(here <= k, here, before), (here <= k) | (jb > 0)
 
 
-def _walks(paths: list, wanted) -> list[np.ndarray]:
+def _walks(paths: list, have: tuple, wanted) -> list[np.ndarray]:
     """Walk values for each (minutes, mask) of `wanted` where its mask holds (0.5 elsewhere,
-    never shown), all in one batch."""
+    never shown), all in one batch; `have`: the page's seed and k_close columns."""
     ats = [np.flatnonzero(mask) for _, mask in wanted]
-    ps = [paths[j] for at in ats for j in at.tolist()]
-    walked = np.array(batchwalk.walk_many(ps, [k for (mins, _), at in zip(wanted, ats) for k in mins[at].tolist()]))
+    if batchwalk.EXACT:
+        s, k_close = have
+        cols = (s, batchwalk.column(paths, "logit0"), batchwalk.column(paths, "vol"),
+                batchwalk.column(paths, "target"), k_close)
+        at_all = np.concatenate(ats)
+        walked = batchwalk.walk_columns(tuple(c[at_all] for c in cols),
+                                        np.concatenate([mins[at] for (mins, _), at in zip(wanted, ats)]))
+    else:
+        ps = [paths[j] for at in ats for j in at.tolist()]
+        walked = np.array(batchwalk.walk_many(ps, [k for (mins, _), at in zip(wanted, ats) for k in mins[at].tolist()]))
     out, start = [], 0
     for at in ats:
         w = np.full(len(paths), 0.5)

@@ -165,24 +165,25 @@ def market_rows(cat: KalshiCatalog, ms: list[KXMarket], now: float, legacy: bool
     the whole page at once (simulator/kalshi_batch.py); rows rendered afresh get their walks from
     one batch too (simulator/batchwalk.py)."""
     out, fills, renders = [], [], []
-    for m in ms:
+    lookup = rowcache.lookup
+    for at, m in enumerate(ms):
         minutes = _minutes(m, now)
-        data, tmpl = rowcache.lookup(m, now, legacy, minutes)
+        data, tmpl = lookup(m, now, legacy, minutes)
         if data is None:
-            (renders if tmpl is None else fills).append((len(out), m, minutes, tmpl))
+            (renders if tmpl is None else fills).append((at, m, minutes, tmpl))
         out.append(data)
     tally = cat.row_counts
     tally["kept"] += len(ms) - len(fills) - len(renders)
     tally["filled"] += len(fills)
     tally["rendered"] += len(renders)
     if fills:
-        trading = [cat.status(m, now) in TRADING for _, m, _, _ in fills]
-        numbers = kalshi_batch.moving_many(cat.seed, [m for _, m, _, _ in fills], now, trading)
-        for (at, m, minutes, tmpl), values in zip(fills, numbers):
-            if legacy:
-                values = _legacy_numbers(values)
-            out[at] = rowcache.fill(*tmpl, values)
-            rowcache.refill(m, minutes, values, tmpl)
+        filled = [m for _, m, _, _ in fills]
+        status = cat.status
+        trading = [status(m, now) in TRADING for m in filled]
+        numbers = kalshi_batch.moving_many(cat.seed, filled, now, trading)
+        if legacy:
+            numbers = list(map(_legacy_numbers, numbers))
+        rowcache.fill_many(out, fills, numbers)
     if renders:
         plans = [_plan(m, now, cat.status(m, now)) for _, m, _, _ in renders]
         paths = [m.path for (_, m, _, _), plan in zip(renders, plans) for k in plan[:4] if k is not None]
@@ -194,7 +195,7 @@ def market_rows(cat: KalshiCatalog, ms: list[KXMarket], now: float, legacy: bool
             out[at] = data = msgspec.json.encode(d, order="sorted")
             rowcache.keep(m, now, _moments(m), legacy, minutes, data, tmpl,
                           _legacy_numbers(values) if legacy else values)
-    return [msgspec.Raw(b) for b in out]
+    return list(map(msgspec.Raw, out))
 
 
 def _legacy_numbers(values) -> tuple:

@@ -84,12 +84,13 @@ class KalshiRoutes:
             budget = max(SETTLED_SCAN_MIN, SETTLED_SCAN_PER_LIMIT * limit)
         else:
             budget = max(SCAN_MIN, SCAN_PER_LIMIT * limit)
-        if below is not None and isinstance(cands, range) and cands.step == -1:
-            cands = range(min(cands.start, below - 1), cands.stop, -1)   # start under the cursor
+        if below is not None:                       # start under the cursor
+            if isinstance(cands, range) and cands.step == -1:
+                cands = range(min(cands.start, below - 1), cands.stop, -1)
+            else:
+                cands = [i for i in cands if i < below]
         rows, last, scanned_all = [], None, True
         for i in cands:
-            if below is not None and i >= below:
-                continue
             if budget == 0:
                 scanned_all = False
                 break
@@ -128,19 +129,23 @@ class KalshiRoutes:
         may_match = _event_filter(cat, now, want, {"only": True, "exclude": False}.get(mve))
 
         starts, n_events = cat.ev_start, cat.n_events
-        last_event = [0, -1, -1]    # (first, end, e): rows come in runs of one event, skip the bisect
+        market, status_of, is_historical = cat.market, cat.status, cat.is_historical
+        # (first, end, may_match): rows come in runs of one event, so the bisect and the event
+        # test run once per run
+        last_event = [0, -1, False]
 
         def match(i: int) -> bool:
-            first, end, e = last_event
+            first, end, event_ok = last_event
             if not first <= i < end:
                 e = cat.event_of(i)
-                last_event[:] = starts[e], starts[e + 1] if e + 1 < n_events else cat.n, e
-            if not may_match(e):
+                event_ok = may_match(e)
+                last_event[:] = starts[e], starts[e + 1] if e + 1 < n_events else cat.n, event_ok
+            if not event_ok:
                 return False
-            m = cat.market(i)
-            if cat.is_historical(m, now) != historical:
+            m = market(i)
+            if is_historical(m, now) != historical:
                 return False
-            st = cat.status(m, now)
+            st = status_of(m, now)
             if st == "unlisted" or (want and st not in want):
                 return False
             if (mve == "only" and not m.mve) or (mve == "exclude" and m.mve):
@@ -179,7 +184,7 @@ class KalshiRoutes:
         """The market rows of a list page: cached or template-filled bytes (simulator/rowcache.py)
         or, with the catalogue's row cache off, fresh dicts (the same bytes once encoded with
         sorted keys)."""
-        ms = [self.cat.market(i) for i in rows]
+        ms = list(map(self.cat.market, rows))
         if self.cat.row_cache:
             return render.market_rows(self.cat, ms, now, self.w.legacy_cents)
         return [render.market(self.cat, m, now, self.w.legacy_cents) for m in ms]

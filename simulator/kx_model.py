@@ -71,6 +71,7 @@ class KalshiCatalog:
         self.series_tickers = [self.series_ticker(k) for k in range(self.n_series)] + names.MVE_SERIES
         self.series_index = {t: k for k, t in enumerate(self.series_tickers)}
         self._markets: Memo[KXMarket] = Memo(self._build_market, cache)
+        self.market = self._markets.get   # market(i): index i's record, one call (a page makes ~3,000)
         self._events: Memo[KXEvent] = Memo(self._build_event, cache)
         # Listings filter on trading state and parlay-ness; with these per-event arrays they skip
         # a closed or parlay event's markets without building them (most of a real-scale catalogue).
@@ -173,9 +174,6 @@ class KalshiCatalog:
         return ev
 
     # ---- markets -------------------------------------------------------------------------
-    def market(self, i: int) -> KXMarket:
-        return self._markets.get(i)
-
     def _build_market(self, i: int) -> KXMarket:
         s, m = self.seed, KXMarket()
         e = self.event_of(i)

@@ -74,14 +74,6 @@ def keep(m, now: float, moments, variant, minutes: tuple, data: bytes, tmpl=None
     m.row = (*between_moments(now, moments), variant, minutes, data if tmpl is None else values, tmpl, getter)
 
 
-def refill(m, minutes: tuple, values, tmpl) -> None:
-    """Keep new slot values after a fill from `tmpl` (the `lookup` answer), unless another
-    request has meanwhile kept a row for another interval (its template is another object)."""
-    hit = m.row
-    if hit is not None and hit[5] is tmpl[0]:
-        m.row = (hit[0], hit[1], hit[2], minutes, values, hit[5], hit[6])
-
-
 def template(d: dict, slots, order: str | None = "sorted") -> tuple[str, Callable]:
     """(text, getter) for row dict `d` whose keys `slots` ((key, %-format) pairs, all in `d`)
     become format slots: `fill(text, getter, values)`, `values` the slots' numbers flat in
@@ -123,3 +115,16 @@ def template(d: dict, slots, order: str | None = "sorted") -> tuple[str, Callabl
 def fill(text: str, getter: Callable, values: tuple) -> bytes:
     """The row bytes of a template (`template`) with `values` in its slots."""
     return (text % getter(values)).encode()
+
+
+def fill_many(out: list, fills, numbers) -> None:
+    """`out[at] = fill(template, getter, values)` for each `(at, m, minutes, (template, getter))`
+    of `fills` (the `lookup` answers) with its `values` from `numbers`, in one loop for the page
+    (no call per row). m keeps the new minutes and values unless another request has meanwhile
+    kept a row for another lifecycle interval (its template is another object)."""
+    for (at, m, minutes, tmpl), values in zip(fills, numbers):
+        text, getter = tmpl
+        out[at] = (text % getter(values)).encode()
+        hit = m.row
+        if hit is not None and hit[5] is text:
+            m.row = (hit[0], hit[1], hit[2], minutes, values, text, hit[6])
