@@ -128,7 +128,8 @@ def main() -> None:
                     s.post(url + "/_sim/advance", params={"seconds": step}, timeout=30).raise_for_status()
                 tally0, cpu0 = row_tally(s, url, platform), cpu_s(sim.pid)
                 pages, rows, wall = sweep(s, url, platform, args.pages)
-                cpu = (cpu_s(sim.pid) - cpu0) / pages
+                # /proc counts whole clock ticks: a sweep of a few pages may read 0, so at least one
+                cpu = max(cpu_s(sim.pid) - cpu0, 1 / CLK_TCK) / pages
                 tally = {k: v - tally0[k] for k, v in row_tally(s, url, platform).items()}
                 rate = pages / wall
                 print(f"{platform} {label}: {rows} open markets in {pages} pages, {wall:.1f}s -> {rate:.1f} "
