@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
+import numpy as np
 
 from exporter.link import CatalogMarket
 
@@ -131,84 +132,139 @@ def _event_fields(platform: str, extra: dict) -> dict:
 
 @dataclass
 class Catalog:
-    linkable: list[CatalogMarket]
-    exported: list[Market]  # ordered by ref
+    """What the whole export keeps of the markets: counts and one small row per exported market.
+
+    The exported markets themselves (``Market`` objects, ~1.4 KB each with titles and rules) are
+    built per chunk by ``markets_between``: held for the whole export they grew the peak RSS with
+    the number of markets (issue #20 point 3).
+    """
+    linkable: list[CatalogMarket]  # every market, only when there are alerts to link
+    refs: np.ndarray  # int64, the exported markets' refs, ascending
+    cutoffs: np.ndarray  # int64, refs[i]'s cutoff (every exported market has one)
+    labels: dict[int, tuple[str, int | None]]  # ref -> (resolution, resolved_at), only with alerts (whales.build)
+    resolved_range: tuple[int | None, int | None]  # min and max resolved_at of the exported markets
     voided: int
     unlabelled: int  # status resolved but resolution not YES/NO (should not happen; counted)
     data_as_of: int | None  # newest observation time in the markets table
     unreadable_times: list[str] = field(default_factory=list)  # "platform:market_id: reason", left out
     no_close_time: int = 0  # resolved without closed_at and resolved_at: no cutoff, left out
 
+    def cutoff_of(self, ref: int) -> int | None:
+        """The cutoff of an exported market; None for a ref that is not exported."""
+        i = int(np.searchsorted(self.refs, ref))
+        return int(self.cutoffs[i]) if i < len(self.refs) and self.refs[i] == ref else None
 
-def _rows(con: duckdb.DuckDBPyConnection):
-    """The markets table row by row, fetched LOAD_BATCH rows at a time.
 
-    fetchall() held every row as Python tuples at once next to the Market objects built from
-    them: at ~100k markets that transient list left ~120 MB of freed-but-fragmented heap that
-    the rest of the export could not reuse, so peak RSS grew with the number of markets.
+STAGED = "markets_staged"  # DuckDB's copy of c.markets: every pass of one export reads the same rows
+
+
+def _stage(con: duckdb.DuckDBPyConnection) -> None:
+    """Copy the markets table into the export's DuckDB file, ordered by id.
+
+    ``load`` and every later ``markets_between`` read this copy, so the markets a chunk builds are
+    exactly the ones ``load`` counted even while the collector keeps writing, and a ref range
+    reads only its own blocks (min/max per block on the sorted id).
     """
-    cur = con.execute(f"SELECT {', '.join(COLUMNS)} FROM c.markets ORDER BY id")
+    con.execute(f"CREATE OR REPLACE TABLE {STAGED} AS SELECT {', '.join(COLUMNS)} FROM c.markets ORDER BY id")
+
+
+def _rows(con: duckdb.DuckDBPyConnection, lo: int | None = None, hi: int | None = None):
+    """The staged markets (refs lo..hi when given) row by row as dicts, fetched LOAD_BATCH rows at a time.
+
+    fetchall() held every row as Python tuples at once: at ~100k markets that transient list left
+    ~120 MB of freed-but-fragmented heap that the rest of the export could not reuse.
+    """
+    where = "" if lo is None else f" WHERE id BETWEEN {int(lo)} AND {int(hi)}"
+    cur = con.execute(f"SELECT {', '.join(COLUMNS)} FROM {STAGED}{where} ORDER BY id")
     while batch := cur.fetchmany(LOAD_BATCH):
-        yield from batch
+        for r in batch:
+            yield dict(zip(COLUMNS, r))
+
+
+class _Shared(dict):
+    """One object per distinct value (platform, category, label, outcomes list), read-only."""
+
+    def __call__(self, value, make=lambda v: v):
+        if value not in self:
+            self[value] = make(value)
+        return self[value]
+
+
+def _judge(d: dict, share: _Shared) -> tuple[str, Market | str | None]:
+    """What the export does with one market row: ("export", Market), ("voided" | "not_final" |
+    "unlabelled" | "no_close_time", None) or ("unreadable", reason). The one place for this rule."""
+    platform = share(str(d["platform"]).lower())
+    status, label = d["status"], d["resolution"]
+    if status == "voided":
+        return "voided", None
+    if status != "resolved":
+        return "not_final", None
+    if label not in ("YES", "NO"):
+        return "unlabelled", None
+    try:  # every time that decides a cutoff or a prompt is read strictly; no fallback
+        closed, resolved, end, created = (utc_seconds(d[k]) for k in ("closed_at", "resolved_at", "end_date",
+                                                                      "created_at"))
+    except Unreadable as exc:
+        return "unreadable", f"{platform}:{d['market_id']}: {exc}"
+    present = [x for x in (closed, resolved) if x is not None]
+    if not present:
+        return "no_close_time", None
+    return "export", Market(
+        ref=int(d["id"]), platform=platform, market_id=str(d["market_id"]), title=d["title"],
+        category=share(d["category"]), outcomes=share(d["outcomes"], outcomes_of), volume=d["volume"],
+        liquidity=d["liquidity"], resolution=share(label), winning_outcome=share(d["winning_outcome"]),
+        resolved_at=resolved, closed_at=closed, created_at=created, end_date=end,
+        first_seen_at=int(d["first_seen_at"]), cutoff=min(present), rules=d["description"],
+        **_event_fields(platform, _extra(d["extra"])))
 
 
 def load(con: duckdb.DuckDBPyConnection, linkable: bool = True) -> Catalog:
-    """Every market row -> the exported markets (+ the linker's catalog when ``linkable``).
+    """Stage the markets table, then count it and keep one small row per exported market
+    (+ the linker's catalog when ``linkable``).
 
     The linker's catalog holds every market, voided and open ones too; an export without
     whale alerts does not need it, so it is only built when asked for.
     """
-    link_cat, exported, voided, unlabelled, as_of = [], [], 0, 0, None
+    _stage(con)
+    link_cat, refs, cutoffs, labels, voided, unlabelled, as_of = [], [], [], {}, 0, 0, None
+    resolved_min = resolved_max = None
     unreadable: list[str] = []
     no_close = 0
-    shared: dict = {}  # one object per distinct value (platform, category, label, outcomes list): see _rows
-
-    def share(value, make=lambda v: v):
-        """The one copy of a value repeated across markets, e.g. '["Yes", "No"]' -> one list (read-only)."""
-        if value not in shared:
-            shared[value] = make(value)
-        return shared[value]
-
-    for r in _rows(con):
-        d = dict(zip(COLUMNS, r))
-        platform = share(str(d["platform"]).lower())
-        outcomes = share(d["outcomes"], outcomes_of)
-        extra = _extra(d["extra"])
-        created, closed, resolved = (iso_to_unix(d["created_at"]), iso_to_unix(d["closed_at"]),
-                                     iso_to_unix(d["resolved_at"]))
+    share = _Shared()
+    for d in _rows(con):
         obs = d["observed_at"]
         if obs is not None:
             as_of = max(as_of or 0, int(obs))
         if linkable:
+            platform, extra = share(str(d["platform"]).lower()), _extra(d["extra"])
+            closed, resolved = iso_to_unix(d["closed_at"]), iso_to_unix(d["resolved_at"])
             link_cat.append(CatalogMarket(
                 ref=int(d["id"]), platform=platform, market_id=str(d["market_id"]), title=d["title"],
-                outcomes=outcomes,
-                open_t=created, close_t=closed if closed is not None else resolved,
+                outcomes=share(d["outcomes"], outcomes_of), open_t=iso_to_unix(d["created_at"]),
+                close_t=closed if closed is not None else resolved,
                 event=extra.get("event_ticker") if platform == "kalshi" else None, tokens=_tokens(extra)))
-        status, label = d["status"], d["resolution"]
-        if status == "voided":
+        kind, value = _judge(d, share)
+        if kind == "voided":
             voided += 1
-            continue
-        if status != "resolved":
-            continue
-        if label not in ("YES", "NO"):
+        elif kind == "unlabelled":
             unlabelled += 1
-            continue
-        try:  # every time that decides a cutoff or a prompt is read strictly; no fallback
-            closed, resolved, end, created = (utc_seconds(d[k]) for k in ("closed_at", "resolved_at", "end_date",
-                                                                          "created_at"))
-        except Unreadable as exc:
-            unreadable.append(f"{platform}:{d['market_id']}: {exc}")
-            continue
-        present = [x for x in (closed, resolved) if x is not None]
-        if not present:
+        elif kind == "unreadable":
+            unreadable.append(value)
+        elif kind == "no_close_time":
             no_close += 1
-            continue
-        cutoff = min(present)
-        exported.append(Market(
-            ref=int(d["id"]), platform=platform, market_id=str(d["market_id"]), title=d["title"],
-            category=share(d["category"]), outcomes=outcomes, volume=d["volume"], liquidity=d["liquidity"],
-            resolution=share(label), winning_outcome=share(d["winning_outcome"]), resolved_at=resolved, closed_at=closed,
-            created_at=created, end_date=end, first_seen_at=int(d["first_seen_at"]), cutoff=cutoff,
-            rules=d["description"], **_event_fields(platform, extra)))
-    return Catalog(link_cat, exported, voided, unlabelled, as_of, unreadable, no_close)
+        elif kind == "export":
+            refs.append(value.ref)
+            cutoffs.append(value.cutoff)
+            if linkable:
+                labels[value.ref] = (value.resolution, value.resolved_at)
+            if value.resolved_at is not None:
+                resolved_min = min(resolved_min, value.resolved_at) if resolved_min is not None else value.resolved_at
+                resolved_max = max(resolved_max, value.resolved_at) if resolved_max is not None else value.resolved_at
+    return Catalog(link_cat, np.array(refs, np.int64), np.array(cutoffs, np.int64), labels,
+                   (resolved_min, resolved_max), voided, unlabelled, as_of, unreadable, no_close)
+
+
+def markets_between(con: duckdb.DuckDBPyConnection, lo: int, hi: int) -> list[Market]:
+    """The exported markets with refs lo..hi, ordered by ref, from the copy ``load`` staged."""
+    share = _Shared()
+    return [value for kind, value in (_judge(d, share) for d in _rows(con, lo, hi)) if kind == "export"]

@@ -78,3 +78,18 @@ def attach_sqlite(con: duckdb.DuckDBPyConnection, path: str | pathlib.Path, alia
     """Attach a SQLite file read-only (DuckDB never writes it; SQLite opens it with O_RDONLY)."""
     quoted = str(path).replace("'", "''")
     con.execute(f"ATTACH '{quoted}' AS {alias} (TYPE sqlite, READ_ONLY)")
+
+
+def memory_report(con: duckdb.DuckDBPyConnection) -> str:
+    """This process's RSS and peak RSS (Linux /proc) and the DuckDB buffer memory in use, in MB:
+    what ``exporter --log-memory`` logs at each stage to show which one makes memory grow."""
+    status = {}
+    try:
+        with open("/proc/self/status") as fh:
+            status = {k: int(v.split()[0]) // 1024 for k, v in (line.split(":", 1) for line in fh)
+                      if k in ("VmRSS", "VmHWM")}
+    except OSError:  # not Linux
+        pass
+    duck_bytes = con.execute("SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()").fetchone()[0]
+    return (f"rss {status.get('VmRSS', '?')} MB, peak {status.get('VmHWM', '?')} MB, "
+            f"DuckDB {int(duck_bytes) >> 20} MB (memory_limit {MEMORY_LIMIT})")
