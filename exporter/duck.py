@@ -91,5 +91,7 @@ def memory_report(con: duckdb.DuckDBPyConnection) -> str:
     except OSError:  # not Linux
         pass
     duck_bytes = con.execute("SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()").fetchone()[0]
+    import pyarrow as pa
+
     return (f"rss {status.get('VmRSS', '?')} MB, peak {status.get('VmHWM', '?')} MB, "
-            f"DuckDB {int(duck_bytes) >> 20} MB (memory_limit {MEMORY_LIMIT})")
+            f"DuckDB {int(duck_bytes) >> 20} MB (memory_limit {MEMORY_LIMIT}), Arrow {pa.total_allocated_bytes() >> 20} MB")

@@ -171,6 +171,7 @@ def _run(cfg: Config, opt: Options, con, scratch: str) -> dict:
                          books, opt.late_metadata)
                 sinks.flush()
             bar(1)
+            chunk = yes = ts = books = None  # freed before the next chunk is read and sorted (peak RSS)
             n_chunks += 1
             if n_chunks % max(1, total_chunks // 10) == 0:
                 _memory(con, opt, f"chunk {n_chunks} of {total_chunks}")

@@ -116,7 +116,7 @@ def chunks(con: duckdb.DuckDBPyConnection, refs: np.ndarray, plan_: list[list[tu
     cursor.execute("SET enable_progress_bar = false")  # a new cursor would draw one on a terminal
     for k, bucket in enumerate(plan_):
         files = sorted(str(p) for p in (parts / f"b={k}").glob("*.parquet"))
-        source = "read_parquet(?)" if files else "snaps WHERE false"  # a bucket of markets without snapshots
+        source = "read_parquet(?)" if files else "no_snaps"  # a bucket of markets without snapshots
         reader = cursor.execute(f"SELECT {STREAM_COLUMNS} FROM {source} ORDER BY market, t, src",
                                 [files] if files else []).to_arrow_reader(STREAM_BATCH_ROWS)
         pending: list[pa.RecordBatch] = []
@@ -141,7 +141,10 @@ def chunks(con: duckdb.DuckDBPyConnection, refs: np.ndarray, plan_: list[list[tu
             group = markets(int(refs[start]), last)
             if [m.ref for m in group] != refs[start:stop].tolist():
                 raise RuntimeError(f"markets {refs[start]}..{last} changed in the export's own copy")
-            yield Chunk(group, _typed(table), _offsets(group, table["market"]))
+            chunk = Chunk(group, _typed(table), _offsets(group, table["market"]))
+            table = group = None  # only the typed copy lives on while the caller writes the chunk
+            yield chunk
+            chunk = None  # gone before the next chunk (and the next bucket's sort) allocates
         reader.close()
         shutil.rmtree(parts / f"b={k}", ignore_errors=True)  # read once; frees the disk as the export goes
 
@@ -151,7 +154,8 @@ STREAM_COLUMNS = "market, t, yes, bid, ask, volume, liquidity, src, o"
 
 def _partition(con: duckdb.DuckDBPyConnection, refs: np.ndarray, plan_: list[list[tuple[int, int]]],
                parts: Path) -> Path:
-    """Write every exported snapshot at or before its market's cutoff to parts/b=K/*.parquet, K its bucket."""
+    """Write every exported snapshot at or before its market's cutoff to parts/b=K/*.parquet, K its
+    bucket, then drop the staged ``snaps`` table (every count the export needs from it is taken)."""
     bucket = np.empty(len(refs), np.int32)
     for k, chunks_ in enumerate(plan_):
         bucket[chunks_[0][0]:chunks_[-1][1]] = k
@@ -163,6 +167,10 @@ def _partition(con: duckdb.DuckDBPyConnection, refs: np.ndarray, plan_: list[lis
     con.execute(f"COPY (SELECT {', '.join('s.' + c for c in STREAM_COLUMNS.split(', '))}, b.b FROM snaps s"
                 " JOIN exported e ON s.market = e.id JOIN bucket_of b ON s.market = b.id WHERE s.o <= e.cut)"
                 f" TO '{quoted}' (FORMAT parquet, PARTITION_BY (b), OVERWRITE_OR_IGNORE)")
+    # The staged table is read: dropping it frees its blocks and the in-memory metadata of its
+    # row groups (which grows with the rows) before the buckets are sorted.
+    con.execute(f"CREATE OR REPLACE TABLE no_snaps AS SELECT {STREAM_COLUMNS} FROM snaps WHERE false")
+    con.execute("DROP TABLE snaps")
     return parts
 
 
