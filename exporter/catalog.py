@@ -12,9 +12,9 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import duckdb
 import numpy as np
 
+from collector.db import connect_reader
 from exporter.link import CatalogMarket
 
 LOAD_BATCH = 10_000  # market rows fetched at a time (see _rows)
@@ -155,30 +155,34 @@ class Catalog:
         return int(self.cutoffs[i]) if i < len(self.refs) and self.refs[i] == ref else None
 
 
-STAGED = "markets_staged"  # DuckDB's copy of c.markets: every pass of one export reads the same rows
+class Reader:
+    """The markets table of collector.db, read through one SQLite read transaction.
 
-
-def _stage(con: duckdb.DuckDBPyConnection) -> None:
-    """Copy the markets table into the export's DuckDB file, ordered by id.
-
-    ``load`` and every later ``markets_between`` read this copy, so the markets a chunk builds are
-    exactly the ones ``load`` counted even while the collector keeps writing, and a ref range
-    reads only its own blocks (min/max per block on the sorted id).
+    ``load`` and every later ``markets_between`` of one export read the same snapshot of the
+    table (WAL keeps it while the collector writes on), so a chunk builds exactly the markets
+    ``load`` counted; a ref range is a rowid range. Python's sqlite3, not DuckDB: a DuckDB copy
+    of 100k markets kept ~1.8 KB per market of RSS for the whole export (issue #20 point 3).
     """
-    con.execute(f"CREATE OR REPLACE TABLE {STAGED} AS SELECT {', '.join(COLUMNS)} FROM c.markets ORDER BY id")
 
+    def __init__(self, db_path) -> None:
+        self.db = connect_reader(str(db_path))
+        self.db.execute("BEGIN")  # the snapshot starts with the first read below
+        self.db.execute("SELECT count(*) FROM markets").fetchone()
 
-def _rows(con: duckdb.DuckDBPyConnection, lo: int | None = None, hi: int | None = None):
-    """The staged markets (refs lo..hi when given) row by row as dicts, fetched LOAD_BATCH rows at a time.
+    def rows(self, lo: int | None = None, hi: int | None = None):
+        """The markets (refs lo..hi when given) row by row as dicts, fetched LOAD_BATCH rows at a time.
 
-    fetchall() held every row as Python tuples at once: at ~100k markets that transient list left
-    ~120 MB of freed-but-fragmented heap that the rest of the export could not reuse.
-    """
-    where = "" if lo is None else f" WHERE id BETWEEN {int(lo)} AND {int(hi)}"
-    cur = con.execute(f"SELECT {', '.join(COLUMNS)} FROM {STAGED}{where} ORDER BY id")
-    while batch := cur.fetchmany(LOAD_BATCH):
-        for r in batch:
-            yield dict(zip(COLUMNS, r))
+        fetchall() held every row as Python tuples at once: at ~100k markets that transient list
+        left ~120 MB of freed-but-fragmented heap that the rest of the export could not reuse.
+        """
+        where, args = ("", []) if lo is None else (" WHERE id BETWEEN ? AND ?", [int(lo), int(hi)])
+        cur = self.db.execute(f"SELECT {', '.join(COLUMNS)} FROM markets{where} ORDER BY id", args)
+        while batch := cur.fetchmany(LOAD_BATCH):
+            for r in batch:
+                yield dict(zip(COLUMNS, r))
+
+    def close(self) -> None:
+        self.db.close()
 
 
 class _Shared(dict):
@@ -218,20 +222,19 @@ def _judge(d: dict, share: _Shared) -> tuple[str, Market | str | None]:
         **_event_fields(platform, _extra(d["extra"])))
 
 
-def load(con: duckdb.DuckDBPyConnection, linkable: bool = True) -> Catalog:
-    """Stage the markets table, then count it and keep one small row per exported market
-    (+ the linker's catalog when ``linkable``).
+def load(reader: Reader, linkable: bool = True) -> Catalog:
+    """Count the markets table and keep one small row per exported market (+ the linker's
+    catalog when ``linkable``).
 
     The linker's catalog holds every market, voided and open ones too; an export without
     whale alerts does not need it, so it is only built when asked for.
     """
-    _stage(con)
     link_cat, refs, cutoffs, labels, voided, unlabelled, as_of = [], [], [], {}, 0, 0, None
     resolved_min = resolved_max = None
     unreadable: list[str] = []
     no_close = 0
     share = _Shared()
-    for d in _rows(con):
+    for d in reader.rows():
         obs = d["observed_at"]
         if obs is not None:
             as_of = max(as_of or 0, int(obs))
@@ -264,7 +267,7 @@ def load(con: duckdb.DuckDBPyConnection, linkable: bool = True) -> Catalog:
                    (resolved_min, resolved_max), voided, unlabelled, as_of, unreadable, no_close)
 
 
-def markets_between(con: duckdb.DuckDBPyConnection, lo: int, hi: int) -> list[Market]:
-    """The exported markets with refs lo..hi, ordered by ref, from the copy ``load`` staged."""
+def markets_between(reader: Reader, lo: int, hi: int) -> list[Market]:
+    """The exported markets with refs lo..hi, ordered by ref, as ``load`` saw them."""
     share = _Shared()
-    return [value for kind, value in (_judge(d, share) for d in _rows(con, lo, hi)) if kind == "export"]
+    return [value for kind, value in (_judge(d, share) for d in reader.rows(lo, hi)) if kind == "export"]

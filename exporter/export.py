@@ -61,12 +61,12 @@ def _check_collector_db(path: Path) -> None:
 def _news(con, cat: catalog.Catalog) -> dict[int, list[prompts.News]]:
     """Headlines per exported market ref captured at or before its cutoff, in capture order.
 
-    The news row names its market by (platform, market_id); the staged markets table maps that
-    to the ref (platform compared lower-cased, as the catalog stores it)."""
+    The news row names its market by (platform, market_id); the markets table maps that to the
+    ref (platform compared lower-cased, as the catalog stores it)."""
     out: dict[int, list[prompts.News]] = defaultdict(list)
     for ref, headline, source, url, captured, published in con.execute(
             "SELECT m.id, n.headline, n.source, n.url, n.captured_at, n.published_at FROM c.news_context n"
-            f" JOIN {catalog.STAGED} m ON lower(m.platform) = lower(n.platform) AND m.market_id = n.market_id"
+            " JOIN c.markets m ON lower(m.platform) = lower(n.platform) AND m.market_id = n.market_id"
             " ORDER BY n.platform, n.market_id, n.captured_at, n.id").fetchall():
         cut = cat.cutoff_of(ref)
         cap = catalog.iso_to_unix(captured)
@@ -107,7 +107,6 @@ def _stage_both_stores(con, cat, cfg: Config, opt: Options) -> tuple[dict, int]:
 
 
 def _run(cfg: Config, opt: Options, con, scratch: str) -> dict:
-    log = opt.log
     _memory(con, opt, "start")
     # --- wwatcher first: the linker's catalog of every market is built only when there are alerts --
     if opt.use_wwatcher:
@@ -115,7 +114,16 @@ def _run(cfg: Config, opt: Options, con, scratch: str) -> dict:
         alerts, source = wwatcher.read(con, path, tried)
     else:
         alerts, source = [], wwatcher.Source(None, "disabled", "wwatcher linking disabled (--no-wwatcher)")
-    cat = catalog.load(con, linkable=bool(alerts))
+    reader = catalog.Reader(opt.db_path)
+    try:
+        return _export(cfg, opt, con, scratch, reader, alerts, source)
+    finally:
+        reader.close()
+
+
+def _export(cfg: Config, opt: Options, con, scratch: str, reader: catalog.Reader, alerts, source) -> dict:
+    log = opt.log
+    cat = catalog.load(reader, linkable=bool(alerts))
     _memory(con, opt, "markets loaded")
     log(f"markets: {len(cat.refs)} resolved YES/NO to export, {cat.voided} voided left out")
     for reason in cat.unreadable_times:
@@ -156,7 +164,7 @@ def _run(cfg: Config, opt: Options, con, scratch: str) -> dict:
         total_chunks, n_chunks = sum(len(bucket) for bucket in plan), 0
         bar = _progress(opt.progress, total_chunks)
         for chunk in history.chunks(con, cat.refs, plan, stats, scratch,
-                                    lambda lo, hi: catalog.markets_between(con, lo, hi)):
+                                    lambda lo, hi: catalog.markets_between(reader, lo, hi)):
             yes = history.as_numpy(chunk.table["yes_price"])  # NaN where a snapshot has no price
             books = (book_features.history(con, [m.ref for m in chunk.markets],
                                            {m.ref: m.cutoff for m in chunk.markets}, book_files > 0)

@@ -1,11 +1,12 @@
 """Price histories of the exported markets, streamed in bounded chunks of markets.
 
 collector.db clusters live snapshots by (t, market) for cheap appends, which is the wrong order
-for per-market lists. So DuckDB copies the two snapshot tables once into its scratch file
-(columnar, compressed, ~5 s for 10M rows), then streams them in one sorted pass cut into chunks of
-~CHUNK_ROWS rows, each a range of market ids sorted by (market, t, source) and already cut at each
-market's cutoff by the time
-each price was *read* (o = t + lag; a sweep reads for minutes after its grid time t). Within a
+for per-market lists. So DuckDB copies the snapshot tables and the archive once into its scratch
+file (columnar, compressed, ~5 s for 10M rows), splits them into buckets of consecutive market ids
+(~BUCKET_ROWS rows each, Parquet files in the export's temp directory) and sorts one bucket at a
+time by (market, t, source), so the sort's memory does not grow with the data. The sorted rows
+are cut into chunks of ~CHUNK_ROWS rows, already cut at each market's cutoff by the time each
+price was *read* (o = t + lag; a sweep reads for minutes after its grid time t). Within a
 chunk, a live row wins over a backfill row for the same (market, t), exactly like the
 ``price_snapshots`` view (which DuckDB cannot read: SQLite-specific SQL inside the view).
 """
