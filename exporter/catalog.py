@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
+import pyarrow as pa
 
 from collector.db import connect_reader
 from exporter.link import CatalogMarket
@@ -181,8 +182,22 @@ class Reader:
             for r in batch:
                 yield dict(zip(COLUMNS, r))
 
+    def keys(self) -> pa.Table:
+        """id, platform, market_id of every market: how the export maps an archived row to its ref
+        (DuckDB's SQLite scanner reading the markets table kept RSS that grew with the markets)."""
+        cur = self.db.execute("SELECT id, platform, market_id FROM markets ORDER BY id")
+        batches = []
+        while batch := cur.fetchmany(LOAD_BATCH):
+            ids, platforms, market_ids = zip(*batch)
+            batches.append(pa.record_batch([pa.array(ids, pa.int64()), pa.array(platforms, pa.string()),
+                                            pa.array(market_ids, pa.string())], names=["id", "platform", "market_id"]))
+        return pa.Table.from_batches(batches, schema=KEYS_SCHEMA)
+
     def close(self) -> None:
         self.db.close()
+
+
+KEYS_SCHEMA = pa.schema([("id", pa.int64()), ("platform", pa.string()), ("market_id", pa.string())])
 
 
 class _Shared(dict):

@@ -79,6 +79,7 @@ def _news(con, cat: catalog.Catalog) -> dict[int, list[prompts.News]]:
 def run(cfg: Config, opt: Options) -> dict:
     _check_collector_db(opt.db_path)
     opt.out_dir.mkdir(parents=True, exist_ok=True)
+    duck.return_freed_memory()
     with tempfile.TemporaryDirectory(prefix=".export-", dir=opt.out_dir) as tmp:
         con = duck.connect(tmp)
         try:
@@ -88,7 +89,7 @@ def run(cfg: Config, opt: Options) -> dict:
             con.close()
 
 
-def _stage_both_stores(con, cat, cfg: Config, opt: Options) -> tuple[dict, int]:
+def _stage_both_stores(con, cat, reader: catalog.Reader, cfg: Config, opt: Options) -> tuple[dict, int]:
     """Stage snapshots from SQLite and the archive as one consistent picture.
 
     The two stores are read separately; an archive run committing in between would move a day
@@ -98,7 +99,7 @@ def _stage_both_stores(con, cat, cfg: Config, opt: Options) -> tuple[dict, int]:
     for _ in range(5):
         files = archive.registered_files(opt.db_path, cfg.archive_dir)
         book_files = book_features.registered_files(opt.db_path, cfg.archive_dir)
-        stats = history.stage(con, cat.refs, cat.cutoffs, files)
+        stats = history.stage(con, cat.refs, cat.cutoffs, files, reader.keys() if files else None)
         book_files_staged = len(book_files) if book_features.stage(con, book_files) else -1  # -1: no book table
         if (archive.registered_files(opt.db_path, cfg.archive_dir) == files
                 and book_features.registered_files(opt.db_path, cfg.archive_dir) == book_files):
@@ -147,7 +148,7 @@ def _export(cfg: Config, opt: Options, con, scratch: str, reader: catalog.Reader
     news = _news(con, cat)
     meta = versions.load(con, exported_refs) if opt.prompts else {}
     # --- snapshots, markets.parquet, prompts ---------------------------------------------------
-    stats, book_files = _stage_both_stores(con, cat, cfg, opt)
+    stats, book_files = _stage_both_stores(con, cat, reader, cfg, opt)
     _memory(con, opt, "snapshots staged")
     after = dict(con.execute("SELECT s.market, count(*) FROM snaps s JOIN exported e ON s.market = e.id"
                              " WHERE s.o > e.cut GROUP BY s.market").fetchall())

@@ -41,7 +41,7 @@ class Chunk:
 
 
 def stage(con: duckdb.DuckDBPyConnection, refs: np.ndarray, cutoffs: np.ndarray,
-          archive_files: list[tuple[str, str]] = ()) -> dict[str, int]:
+          archive_files: list[tuple[str, str]] = (), keys: pa.Table | None = None) -> dict[str, int]:
     """Copy snapshots into DuckDB and register the exported markets with their cutoffs.
 
     Live snapshots come from both stores: the hot SQLite table and the registered Parquet archive
@@ -51,6 +51,10 @@ def stage(con: duckdb.DuckDBPyConnection, refs: np.ndarray, cutoffs: np.ndarray,
     live_lag = "lag" if "lag" in _columns(con, "c.snapshot") else "NULL"  # a database before migration 004
     con.execute(f"CREATE OR REPLACE TABLE snaps AS SELECT market, t, yes, bid, ask, volume, liquidity,"
                 f" 0::UTINYINT AS src, t + coalesce({live_lag}, 0) AS o FROM c.snapshot")
+    if archive_files:  # the archive names markets by (platform, market_id); keys maps them to refs
+        con.register("keys_arrow", keys)
+        con.execute("CREATE OR REPLACE TABLE market_keys AS SELECT * FROM keys_arrow")
+        con.unregister("keys_arrow")
     by_platform: dict[str, list[str]] = {}
     for platform, path in archive_files:
         by_platform.setdefault(platform, []).append(path)
@@ -58,7 +62,7 @@ def stage(con: duckdb.DuckDBPyConnection, refs: np.ndarray, cutoffs: np.ndarray,
         lag = "a.lag" if any("lag" in pq.read_schema(p).names for p in paths) else "NULL"
         con.execute(f"INSERT INTO snaps SELECT m.id, epoch(a.t)::BIGINT, a.yes, a.bid, a.ask, a.volume, a.liquidity,"
                     f" 0::UTINYINT, epoch(a.t)::BIGINT + coalesce({lag}, 0) FROM read_parquet(?, union_by_name = true) a"
-                    " JOIN c.markets m ON m.platform = ? AND m.market_id = a.market_id", [paths, platform])
+                    " JOIN market_keys m ON m.platform = ? AND m.market_id = a.market_id", [paths, platform])
     con.execute("INSERT INTO snaps SELECT market, t, yes, bid, ask, volume, liquidity, 1::UTINYINT, t"
                 " FROM c.snapshot_backfill")  # history points are known as of their own time
     ids = pa.table({"id": pa.array(refs, pa.int64()), "cut": pa.array(cutoffs, pa.int64())})
