@@ -165,7 +165,8 @@ def _export(cfg: Config, opt: Options, con, scratch: str, reader: catalog.Reader
         total_chunks, n_chunks = sum(len(bucket) for bucket in plan), 0
         bar = _progress(opt.progress, total_chunks)
         for chunk in history.chunks(con, cat.refs, plan, stats, scratch,
-                                    lambda lo, hi: catalog.markets_between(reader, lo, hi)):
+                                    lambda lo, hi: catalog.markets_between(reader, lo, hi),
+                                    lambda: _memory(con, opt, "snapshots split into buckets")):
             yes = history.as_numpy(chunk.table["yes_price"])  # NaN where a snapshot has no price
             books = (book_features.history(con, [m.ref for m in chunk.markets],
                                            {m.ref: m.cutoff for m in chunk.markets}, book_files > 0)

@@ -102,7 +102,7 @@ def plan(con: duckdb.DuckDBPyConnection, refs: np.ndarray) -> list[list[tuple[in
 
 def chunks(con: duckdb.DuckDBPyConnection, refs: np.ndarray, plan_: list[list[tuple[int, int]]],
            stats: dict[str, int], scratch: str | Path,
-           markets: Callable[[int, int], list[Market]]) -> Iterator[Chunk]:
+           markets: Callable[[int, int], list[Market]], split: Callable[[], None] = lambda: None) -> Iterator[Chunk]:
     """Every exported snapshot, sorted by (market, t, source) one bucket at a time, cut into the
     planned chunks; ``markets(lo, hi)`` builds the chunk's Market objects (refs lo..hi).
 
@@ -117,6 +117,7 @@ def chunks(con: duckdb.DuckDBPyConnection, refs: np.ndarray, plan_: list[list[tu
     """
     stats.setdefault("backfill_shadowed", 0)
     parts = _partition(con, refs, plan_, Path(scratch) / "buckets")
+    split()  # e.g. exporter --log-memory's line for this stage
     cursor = con.cursor()
     cursor.execute("SET enable_progress_bar = false")  # a new cursor would draw one on a terminal
     for k, bucket in enumerate(plan_):
