@@ -7,8 +7,8 @@ MARKET_DAYS days) and a hive-partitioned archive of one Parquet file per platfor
 out and registered (``archived_partitions``) exactly as ``collector archive`` writes it. Then it
 runs ``exporter`` (markets.parquet with every price history; prompts with --prompts) in a child
 process and ``collector status`` on the same database, and reports wall time, CPU time and peak
-RSS per size, the RSS ratio largest/smallest (target <= 1.2) and the seconds per million rows
-(linear = flat). DuckDB reads the archive out of core within ``exporter/duck.py``'s MEMORY_LIMIT,
+RSS per size (and the exporter's RSS at each stage, ``exporter --log-memory``), the RSS ratio
+largest/smallest (target <= 1.2) and the seconds per million rows (linear = flat). DuckDB reads the archive out of core within ``exporter/duck.py``'s MEMORY_LIMIT,
 spilling its sort to the export's temp directory.
 
     .venv/bin/python bench/bench_year.py                              # fractions 0.001 0.003 0.01
@@ -122,11 +122,12 @@ def build(root: Path, fraction: float) -> tuple[Path, int]:
     return cfg, rows_total
 
 
-def child(args: list[str]) -> tuple[float, float, float, int]:
-    """(wall s, CPU s, peak RSS MB, exit status) of one child process."""
+def child(args: list[str], stderr_path: Path | None = None) -> tuple[float, float, float, int]:
+    """(wall s, CPU s, peak RSS MB, exit status) of one child process (its stderr to stderr_path)."""
     start = time.perf_counter()
-    pid = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO).pid
-    _, status, usage = os.wait4(pid, 0)
+    with open(stderr_path or os.devnull, "w") as err:
+        pid = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err, cwd=REPO).pid
+        _, status, usage = os.wait4(pid, 0)
     return time.perf_counter() - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, status
 
 
@@ -156,11 +157,15 @@ def main() -> None:
             print(f"fraction {fraction:g}: built {rows:,} archived rows in {time.perf_counter() - t:.0f} s")
         rows = int((root / "rows").read_text())
         out = root / "export"
-        export = [str(bin_dir / "exporter"), "--config", str(cfg), "--out", str(out), "-q"] + (
+        export = [str(bin_dir / "exporter"), "--config", str(cfg), "--out", str(out), "-q", "--log-memory"] + (
             ["--prompts"] if args.prompts else [])
-        wall, cpu, rss, status = child(export)
+        wall, cpu, rss, status = child(export, root / "export.log")
+        log = (root / "export.log").read_text()
         if status:
-            raise SystemExit(f"exporter failed at fraction {fraction:g} (status {status})")
+            raise SystemExit(f"exporter failed at fraction {fraction:g} (status {status}):\n{log[-2000:]}")
+        for line in log.splitlines():  # exporter --log-memory: RSS per stage, to see which one grows
+            if line.startswith("memory at "):
+                print(f"  {fraction:g}: {line}")
         st_wall, _, _, st_status = child([str(bin_dir / "collector"), "--config", str(cfg), "status"])
         archive_mb = sum(p.stat().st_size for p in (root / "archive").rglob("*.parquet")) / 1e6
         results.append((fraction, rows, wall, cpu, rss, st_wall, archive_mb))

@@ -25,7 +25,6 @@ OWNED = ("markets.parquet", "unmatched_alerts.parquet", "prompts.jsonl", "prompt
 
 def manifest(*, version, db_path, cat, source, link_counts, stats, counts, cfg, prompt_files, split_date,
              files: list[Path]) -> dict:
-    resolved = [m.resolved_at for m in cat.exported if m.resolved_at is not None]
     newest = max([x for x in (cat.data_as_of, stats.get("snapshot_max_t")) if x is not None], default=None)
     alerts = {k: int(v) for k, v in sorted(link_counts.items())}
     alerts["total"] = source.rows
@@ -47,8 +46,8 @@ def manifest(*, version, db_path, cat, source, link_counts, stats, counts, cfg, 
             **({"prompts_train": counts.get("prompts_train", 0), "prompts_test": counts.get("prompts_test", 0),
                 "prompts_dropped_by_split": counts.get("prompts_dropped_by_split", 0)} if split_date else {}),
         },
-        "time_range": {"resolved_at_min": iso(min(resolved, default=None)),
-                       "resolved_at_max": iso(max(resolved, default=None)),
+        "time_range": {"resolved_at_min": iso(cat.resolved_range[0]),
+                       "resolved_at_max": iso(cat.resolved_range[1]),
                        "snapshot_min": iso(stats.get("snapshot_min_t")), "snapshot_max": iso(stats.get("snapshot_max_t"))},
         "settings": {"fuzzy_threshold": cfg.export.fuzzy_threshold,
                      "prompt_horizons_days": list(cfg.export.prompt_horizons_days),

@@ -1,8 +1,10 @@
 """One export: collector.db (+ wwatcher.db) -> markets.parquet, unmatched_alerts.parquet,
 prompts*.jsonl, manifest.json and a dataset card, all written atomically into one directory.
 
-Order matters for memory: markets and alerts (small) are loaded whole; snapshots (large) are
-streamed chunk by chunk, and each chunk becomes one Parquet row group and its prompts at once.
+Order matters for memory: alerts are loaded whole; of the markets only one small row each
+(ref, cutoff) is kept for the whole run, and a chunk's Market objects are built with its
+snapshots (large), which are streamed chunk by chunk; each chunk becomes one Parquet row group
+and its prompts at once. ``exporter --log-memory`` shows RSS per stage.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class Options:
     split_date: str | None = None  # ISO date; prompts split into train/test
     late_metadata: bool = False  # keep prompts asked before the market's metadata was first observed
     progress: bool = False
+    log_memory: bool = False  # RSS and DuckDB memory per stage on stderr, even with -q (bench/bench_year.py)
     log: Callable[[str], None] = field(default=lambda msg: print(msg, file=sys.stderr))
 
 
@@ -55,33 +58,38 @@ def _check_collector_db(path: Path) -> None:
         raise DatabaseError(f"{path}: not a polymaster-collector database (application_id {app:#x})")
 
 
-def _news(con, exported: list[catalog.Market]) -> dict[int, list[prompts.News]]:
-    by_key = {(m.platform, m.market_id): m for m in exported}
+def _news(con, cat: catalog.Catalog) -> dict[int, list[prompts.News]]:
+    """Headlines per exported market ref captured at or before its cutoff, in capture order.
+
+    The news row names its market by (platform, market_id); the markets table maps that to the
+    ref (platform compared lower-cased, as the catalog stores it)."""
     out: dict[int, list[prompts.News]] = defaultdict(list)
-    for plat, mid, headline, source, url, captured, published in con.execute(
-            "SELECT platform, market_id, headline, source, url, captured_at, published_at FROM c.news_context"
-            " ORDER BY platform, market_id, captured_at, id").fetchall():
-        m = by_key.get((str(plat).lower(), mid))
+    for ref, headline, source, url, captured, published in con.execute(
+            "SELECT m.id, n.headline, n.source, n.url, n.captured_at, n.published_at FROM c.news_context n"
+            " JOIN c.markets m ON lower(m.platform) = lower(n.platform) AND m.market_id = n.market_id"
+            " ORDER BY n.platform, n.market_id, n.captured_at, n.id").fetchall():
+        cut = cat.cutoff_of(ref)
         cap = catalog.iso_to_unix(captured)
-        if m is None or cap is None or (m.cutoff is not None and cap > m.cutoff):
+        if cut is None or cap is None or cap > cut:
             continue
-        out[m.ref].append(prompts.News(cap, catalog.iso_to_unix(published), headline, source, url))
+        out[ref].append(prompts.News(cap, catalog.iso_to_unix(published), headline, source, url))
     return out
 
 
 def run(cfg: Config, opt: Options) -> dict:
     _check_collector_db(opt.db_path)
     opt.out_dir.mkdir(parents=True, exist_ok=True)
+    duck.return_freed_memory()
     with tempfile.TemporaryDirectory(prefix=".export-", dir=opt.out_dir) as tmp:
         con = duck.connect(tmp)
         try:
             duck.attach_sqlite(con, opt.db_path, "c")
-            return _run(cfg, opt, con)
+            return _run(cfg, opt, con, tmp)
         finally:
             con.close()
 
 
-def _stage_both_stores(con, cat, cfg: Config, opt: Options) -> tuple[dict, int]:
+def _stage_both_stores(con, cat, reader: catalog.Reader, cfg: Config, opt: Options) -> tuple[dict, int]:
     """Stage snapshots from SQLite and the archive as one consistent picture.
 
     The two stores are read separately; an archive run committing in between would move a day
@@ -91,7 +99,7 @@ def _stage_both_stores(con, cat, cfg: Config, opt: Options) -> tuple[dict, int]:
     for _ in range(5):
         files = archive.registered_files(opt.db_path, cfg.archive_dir)
         book_files = book_features.registered_files(opt.db_path, cfg.archive_dir)
-        stats = history.stage(con, cat.exported, files)
+        stats = history.stage(con, cat.refs, cat.cutoffs, files, reader.keys() if files else None)
         book_files_staged = len(book_files) if book_features.stage(con, book_files) else -1  # -1: no book table
         if (archive.registered_files(opt.db_path, cfg.archive_dir) == files
                 and book_features.registered_files(opt.db_path, cfg.archive_dir) == book_files):
@@ -99,16 +107,26 @@ def _stage_both_stores(con, cat, cfg: Config, opt: Options) -> tuple[dict, int]:
     raise DatabaseError("the archive kept changing during the export; try again")
 
 
-def _run(cfg: Config, opt: Options, con) -> dict:
-    log = opt.log
+def _run(cfg: Config, opt: Options, con, scratch: str) -> dict:
+    _memory(con, opt, "start")
     # --- wwatcher first: the linker's catalog of every market is built only when there are alerts --
     if opt.use_wwatcher:
         path, tried = wwatcher.locate(opt.wwatcher_path, opt.wwatcher_explicit)
         alerts, source = wwatcher.read(con, path, tried)
     else:
         alerts, source = [], wwatcher.Source(None, "disabled", "wwatcher linking disabled (--no-wwatcher)")
-    cat = catalog.load(con, linkable=bool(alerts))
-    log(f"markets: {len(cat.exported)} resolved YES/NO to export, {cat.voided} voided left out")
+    reader = catalog.Reader(opt.db_path)
+    try:
+        return _export(cfg, opt, con, scratch, reader, alerts, source)
+    finally:
+        reader.close()
+
+
+def _export(cfg: Config, opt: Options, con, scratch: str, reader: catalog.Reader, alerts, source) -> dict:
+    log = opt.log
+    cat = catalog.load(reader, linkable=bool(alerts))
+    _memory(con, opt, "markets loaded")
+    log(f"markets: {len(cat.refs)} resolved YES/NO to export, {cat.voided} voided left out")
     for reason in cat.unreadable_times:
         log(f"market left out, timestamp not readable as UTC: {reason}")
     if cat.no_close_time:
@@ -116,26 +134,26 @@ def _run(cfg: Config, opt: Options, con) -> dict:
     log(f"wwatcher: {source.status}: {source.message}")
     links = Linker(cat.linkable, cfg.export.fuzzy_threshold).link_all(alerts) if alerts else {}
     cat.linkable = []  # not needed past linking; freed before the per-market stages allocate
-    exported_refs = {m.ref for m in cat.exported}
-    labels = {m.ref: (m.resolution, m.resolved_at) for m in cat.exported}
-    per_market = whales.build(alerts, links, labels)
+    exported_refs = set(cat.refs.tolist()) if alerts or opt.prompts else set()
+    per_market = whales.build(alerts, links, cat.labels)
     link_counts = _link_counts(alerts, links, exported_refs)
-    cutoffs = {m.ref: m.cutoff for m in cat.exported}
     for ref, items in per_market.items():  # features use nothing timestamped after the cutoff
-        cut = cutoffs.get(ref)
+        cut = cat.cutoff_of(ref)
         kept = [w for w in items if w.alert.time is not None and (cut is None or w.alert.time <= cut)]
         link_counts["linked_after_cutoff_left_out"] = (link_counts.get("linked_after_cutoff_left_out", 0)
-                                                       + (len(items) - len(kept) if ref in cutoffs else 0))
+                                                       + (len(items) - len(kept) if cut is not None else 0))
         per_market[ref] = kept
     if alerts:
         log("alerts: " + ", ".join(f"{k} {v}" for k, v in sorted(link_counts.items())))
-    news = _news(con, cat.exported)
+    news = _news(con, cat)
     meta = versions.load(con, exported_refs) if opt.prompts else {}
     # --- snapshots, markets.parquet, prompts ---------------------------------------------------
-    stats, book_files = _stage_both_stores(con, cat, cfg, opt)
+    stats, book_files = _stage_both_stores(con, cat, reader, cfg, opt)
+    _memory(con, opt, "snapshots staged")
     after = dict(con.execute("SELECT s.market, count(*) FROM snaps s JOIN exported e ON s.market = e.id"
                              " WHERE s.o > e.cut GROUP BY s.market").fetchall())
-    plan = history.plan(con, cat.exported)
+    plan = history.plan(con, cat.refs)
+    _memory(con, opt, "chunks planned")
     split_names = ["train", "test"] if opt.split_date else ["all"]
     prompt_files = {s: ("prompts.jsonl" if s == "all" else f"prompts_{s}.jsonl") for s in split_names}
     counts = Counter()
@@ -144,10 +162,14 @@ def _run(cfg: Config, opt: Options, con) -> dict:
     out = opt.out_dir
     with atomic_parquet(out / "markets.parquet", rows.MARKETS_SCHEMA) as writer, PromptSinks(
             out, prompt_files if opt.prompts else {}) as sinks:
-        bar = _progress(opt.progress, len(plan))
-        for chunk in history.chunks(con, plan, stats):
+        total_chunks, n_chunks = sum(len(bucket) for bucket in plan), 0
+        bar = _progress(opt.progress, total_chunks)
+        for chunk in history.chunks(con, cat.refs, plan, stats, scratch,
+                                    lambda lo, hi: catalog.markets_between(reader, lo, hi),
+                                    lambda: _memory(con, opt, "snapshots split into buckets")):
             yes = history.as_numpy(chunk.table["yes_price"])  # NaN where a snapshot has no price
-            books = (book_features.history(con, [m.ref for m in chunk.markets], cutoffs, book_files > 0)
+            books = (book_features.history(con, [m.ref for m in chunk.markets],
+                                           {m.ref: m.cutoff for m in chunk.markets}, book_files > 0)
                      if book_files >= 0 else {})
             writer.write_table(rows.markets_table(chunk, yes, per_market, news, after, books),
                                row_group_size=max(1, len(chunk.markets)))
@@ -159,6 +181,10 @@ def _run(cfg: Config, opt: Options, con) -> dict:
                          books, opt.late_metadata)
                 sinks.flush()
             bar(1)
+            chunk = yes = ts = books = None  # freed before the next chunk is read and sorted (peak RSS)
+            n_chunks += 1
+            if n_chunks % max(1, total_chunks // 10) == 0:
+                _memory(con, opt, f"chunk {n_chunks} of {total_chunks}")
         bar(None)
     if counts["prompts_left_out_metadata_not_yet_observed"]:
         log(f"prompts left out: {counts['prompts_left_out_metadata_not_yet_observed']} asked before the market's "
@@ -193,6 +219,7 @@ def _run(cfg: Config, opt: Options, con) -> dict:
     with atomic_text(out / "README.md") as fh:
         fh.write(card.dataset_card(manifest))
     write_json(out / "manifest.json", manifest)
+    _memory(con, opt, "written")
     return manifest  # the caller prints the one summary (exporter/main.py)
 
 
@@ -230,6 +257,11 @@ def _prompts(cfg, chunk, ts, yes, per_market, news, meta, sinks, split_date, cou
 def _number(x) -> float | None:
     """A NumPy column value as JSON wants it: a float, or None where the column was null (NaN)."""
     return None if np.isnan(x) else float(x)
+
+
+def _memory(con, opt: Options, stage: str) -> None:
+    if opt.log_memory:
+        print(f"memory at {stage}: {duck.memory_report(con)}", file=sys.stderr, flush=True)
 
 
 def _data_source(con) -> str:

@@ -1,19 +1,22 @@
 """Price histories of the exported markets, streamed in bounded chunks of markets.
 
 collector.db clusters live snapshots by (t, market) for cheap appends, which is the wrong order
-for per-market lists. So DuckDB copies the two snapshot tables once into its scratch file
-(columnar, compressed, ~5 s for 10M rows), then streams them in one sorted pass cut into chunks of
-~CHUNK_ROWS rows, each a range of market ids sorted by (market, t, source) and already cut at each
-market's cutoff by the time
-each price was *read* (o = t + lag; a sweep reads for minutes after its grid time t). Within a
+for per-market lists. So DuckDB copies the snapshot tables and the archive once into its scratch
+file (columnar, compressed, ~5 s for 10M rows), splits them into buckets of consecutive market ids
+(~BUCKET_ROWS rows each, Parquet files in the export's temp directory) and sorts one bucket at a
+time by (market, t, source), so the sort's memory does not grow with the data. The sorted rows
+are cut into chunks of ~CHUNK_ROWS rows, already cut at each market's cutoff by the time each
+price was *read* (o = t + lag; a sweep reads for minutes after its grid time t). Within a
 chunk, a live row wins over a backfill row for the same (market, t), exactly like the
 ``price_snapshots`` view (which DuckDB cannot read: SQLite-specific SQL inside the view).
 """
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
-from typing import Iterator
+from pathlib import Path
+from typing import Callable, Iterator
 
 import duckdb
 import numpy as np
@@ -25,8 +28,9 @@ from collector.bounds import PRICE_SCALE  # prices are stored as integers in mil
 from exporter.catalog import Market
 
 CHUNK_ROWS = 750_000  # snapshots per chunk: bounds the Arrow data of one chunk to ~75 MB
+BUCKET_ROWS = 4_000_000  # snapshots sorted at once by DuckDB (consecutive chunks): bounds the sort's memory
+PARTITION_FLUSH_ROWS = 100_000  # rows DuckDB buffers per bucket while splitting the snapshots into buckets
 STREAM_BATCH_ROWS = 100_000  # rows per record batch of the ordered snapshot stream
-NO_CUTOFF = 2**62  # a market without any close/resolve/end time keeps all its snapshots
 
 
 @dataclass
@@ -36,8 +40,8 @@ class Chunk:
     offsets: list[int]  # rows of markets[i] are table[offsets[i]:offsets[i+1]]
 
 
-def stage(con: duckdb.DuckDBPyConnection, markets: list[Market],
-          archive_files: list[tuple[str, str]] = ()) -> dict[str, int]:
+def stage(con: duckdb.DuckDBPyConnection, refs: np.ndarray, cutoffs: np.ndarray,
+          archive_files: list[tuple[str, str]] = (), keys: pa.Table | None = None) -> dict[str, int]:
     """Copy snapshots into DuckDB and register the exported markets with their cutoffs.
 
     Live snapshots come from both stores: the hot SQLite table and the registered Parquet archive
@@ -47,6 +51,10 @@ def stage(con: duckdb.DuckDBPyConnection, markets: list[Market],
     live_lag = "lag" if "lag" in _columns(con, "c.snapshot") else "NULL"  # a database before migration 004
     con.execute(f"CREATE OR REPLACE TABLE snaps AS SELECT market, t, yes, bid, ask, volume, liquidity,"
                 f" 0::UTINYINT AS src, t + coalesce({live_lag}, 0) AS o FROM c.snapshot")
+    if archive_files:  # the archive names markets by (platform, market_id); keys maps them to refs
+        con.register("keys_arrow", keys)
+        con.execute("CREATE OR REPLACE TABLE market_keys AS SELECT * FROM keys_arrow")
+        con.unregister("keys_arrow")
     by_platform: dict[str, list[str]] = {}
     for platform, path in archive_files:
         by_platform.setdefault(platform, []).append(path)
@@ -54,11 +62,10 @@ def stage(con: duckdb.DuckDBPyConnection, markets: list[Market],
         lag = "a.lag" if any("lag" in pq.read_schema(p).names for p in paths) else "NULL"
         con.execute(f"INSERT INTO snaps SELECT m.id, epoch(a.t)::BIGINT, a.yes, a.bid, a.ask, a.volume, a.liquidity,"
                     f" 0::UTINYINT, epoch(a.t)::BIGINT + coalesce({lag}, 0) FROM read_parquet(?, union_by_name = true) a"
-                    " JOIN c.markets m ON m.platform = ? AND m.market_id = a.market_id", [paths, platform])
+                    " JOIN market_keys m ON m.platform = ? AND m.market_id = a.market_id", [paths, platform])
     con.execute("INSERT INTO snaps SELECT market, t, yes, bid, ask, volume, liquidity, 1::UTINYINT, t"
                 " FROM c.snapshot_backfill")  # history points are known as of their own time
-    ids = pa.table({"id": pa.array([m.ref for m in markets], pa.int64()),
-                    "cut": pa.array([m.cutoff if m.cutoff is not None else NO_CUTOFF for m in markets], pa.int64())})
+    ids = pa.table({"id": pa.array(refs, pa.int64()), "cut": pa.array(cutoffs, pa.int64())})
     con.register("exported_arrow", ids)
     con.execute("CREATE OR REPLACE TABLE exported AS SELECT * FROM exported_arrow")
     con.unregister("exported_arrow")
@@ -69,59 +76,108 @@ def stage(con: duckdb.DuckDBPyConnection, markets: list[Market],
             "snapshot_min_t": bounds[0], "snapshot_max_t": bounds[1]}
 
 
-def plan(con: duckdb.DuckDBPyConnection, markets: list[Market]) -> list[list[Market]]:
-    """Consecutive runs of markets (by ref) holding about CHUNK_ROWS snapshots each."""
+def plan(con: duckdb.DuckDBPyConnection, refs: np.ndarray) -> list[list[tuple[int, int]]]:
+    """Buckets of chunks: a chunk is a slice (start, stop) of ``refs`` holding about CHUNK_ROWS
+    snapshots; a bucket is consecutive chunks holding about BUCKET_ROWS, sorted at once."""
     counts = dict(con.execute("SELECT s.market, count(*) FROM snaps s JOIN exported e ON s.market = e.id"
                               " WHERE s.o <= e.cut GROUP BY s.market").fetchall())
-    chunks, cur, rows = [], [], 0
-    for m in markets:
-        n = counts.get(m.ref, 0)
-        if cur and rows + n > CHUNK_ROWS:
-            chunks.append(cur)
-            cur, rows = [], 0
-        cur.append(m)
+    buckets: list[list[tuple[int, int]]] = [[]]
+    start, rows, bucket_rows = 0, 0, 0
+    for i, ref in enumerate(refs.tolist()):
+        n = counts.get(ref, 0)
+        if i > start and rows + n > CHUNK_ROWS:
+            if buckets[-1] and bucket_rows + rows > BUCKET_ROWS:
+                buckets.append([])
+                bucket_rows = 0
+            buckets[-1].append((start, i))
+            bucket_rows += rows
+            start, rows = i, 0
         rows += n
-    if cur:
-        chunks.append(cur)
-    return chunks
+    if start < len(refs):
+        if buckets[-1] and bucket_rows + rows > BUCKET_ROWS:
+            buckets.append([])
+        buckets[-1].append((start, len(refs)))
+    return [b for b in buckets if b]
 
 
-def chunks(con: duckdb.DuckDBPyConnection, plan_: list[list[Market]], stats: dict[str, int]) -> Iterator[Chunk]:
-    """One ordered scan of every exported snapshot, cut into the planned chunks as it streams.
+def chunks(con: duckdb.DuckDBPyConnection, refs: np.ndarray, plan_: list[list[tuple[int, int]]],
+           stats: dict[str, int], scratch: str | Path,
+           markets: Callable[[int, int], list[Market]], split: Callable[[], None] = lambda: None) -> Iterator[Chunk]:
+    """Every exported snapshot, sorted by (market, t, source) one bucket at a time, cut into the
+    planned chunks; ``markets(lo, hi)`` builds the chunk's Market objects (refs lo..hi).
 
-    A query per chunk (``WHERE market BETWEEN ...``) re-scans the whole staged table each time,
-    because staged rows are in (t, market) order: time grew with rows x chunks, quadratic in the
-    data. Here DuckDB sorts once (out of core, within its memory_limit) and hands over record
-    batches of STREAM_BATCH_ROWS; rows past the chunk's last market are kept for the next chunk.
-    The stream runs on its own cursor so the other queries of the export loop do not end it.
+    One global ORDER BY over every staged row needed sort memory that grew with the rows (peak
+    RSS x1.39 from 6M to 300M rows; at memory_limit 128 MB it failed), and a query per range of
+    markets re-scanned the whole staged table each time (staged rows are in (t, market) order).
+    So one pass writes the rows, split by bucket, to Parquet files in ``scratch`` (DuckDB's
+    partitioned COPY, out of core), and each bucket is then read and sorted on its own: the sort
+    is bounded by BUCKET_ROWS at any size and the time stays linear. Rows past a chunk's last
+    market are kept for the next chunk. The stream runs on its own cursor so the other queries
+    of the export loop do not end it.
     """
     stats.setdefault("backfill_shadowed", 0)
+    parts = _partition(con, refs, plan_, Path(scratch) / "buckets")
+    split()  # e.g. exporter --log-memory's line for this stage
     cursor = con.cursor()
     cursor.execute("SET enable_progress_bar = false")  # a new cursor would draw one on a terminal
-    reader = cursor.execute(
-        "SELECT s.market, s.t, s.yes, s.bid, s.ask, s.volume, s.liquidity, s.src, s.o FROM snaps s"
-        " JOIN exported e ON s.market = e.id WHERE s.o <= e.cut"
-        " ORDER BY s.market, s.t, s.src").to_arrow_reader(STREAM_BATCH_ROWS)
-    pending: list[pa.RecordBatch] = []
-    exhausted = False
-    for group in plan_:
-        last = group[-1].ref
-        while not exhausted and (not pending or pending[-1]["market"][-1].as_py() <= last):
-            try:
-                batch = reader.read_next_batch()
-            except StopIteration:
-                exhausted = True
-                continue
-            if batch.num_rows:
-                pending.append(batch)
-        table = pa.Table.from_batches(pending, schema=reader.schema).combine_chunks()
-        cut = int(np.searchsorted(table["market"].to_numpy(), last, side="right"))
-        pending = table.slice(cut).to_batches()
-        table = table.slice(0, cut)
-        before = table.num_rows
-        table = _live_wins(table)
-        stats["backfill_shadowed"] += before - table.num_rows
-        yield Chunk(group, _typed(table), _offsets(group, table["market"]))
+    for k, bucket in enumerate(plan_):
+        files = sorted(str(p) for p in (parts / f"b={k}").glob("*.parquet"))
+        source = "read_parquet(?)" if files else "no_snaps"  # a bucket of markets without snapshots
+        reader = cursor.execute(f"SELECT {STREAM_COLUMNS} FROM {source} ORDER BY market, t, src",
+                                [files] if files else []).to_arrow_reader(STREAM_BATCH_ROWS)
+        pending: list[pa.RecordBatch] = []
+        exhausted = False
+        for start, stop in bucket:
+            last = int(refs[stop - 1])
+            while not exhausted and (not pending or pending[-1]["market"][-1].as_py() <= last):
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    exhausted = True
+                    continue
+                if batch.num_rows:
+                    pending.append(batch)
+            table = pa.Table.from_batches(pending, schema=reader.schema).combine_chunks()
+            cut = int(np.searchsorted(table["market"].to_numpy(), last, side="right"))
+            pending = table.slice(cut).to_batches()
+            table = table.slice(0, cut)
+            before = table.num_rows
+            table = _live_wins(table)
+            stats["backfill_shadowed"] += before - table.num_rows
+            group = markets(int(refs[start]), last)
+            if [m.ref for m in group] != refs[start:stop].tolist():
+                raise RuntimeError(f"markets {refs[start]}..{last} changed in the export's own copy")
+            chunk = Chunk(group, _typed(table), _offsets(group, table["market"]))
+            table = group = None  # only the typed copy lives on while the caller writes the chunk
+            yield chunk
+            chunk = None  # gone before the next chunk (and the next bucket's sort) allocates
+        reader.close()
+        shutil.rmtree(parts / f"b={k}", ignore_errors=True)  # read once; frees the disk as the export goes
+
+
+STREAM_COLUMNS = "market, t, yes, bid, ask, volume, liquidity, src, o"
+
+
+def _partition(con: duckdb.DuckDBPyConnection, refs: np.ndarray, plan_: list[list[tuple[int, int]]],
+               parts: Path) -> Path:
+    """Write every exported snapshot at or before its market's cutoff to parts/b=K/*.parquet, K its
+    bucket, then drop the staged ``snaps`` table (every count the export needs from it is taken)."""
+    bucket = np.empty(len(refs), np.int32)
+    for k, chunks_ in enumerate(plan_):
+        bucket[chunks_[0][0]:chunks_[-1][1]] = k
+    con.register("bucket_arrow", pa.table({"id": pa.array(refs, pa.int64()), "b": pa.array(bucket, pa.int32())}))
+    con.execute("CREATE OR REPLACE TABLE bucket_of AS SELECT * FROM bucket_arrow")
+    con.unregister("bucket_arrow")
+    con.execute(f"SET partitioned_write_flush_threshold = {PARTITION_FLUSH_ROWS}")
+    quoted = str(parts).replace("'", "''")
+    con.execute(f"COPY (SELECT {', '.join('s.' + c for c in STREAM_COLUMNS.split(', '))}, b.b FROM snaps s"
+                " JOIN exported e ON s.market = e.id JOIN bucket_of b ON s.market = b.id WHERE s.o <= e.cut)"
+                f" TO '{quoted}' (FORMAT parquet, PARTITION_BY (b), OVERWRITE_OR_IGNORE)")
+    # The staged table is read: dropping it frees its blocks and the in-memory metadata of its
+    # row groups (which grows with the rows) before the buckets are sorted.
+    con.execute(f"CREATE OR REPLACE TABLE no_snaps AS SELECT {STREAM_COLUMNS} FROM snaps WHERE false")
+    con.execute("DROP TABLE snaps")
+    return parts
 
 
 def _live_wins(table: pa.Table) -> pa.Table:

@@ -41,9 +41,11 @@ BACKFILL_HINT = "collector backfill --since YYYY-MM-DD"
 @click.option("--split-date", help="YYYY-MM-DD: write prompts_train.jsonl / prompts_test.jsonl split at this date")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON (the manifest's counts)")
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar, log lines or summary")
+@click.option("--log-memory", is_flag=True, help="log RSS, peak RSS and DuckDB's memory at each stage on stderr "
+              "(also with -q; bench/bench_year.py)")
 @click.pass_context
 def cli(ctx, config_path, db_path, out_dir, wwatcher_path, no_wwatcher, with_prompts, fmt, late_metadata, split_date,
-        as_json, quiet):
+        as_json, quiet, log_memory):
     """Export resolved markets to Parquet (+ prompts), linking wwatcher whale alerts.
 
     Reads collector.db and wwatcher.db read-only; writes markets.parquet,
@@ -66,7 +68,7 @@ def cli(ctx, config_path, db_path, out_dir, wwatcher_path, no_wwatcher, with_pro
             wwatcher_path=wwatcher_path or cfg.export.wwatcher_db_path,
             wwatcher_explicit=bool(wwatcher_path), use_wwatcher=not no_wwatcher,
             prompts=with_prompts or fmt == "prompts", split_date=split_date, late_metadata=late_metadata,
-            progress=not quiet,
+            progress=not quiet, log_memory=log_memory,
             log=(lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True)))
         if db_path:
             sqlite_file(opt.db_path, "--db")

@@ -30,7 +30,9 @@ def link_world(d, mode: str, n: int):
     with tempfile.TemporaryDirectory() as tmp:
         con = duck.connect(tmp)
         duck.attach_sqlite(con, d / "collector.db", "c")
-        cat = catalog.load(con)
+        reader = catalog.Reader(d / "collector.db")
+        cat = catalog.load(reader)
+        reader.close()
         alerts, source = wwatcher.read(con, d / f"ww_{mode}.db", [])
         con.close()
     assert source.status == "used", source.message
