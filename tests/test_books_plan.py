@@ -54,3 +54,21 @@ def test_a_plan_that_misses_the_hour_becomes_a_report_note():
     Ctx.counters.notes.clear()
     book_plan.report(Ctx, fine, 900, 1)
     assert Ctx.counters.notes == []
+
+
+def test_a_faster_clock_with_rates_scaled_to_it_plans_the_real_budget():
+    """The scale run and the soak run the clock at N x and raise requests_per_second N-fold, so a
+    simulated 900 s cycle lasts 900 / N real seconds: the budget is what those real seconds allow,
+    the same as at the real clock with the default rate (else books get N times the real budget)."""
+    import msgspec
+
+    from collector import clock
+    from collector.config import Clock, Config
+
+    real = book_plan.budget(2.0, 900, used=120)
+    try:
+        clock.configure(msgspec.structs.replace(Config(), clock=Clock(speed=2.0, real_origin=1.0, sim_origin=1.0)))
+        assert book_plan.budget(4.0, 900, used=120) == real == 600
+    finally:
+        clock.configure(Config())
+    assert book_plan.budget(2.0, 900, used=120) == real
