@@ -13,10 +13,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_scale_bench_writes_its_report_from_a_real_run(tmp_path):
     out = tmp_path / "out"
-    r = subprocess.run([sys.executable, str(REPO / "bench" / "bench_scale.py"), "--open-polymarket", "200",
-                        "--closed-polymarket", "600", "--open-kalshi", "300", "--closed-kalshi", "900",
-                        "--speed", "60", "--cycles", "1", "--work", str(tmp_path / "work"), "--out", str(out)],
-                       capture_output=True, text=True, timeout=600)
+    cmd = [sys.executable, str(REPO / "bench" / "bench_scale.py"), "--open-polymarket", "200",
+           "--closed-polymarket", "600", "--open-kalshi", "300", "--closed-kalshi", "900",
+           "--speed", "60", "--cycles", "1", "--work", str(tmp_path / "work")]
+    r = subprocess.run([*cmd, "--out", str(out)], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     doc = json.loads((out / "scale.json").read_text())
     rows = {c["platform"]: c for c in doc["cycles"]}
@@ -41,3 +41,9 @@ def test_scale_bench_writes_its_report_from_a_real_run(tmp_path):
     md = (out / "SCALE.md").read_text()
     assert "| polymarket | 2026-11-01T" in md and "Archive:" in md
     assert "Order books per cycle" in md and "Order-book storage:" in md
+    # the report rebuilt from the finished run's files (after a fix to the report code) is the same
+    r = subprocess.run([*cmd, "--out", str(tmp_path / "again"), "--report-again"], capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    again = json.loads((tmp_path / "again" / "scale.json").read_text())
+    assert again["cycles"] == doc["cycles"] and again["summary"]["peak_rss_mb"] == s["peak_rss_mb"]
