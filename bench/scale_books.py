@@ -68,9 +68,11 @@ def served(stats: dict | None, platform: str) -> int | None:
 
 
 def _booked(db: sqlite3.Connection, platform: str, lo: int, hi: int) -> set[str]:
-    """Market ids with a found YES book in some cycle t, lo < t <= hi."""
+    """Market ids with a found YES book in some cycle t, lo < t <= hi. CROSS JOIN keeps ``book``'s
+    (t, ...) key range the outer loop: SQLite would otherwise walk every market of the platform and
+    scan the whole range for each (hours at real scale)."""
     return {r[0] for r in db.execute(
-        f"SELECT DISTINCT m.market_id FROM book b JOIN markets m ON m.id = b.market WHERE b.t > ? AND b.t <= ?"
+        f"SELECT DISTINCT m.market_id FROM book b CROSS JOIN markets m ON m.id = b.market WHERE b.t > ? AND b.t <= ?"
         f" AND b.outcome = 0 AND m.platform = ? AND {_FOUND}", (lo, hi, platform))}
 
 
