@@ -77,6 +77,11 @@ def plan(volumes: dict[str, float | None], per_request: int, allowed: int, cycle
     turn = slots - top_n
     if turn <= 0:
         return Plan(top, allowed, allowed, n, 0 if not rest else 10**9)
-    start = (cycle * turn) % len(rest)
+    # The rest split into ``revisit`` consecutive pieces by id, piece ``cycle % revisit`` this cycle
+    # (a turn is at least a piece, so pieces overlap a little and absorb markets opening or closing).
+    # Not ``cycle * turn % len(rest)``: at real cycle numbers (~2 million) that start jumps anywhere
+    # as soon as one market opens or closes, and markets went unbooked for more than the revisit.
+    revisit = math.ceil(len(rest) / turn)
+    start = (cycle % revisit) * len(rest) // revisit
     rotated = (rest[start:] + rest[:start])[:turn]
-    return Plan(top + rotated, allowed, allowed, n, math.ceil(len(rest) / turn))
+    return Plan(top + rotated, allowed, allowed, n, revisit)

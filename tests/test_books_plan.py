@@ -72,3 +72,20 @@ def test_a_faster_clock_with_rates_scaled_to_it_plans_the_real_budget():
     finally:
         clock.configure(Config())
     assert book_plan.budget(2.0, 900, used=120) == real
+
+
+def test_rotation_covers_every_market_within_revisit_cycles_while_the_market_count_changes():
+    """At real grid times (cycle = t // 900, ~2 million) the rotation's start must not jump when a
+    few markets open or close between cycles: the real-scale run (bench/SCALE.md, 2026-12-05) found
+    3.7% of the Kalshi markets open all hour without a book in it, against the plan's "every 45 min"."""
+    cycle0 = 1_793_494_800 // 900
+    base = {f"K{i:05d}": float(i % 97) for i in range(11_900)}
+    plans = []
+    for k in range(4):
+        volumes = dict(base)
+        volumes.update({f"N{k}-{j}": None for j in range(7 * k)})  # a few new markets each cycle
+        plans.append(book_plan.plan(volumes, 100, 60, cycle0 + k))
+    assert all(p.revisit_cycles == 3 for p in plans)
+    for first in range(2):  # any revisit_cycles consecutive cycles book every market open throughout
+        seen = set().union(*(p.chosen for p in plans[first:first + 3]))
+        assert set(base) <= seen, len(set(base) - seen)
