@@ -11,9 +11,11 @@ fetchers) and samples every program's CPU time and RSS from /proc plus the datab
 the last cycle it stops everything and reads collector.db: per cycle and platform, the markets the
 world had open at the grid time (bench/scale_truth.py, the same deterministic world rebuilt in
 this process), those with a snapshot row, the requests and simulated wall time of every phase,
-CPU seconds; overall, labels recorded against markets that became final, and bytes per day and
+CPU seconds, and the order books (bench/scale_books.py: rows stored, found, share of the open
+markets booked this cycle and this hour, the planner's own log line, book requests the simulator
+served); overall, labels recorded against markets that became final, and bytes per day and
 year projected from the steady cycles (archive bytes from the project's own archiver writing the
-run's rows). Writes bench/scale.json and bench/SCALE.md (--out to put them elsewhere).
+run's rows, snapshots and books). Writes bench/scale.json and bench/SCALE.md (--out to put them elsewhere).
 Not a test: prints and writes, never asserts. tests/test_bench_scale.py runs it at a toy size.
 """
 
@@ -44,6 +46,7 @@ PROGRAMS = ("sink", "scheduler", "fetcher-polymarket", "fetcher-kalshi", "simula
 SAMPLE_S = 2.0
 PIDS_EVERY = 15                    # `collector ctl status` costs a Python start-up: not every sample
 TICK = os.sysconf("SC_CLK_TCK")
+SAMPLES = "samples.json"           # in the run's directory: what the report needs besides collector.db and logs
 
 
 def start_simulator(work: Path, args) -> tuple[subprocess.Popen, str]:
@@ -107,6 +110,10 @@ class Sampler:
         self._pids: dict[str, int] = {}
         self._n = 0
 
+    def load_avg_mean(self) -> float:
+        """The machine's 1-minute load average, mean over the run's samples (the machine is shared)."""
+        return round(sum(r["load1"] for r in self.series) / len(self.series), 2) if self.series else 0.0
+
     def pids(self) -> dict[str, int]:
         out = subprocess.run([str(BIN / "collector"), "--config", self.env["COLLECTOR_CONFIG"], "ctl", "status"],
                              capture_output=True, text=True, env=self.env, timeout=120).stdout
@@ -128,9 +135,20 @@ class Sampler:
                 self.cpu[name][pid] = cpu
             self.peak[name] = max(self.peak[name], hwm)
         db = sum(p.stat().st_size for p in self.work.glob("collector.db*") if p.is_file())
-        row = {"sim": self.clock(), "cpu": {k: round(sum(v.values()), 2) for k, v in self.cpu.items()}, "db_bytes": db}
+        row = {"sim": self.clock(), "cpu": {k: round(sum(v.values()), 2) for k, v in self.cpu.items()}, "db_bytes": db,
+               "load1": os.getloadavg()[0]}
         self.series.append(row)
         return row
+
+
+def sim_stats(url: str) -> dict | None:
+    """The simulator's request counters (per route), read at each grid time for the book requests."""
+    try:
+        with __import__("urllib.request").request.urlopen(url + "/_sim/stats", timeout=30) as r:
+            return json.loads(r.read())
+    except (OSError, ValueError) as exc:
+        print(f"simulator stats unreadable: {exc}", flush=True)
+        return None
 
 
 def snapshot_done(db_path: Path, grids: list[int]) -> bool:
@@ -173,7 +191,7 @@ def run(args, work: Path) -> dict:
             row = sampler.sample()
             for g in grids + [grids[-1] + CYCLE_S]:
                 if g not in marks and row["sim"] >= g:
-                    marks[g] = row
+                    marks[g] = dict(row, sim_stats=sim_stats(url))
                     print(f"sim {time.strftime('%H:%M:%S', time.gmtime(row['sim']))}: db {row['db_bytes'] / 1e6:.1f} MB, "
                           f"cpu {row['cpu']}", flush=True)
             end = grids[-1] + CYCLE_S
@@ -192,7 +210,20 @@ def run(args, work: Path) -> dict:
         sim.terminate()
         sim.wait(30)
     started_sim = sampler.series[0]["sim"]
+    (work / SAMPLES).write_text(json.dumps({"grids": grids, "marks": marks, "peak": sampler.peak, "load_avg_mean": sampler.load_avg_mean(),
+                                            "load_avg_at_end": os.getloadavg(),
+                                            "started_sim": started_sim, "end_sim": end_sim}))
     return scale_report.build(args, work, grids, marks, sampler, started_sim, end_sim)
+
+
+def report_again(args, work: Path) -> dict:
+    """The report of a finished run from its files (collector.db, logs, SAMPLES), e.g. after a fix
+    to the report code: the run's options must be given again (its world is rebuilt from them)."""
+    raw = json.loads((work / SAMPLES).read_text())
+    marks = {int(g): row for g, row in raw["marks"].items()}
+    sampler = argparse.Namespace(peak=raw["peak"], load_avg_mean=lambda: raw["load_avg_mean"],
+                                 load_avg_at_end=raw["load_avg_at_end"])
+    return scale_report.build(args, work, raw["grids"], marks, sampler, raw["started_sim"], raw["end_sim"])
 
 
 def main() -> None:
@@ -204,9 +235,13 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=None, help="keep the run's files here (default: a temp dir)")
     ap.add_argument("--out", type=Path, default=HERE, help="where scale.json and SCALE.md go")
     ap.add_argument("--label", default="", help="a note for SCALE.md (e.g. 'partial run')")
+    ap.add_argument("--report-again", action="store_true",
+                    help="no run: rebuild the report from the finished run in --work (same size options)")
     args = ap.parse_args()
+    if args.report_again and not args.work:
+        ap.error("--report-again needs --work")
     work = args.work or Path(tempfile.mkdtemp(prefix="scale-"))
-    doc = run(args, work)
+    doc = report_again(args, work) if args.report_again else run(args, work)
     scale_report.write(doc, args.out)
     print(f"wrote {args.out / 'scale.json'} and {args.out / 'SCALE.md'} (run files in {work})")
 

@@ -13,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import scale_books
 import scale_truth
 
 CYCLE_S = 900
@@ -100,6 +101,7 @@ def build(args, work: Path, grids: list[int], marks: dict, sampler, started_sim:
     t0 = time.monotonic()
     truth = Truth(world(args, START))
     db = sqlite3.connect(f"file:{work / 'collector.db'}?mode=ro", uri=True)
+    planned = scale_books.planner_lines(work)
     cycles = []
     real_cycle = CYCLE_S / args.speed
     for g in grids:
@@ -117,12 +119,15 @@ def build(args, work: Path, grids: list[int], marks: dict, sampler, started_sim:
                 "cpu_s": cpu, "cpu_share_of_core": round(cpu / real_cycle, 4) if cpu is not None else None,
                 "sink_cpu_s": sink, "sink_cpu_share_of_core": round(sink / real_cycle, 4) if sink is not None else None,
                 "db_bytes_added": _delta(marks, g, "db_bytes") if g + CYCLE_S in marks else None,
+                **scale_books.cycle(db, platform, g, iso(g), whole, truth.trading(platform, g, whole), planned, marks[g].get("sim_stats"),
+                                    marks.get(g + CYCLE_S, {}).get("sim_stats")),
             })
     steady = [c for c in cycles if c["db_bytes_added"] is not None and c["platform"] == "polymarket"]
     steady = steady[1:] or steady   # the first measured cycle still adds the catalogue itself
     per_cycle = statistics.mean(c["db_bytes_added"] for c in steady) if steady else 0
     archive = _archive(db, grids)
     rows_per_cycle = statistics.mean(sum(c["snapshotted"] for c in cycles if c["grid_time"] == iso(g)) for g in grids)
+    book_rows_per_cycle = statistics.mean(sum(c["book_rows"] for c in cycles if c["grid_time"] == iso(g)) for g in grids)
     arch_day = archive["bytes_per_row"] * rows_per_cycle * 86400 / CYCLE_S if archive["bytes_per_row"] else None
 
     def mean_of(key: str, platform: str | None = None) -> float | None:
@@ -133,7 +138,8 @@ def build(args, work: Path, grids: list[int], marks: dict, sampler, started_sim:
         "world": {n: getattr(args, n) for n in scale_truth.SIZE_OPTIONS}, "seed": args.seed,
         "speed": args.speed, "requests_per_second": 2.0 * args.speed, "cycles": len(grids),
         "label": args.label, "run_started_sim": iso(started_sim), "run_ended_sim": iso(end_sim),
-        "machine": {"cpus": os.cpu_count(), "python": host.python_version(), "load_avg_at_end": os.getloadavg()},
+        "machine": {"cpus": os.cpu_count(), "python": host.python_version(), "load_avg_at_end": getattr(sampler, "load_avg_at_end", None) or os.getloadavg(),
+                    "load_avg_mean": sampler.load_avg_mean()},
         "coverage_min": min((c["coverage"] for c in cycles if c["coverage"] is not None), default=None),
         "phase_wall_max_s": {p: max((c["wall_s"].get(p, 0) for c in cycles), default=0) for p in PHASES},
         "fetcher_cpu_share_mean": {p: mean_of("cpu_share_of_core", p) for p in scale_truth.PLATFORMS},
@@ -145,6 +151,8 @@ def build(args, work: Path, grids: list[int], marks: dict, sampler, started_sim:
         "archive": archive, "snapshot_rows_per_cycle": round(rows_per_cycle),
         "archive_bytes_per_day": round(arch_day) if arch_day else None,
         "archive_bytes_per_year": round(arch_day * 365) if arch_day else None,
+        "books": scale_books.summary(cycles),
+        "book_storage": scale_books.storage(db, grids[0] // 86400 * 86400, book_rows_per_cycle),
         "analysis_s": round(time.monotonic() - t0, 1),
     }
     db.close()
@@ -169,8 +177,8 @@ def markdown(doc: dict) -> str:
         f"Simulated clock at {s['speed']:g}x, so every fetcher's request rate was raised to "
         f"{s['requests_per_second']:g} req/s = the default 2 req/s per simulated second; cycle figures are "
         f"per 900 simulated seconds ({900 / s['speed']:g} real s). CPU shares are of one core in real time. "
-        f"Machine: {s['machine']['cpus']} cores shared with other jobs (load average at the end "
-        f"{s['machine']['load_avg_at_end'][0]:.1f}), Python {s['machine']['python']}.",
+        f"Machine: {s['machine']['cpus']} cores shared with other jobs (1-minute load average {s['machine']['load_avg_mean']:.1f} "
+        f"on average over the run, {s['machine']['load_avg_at_end'][0]:.1f} at the end), Python {s['machine']['python']}.",
         "",
         "| platform | grid time | open at t | open whole slot | snapshotted | covered | requests (discover/snapshot/resolve)"
         " | phase wall s (d/s/r) | fetcher CPU s (share) | sink CPU s (share) | DB bytes added |",
@@ -185,9 +193,9 @@ def markdown(doc: dict) -> str:
         lines.append(f"| {c['platform']} | {c['grid_time']} | {c['open_markets']:,} | {c['open_whole_slot']:,} | "
                      f"{c['snapshotted']:,} | {c['covered']:,} ({cov}) | {req} | {wall} | {cpu} | {sink} | "
                      f"{_mb(c['db_bytes_added'])} |")
+    lines += ["", *scale_books.table(doc["cycles"])]
     lab = s["labels"]
     lines += [
-        "",
         "Summary:",
         "",
         f"- Open markets snapshotted, worst cycle: **{s['coverage_min']:.2%}** of those open for the whole slot "
@@ -208,7 +216,8 @@ def markdown(doc: dict) -> str:
         f"a day, {_mb(s['db_bytes_per_year'])} a year at this scale (before archiving).",
         f"- Archive: the run's {a['rows']:,} snapshot rows written by the archiver take {a['bytes_per_row']} B/row; "
         f"{s['snapshot_rows_per_cycle']:,} rows a cycle -> {_mb(s['archive_bytes_per_day'])} a day, "
-        f"{_mb(s['archive_bytes_per_year'])} a year (price snapshots; order-book rows come on top).",
+        f"{_mb(s['archive_bytes_per_year'])} a year (price snapshots; order-book rows below).",
+        *scale_books.summary_lines(s),
         "",
     ]
     return "\n".join(lines)
@@ -233,6 +242,7 @@ def figures(doc: dict) -> list[list[str]]:
         [f"{tag}: peak RSS", ", ".join(f"{k} {v:.0f} MB" for k, v in rss.items()), "bounded", "VmHWM of each program"],
         [f"{tag}: storage per day", f"SQLite {_mb(s['db_bytes_per_day'])}, archive {_mb(s['archive_bytes_per_day'])}",
          "one machine", f"a year: {_mb(s['db_bytes_per_year'])} in SQLite or {_mb(s['archive_bytes_per_year'])} archived"],
+        *scale_books.figures(s, tag),
     ]
 
 

@@ -10,6 +10,7 @@ sweep must have found it whenever in the slot it ran.
 from __future__ import annotations
 
 from simulator.kx_model import MVE
+from simulator.pm_model import LEGACY
 from simulator.sizing import WorldSize
 from simulator.world import World
 
@@ -71,6 +72,22 @@ class Truth:
                     if cat.status(m, g + span) == "active":
                         whole.add(m.ticker)
         return n_open, whole
+
+    def trading(self, platform: str, g: float, whole: set[str]) -> set[str]:
+        """Of ``whole``, the markets with a book to serve for the whole slot: Kalshi's active ones all;
+        Polymarket's unless listed before their event opens for trading or legacy (no CLOB book:
+        the simulator answers "no book" for them, as Polymarket does)."""
+        if platform != "polymarket":
+            return whole
+        cat, out = self.w.pm, set()
+        for e in range(cat.n_events):
+            if not self._pm_open(e, g):
+                continue
+            ev = cat.event(e)
+            if ev.open > g or ev.etype == LEGACY:
+                continue
+            out.update("0x%064x" % cat.conds.encode(i) for i in range(ev.first, ev.first + ev.size))
+        return out & whole
 
     def final_at(self, platform: str, market_id: str) -> float | None:
         """When the market's result became final (None: not a market of this world)."""

@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from collector import clock
+
 # 0.4 of a cycle's requests. At 0.8 the real-scale run (bench/SCALE.md, 120k open Kalshi markets)
 # spent 657-744 s of every 900 s cycle on SNAPSHOT and DISCOVER/RESOLVE ran once an hour instead of
 # 12 and 2 times. The rest of the cadence needs ~1,029 requests per 15 min at 120k Kalshi markets
@@ -53,8 +55,9 @@ def report(ctx, plan: Plan, interval_s: float, found: int) -> None:
 
 
 def budget(requests_per_second: float, interval_s: float, used: int) -> int:
-    """Requests books may spend this cycle."""
-    return max(0, int(requests_per_second * interval_s * BUDGET_SHARE) - used)
+    """Requests books may spend this cycle: the rate is per real second and the interval simulated
+    (a faster clock in the scale run or the soak, rates raised with it), so the cycle's real length."""
+    return max(0, int(requests_per_second * clock.to_real(interval_s) * BUDGET_SHARE) - used)
 
 
 def plan(volumes: dict[str, float | None], per_request: int, allowed: int, cycle: int) -> Plan:
@@ -74,6 +77,11 @@ def plan(volumes: dict[str, float | None], per_request: int, allowed: int, cycle
     turn = slots - top_n
     if turn <= 0:
         return Plan(top, allowed, allowed, n, 0 if not rest else 10**9)
-    start = (cycle * turn) % len(rest)
+    # The rest split into ``revisit`` consecutive pieces by id, piece ``cycle % revisit`` this cycle
+    # (a turn is at least a piece, so pieces overlap a little and absorb markets opening or closing).
+    # Not ``cycle * turn % len(rest)``: at real cycle numbers (~2 million) that start jumps anywhere
+    # as soon as one market opens or closes, and markets went unbooked for more than the revisit.
+    revisit = math.ceil(len(rest) / turn)
+    start = (cycle % revisit) * len(rest) // revisit
     rotated = (rest[start:] + rest[:start])[:turn]
-    return Plan(top + rotated, allowed, allowed, n, math.ceil(len(rest) / turn))
+    return Plan(top + rotated, allowed, allowed, n, revisit)
