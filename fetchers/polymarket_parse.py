@@ -81,8 +81,10 @@ def _f(value, field: str) -> float | None:
     return value if type(value) is float and math.isfinite(value) else num(value, field)
 
 
-def parse_market(raw, observed_at: float) -> Market:
-    """One Gamma market row (GammaRow or dict) -> Market with its MarketUpsert; BadRecord if unusable."""
+def parse_market(raw, observed_at: float, check: bool = True) -> Market:
+    """One Gamma market row (GammaRow or dict) -> Market with its MarketUpsert; BadRecord if unusable.
+
+    ``check=False`` leaves the bounds to the caller, which checks a whole page at once (parse_rows)."""
     row = as_row(raw)
     cond = row.conditionId
     if not isinstance(cond, str) or not cond.startswith("0x") or len(cond) < 4:
@@ -136,13 +138,19 @@ def parse_market(raw, observed_at: float) -> Market:
         end_date=iso(row.endDate, "endDate"), created_at=iso(row.createdAt, "createdAt"),
         updated_at=m.updated_at, extra=extra,
     )
-    # every bound of collector/bounds.py, on the metadata and on the prices a snapshot would carry
-    why = validate.problem(m.upsert) or validate.problem(snapshot(m, bounds.TIME_MIN)) or next(
-        (f"{name} {v!r} outside 2000-2100" for name, v in (("closedTime", m.closed_time), ("umaEndDate", m.uma_end))
-         if v and not "2000" <= v[:4] < "2100"), None)  # the dates a Resolution carries
-    if why:
-        raise BadRecord(why)
+    if check:
+        why = problem(m, validate.problem(m.upsert))
+        if why:
+            raise BadRecord(why)
     return m
+
+
+def problem(m: Market, upsert_problem: str | None) -> str | None:
+    """Every bound of collector/bounds.py on a parsed market: its metadata (``upsert_problem``, what
+    validate says of m.upsert), the prices a snapshot would carry and the dates a Resolution carries."""
+    return upsert_problem or validate.problem(snapshot(m, bounds.TIME_MIN)) or next(
+        (f"{name} {v!r} outside 2000-2100" for name, v in (("closedTime", m.closed_time), ("umaEndDate", m.uma_end))
+         if v and not "2000" <= v[:4] < "2100"), None)
 
 
 _NO_EVENT = EventRef()
@@ -150,14 +158,25 @@ _NO_EVENT = EventRef()
 
 def parse_rows(rows: list, observed_at: float) -> tuple[list[Market], list[tuple[str, str]]]:
     """A page of rows -> (markets, [(what, why) for every rejected row])."""
-    good, bad = [], []
+    parsed, bad = [], []
     for raw in rows:
         try:
-            good.append(parse_market(raw, observed_at))
+            parsed.append((raw, parse_market(raw, observed_at, check=False)))
         except BadRecord as exc:
-            ident = raw.id if isinstance(raw, GammaRow) else raw.get("id") if isinstance(raw, dict) else None
-            bad.append((f"gamma market id={ident!r}", str(exc)))
+            bad.append((_what(raw), str(exc)))
+    good = []  # the metadata bounds checked for the whole page at once (validate.problems), same answers
+    for (raw, m), upsert_problem in zip(parsed, validate.problems([m.upsert for _, m in parsed])):
+        why = problem(m, upsert_problem)
+        if why:
+            bad.append((_what(raw), why))
+        else:
+            good.append(m)
     return good, bad
+
+
+def _what(raw) -> str:
+    ident = raw.id if isinstance(raw, GammaRow) else raw.get("id") if isinstance(raw, dict) else None
+    return f"gamma market id={ident!r}"
 
 
 def snapshot(m: Market, t: int) -> wire.PriceSnapshot:
