@@ -37,7 +37,10 @@ def features(bids: list[tuple[int, int]], asks: list[tuple[int, int]]) -> dict:
 
 
 def stage(con: duckdb.DuckDBPyConnection, archive_files: list[str]) -> bool:
-    """Copy found YES books into DuckDB (``bookpts``: market, t, observed ms, levels); False if none."""
+    """Copy found YES books into DuckDB (``bookpts``: market, t, observed ms, levels); False if none.
+
+    Archived books find their market's ref through ``market_keys`` (history.stage), not through
+    DuckDB's SQLite scanner on the markets table, which kept RSS growing with the markets."""
     try:  # an unchanged book's row names the earlier row holding its levels (same_as, migration 007)
         con.execute("CREATE OR REPLACE TABLE bookpts AS SELECT b.market, b.t, b.t * 1000 + b.seen_ms AS seen, "
                     "coalesce(b.levels, r.levels) AS levels FROM c.book b LEFT JOIN c.book r "
@@ -53,7 +56,7 @@ def stage(con: duckdb.DuckDBPyConnection, archive_files: list[str]) -> bool:
         con.execute("CREATE OR REPLACE TABLE bookarch AS SELECT m.id AS market, epoch(a.t)::BIGINT AS t, "
                     "epoch(a.t)::BIGINT * 1000 + a.seen_ms AS seen, a.* EXCLUDE (market_id, t, seen_ms) "
                     "FROM read_parquet(?, hive_partitioning = true, union_by_name = true) a "
-                    "JOIN c.markets m ON m.platform = a.platform AND m.market_id = a.market_id "
+                    "JOIN market_keys m ON m.platform = a.platform AND m.market_id = a.market_id "
                     "WHERE a.outcome = 0 AND a.found", [archive_files])
     return True
 

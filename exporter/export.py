@@ -81,12 +81,11 @@ def run(cfg: Config, opt: Options) -> dict:
     opt.out_dir.mkdir(parents=True, exist_ok=True)
     duck.return_freed_memory()
     with tempfile.TemporaryDirectory(prefix=".export-", dir=opt.out_dir) as tmp:
-        con = duck.connect(tmp)
+        scratch = duck.Scratch(tmp, opt.db_path)
         try:
-            duck.attach_sqlite(con, opt.db_path, "c")
-            return _run(cfg, opt, con, tmp)
+            return _run(cfg, opt, scratch, tmp)
         finally:
-            con.close()
+            scratch.close()
 
 
 def _stage_both_stores(con, cat, reader: catalog.Reader, cfg: Config, opt: Options) -> tuple[dict, int]:
@@ -99,7 +98,7 @@ def _stage_both_stores(con, cat, reader: catalog.Reader, cfg: Config, opt: Optio
     for _ in range(5):
         files = archive.registered_files(opt.db_path, cfg.archive_dir)
         book_files = book_features.registered_files(opt.db_path, cfg.archive_dir)
-        stats = history.stage(con, cat.refs, cat.cutoffs, files, reader.keys() if files else None)
+        stats = history.stage(con, cat.refs, cat.cutoffs, files, reader.keys() if files or book_files else None)
         book_files_staged = len(book_files) if book_features.stage(con, book_files) else -1  # -1: no book table
         if (archive.registered_files(opt.db_path, cfg.archive_dir) == files
                 and book_features.registered_files(opt.db_path, cfg.archive_dir) == book_files):
@@ -107,7 +106,8 @@ def _stage_both_stores(con, cat, reader: catalog.Reader, cfg: Config, opt: Optio
     raise DatabaseError("the archive kept changing during the export; try again")
 
 
-def _run(cfg: Config, opt: Options, con, scratch: str) -> dict:
+def _run(cfg: Config, opt: Options, scratch: duck.Scratch, temp_dir: str) -> dict:
+    con = scratch.con
     _memory(con, opt, "start")
     # --- wwatcher first: the linker's catalog of every market is built only when there are alerts --
     if opt.use_wwatcher:
@@ -117,13 +117,14 @@ def _run(cfg: Config, opt: Options, con, scratch: str) -> dict:
         alerts, source = [], wwatcher.Source(None, "disabled", "wwatcher linking disabled (--no-wwatcher)")
     reader = catalog.Reader(opt.db_path)
     try:
-        return _export(cfg, opt, con, scratch, reader, alerts, source)
+        return _export(cfg, opt, scratch, temp_dir, reader, alerts, source)
     finally:
         reader.close()
 
 
-def _export(cfg: Config, opt: Options, con, scratch: str, reader: catalog.Reader, alerts, source) -> dict:
-    log = opt.log
+def _export(cfg: Config, opt: Options, scratch: duck.Scratch, temp_dir: str, reader: catalog.Reader, alerts,
+            source) -> dict:
+    log, con = opt.log, scratch.con
     cat = catalog.load(reader, linkable=bool(alerts))
     _memory(con, opt, "markets loaded")
     log(f"markets: {len(cat.refs)} resolved YES/NO to export, {cat.voided} voided left out")
@@ -150,10 +151,13 @@ def _export(cfg: Config, opt: Options, con, scratch: str, reader: catalog.Reader
     # --- snapshots, markets.parquet, prompts ---------------------------------------------------
     stats, book_files = _stage_both_stores(con, cat, reader, cfg, opt)
     _memory(con, opt, "snapshots staged")
-    after = dict(con.execute("SELECT s.market, count(*) FROM snaps s JOIN exported e ON s.market = e.id"
-                             " WHERE s.o > e.cut GROUP BY s.market").fetchall())
+    after = history.after_cutoff(con)
     plan = history.plan(con, cat.refs)
     _memory(con, opt, "chunks planned")
+    parts = history.split(con, cat.refs, plan, Path(temp_dir) / "buckets")
+    _memory(con, opt, "snapshots split into buckets")
+    con = scratch.reopen()  # gives back what DuckDB kept of staging and splitting (duck.Scratch)
+    _memory(con, opt, "scratch database reopened")
     split_names = ["train", "test"] if opt.split_date else ["all"]
     prompt_files = {s: ("prompts.jsonl" if s == "all" else f"prompts_{s}.jsonl") for s in split_names}
     counts = Counter()
@@ -164,9 +168,8 @@ def _export(cfg: Config, opt: Options, con, scratch: str, reader: catalog.Reader
             out, prompt_files if opt.prompts else {}) as sinks:
         total_chunks, n_chunks = sum(len(bucket) for bucket in plan), 0
         bar = _progress(opt.progress, total_chunks)
-        for chunk in history.chunks(con, cat.refs, plan, stats, scratch,
-                                    lambda lo, hi: catalog.markets_between(reader, lo, hi),
-                                    lambda: _memory(con, opt, "snapshots split into buckets")):
+        for chunk in history.chunks(con, cat.refs, plan, stats, parts,
+                                    lambda lo, hi: catalog.markets_between(reader, lo, hi)):
             yes = history.as_numpy(chunk.table["yes_price"])  # NaN where a snapshot has no price
             books = (book_features.history(con, [m.ref for m in chunk.markets],
                                            {m.ref: m.cutoff for m in chunk.markets}, book_files > 0)

@@ -1,10 +1,10 @@
 """Price histories of the exported markets, streamed in bounded chunks of markets.
 
 collector.db clusters live snapshots by (t, market) for cheap appends, which is the wrong order
-for per-market lists. So DuckDB copies the snapshot tables and the archive once into its scratch
-file (columnar, compressed, ~5 s for 10M rows), splits them into buckets of consecutive market ids
-(~BUCKET_ROWS rows each, Parquet files in the export's temp directory) and sorts one bucket at a
-time by (market, t, source), so the sort's memory does not grow with the data. The sorted rows
+for per-market lists. So DuckDB copies SQLite's snapshot tables into its scratch file (columnar,
+compressed, ~5 s for 10M rows), reads the Parquet archive in place, splits both into buckets of
+consecutive market ids (~BUCKET_ROWS rows each, Parquet files in the export's temp directory) and
+sorts one bucket at a time by (market, t, source), so the sort's memory does not grow with the data. The sorted rows
 are cut into chunks of ~CHUNK_ROWS rows, already cut at each market's cutoff by the time each
 price was *read* (o = t + lag; a sweep reads for minutes after its grid time t). Within a
 chunk, a live row wins over a backfill row for the same (market, t), exactly like the
@@ -29,7 +29,8 @@ from exporter.catalog import Market
 
 CHUNK_ROWS = 750_000  # snapshots per chunk: bounds the Arrow data of one chunk to ~75 MB
 BUCKET_ROWS = 4_000_000  # snapshots sorted at once by DuckDB (consecutive chunks): bounds the sort's memory
-PARTITION_FLUSH_ROWS = 100_000  # rows DuckDB buffers per bucket while splitting the snapshots into buckets
+PARTITION_FLUSH_ROWS = 100_000  # rows DuckDB buffers per thread while splitting the snapshots into buckets
+PARTITION_OPEN_FILES = 16  # bucket files open at once while splitting: each holds buffers (measured: RSS grew with buckets)
 STREAM_BATCH_ROWS = 100_000  # rows per record batch of the ordered snapshot stream
 
 
@@ -42,16 +43,25 @@ class Chunk:
 
 def stage(con: duckdb.DuckDBPyConnection, refs: np.ndarray, cutoffs: np.ndarray,
           archive_files: list[tuple[str, str]] = (), keys: pa.Table | None = None) -> dict[str, int]:
-    """Copy snapshots into DuckDB and register the exported markets with their cutoffs.
+    """Make ``snaps`` every stored snapshot, count them per market, and register the exported
+    markets with their cutoffs.
 
     Live snapshots come from both stores: the hot SQLite table and the registered Parquet archive
     files (exporter/archive.py); a row is in exactly one of them, so the export is the same
-    before and after archiving.
+    before and after archiving. SQLite's rows (the hot days and backfill) are copied into DuckDB,
+    a consistent picture of a database the sink keeps writing; the archive files are immutable
+    (named by their hash) and are read in place, so the export's memory does not grow with the
+    archive: copying a year of it into DuckDB first had left RSS growing with the rows. ``keys``
+    (id, platform, market_id of every market) becomes the table ``market_keys`` that maps an
+    archived row to its ref; it is needed whenever either archive (prices or books) has files.
     """
     live_lag = "lag" if "lag" in _columns(con, "c.snapshot") else "NULL"  # a database before migration 004
-    con.execute(f"CREATE OR REPLACE TABLE snaps AS SELECT market, t, yes, bid, ask, volume, liquidity,"
+    con.execute(f"CREATE OR REPLACE TABLE staged AS SELECT market, t, yes, bid, ask, volume, liquidity,"
                 f" 0::UTINYINT AS src, t + coalesce({live_lag}, 0) AS o FROM c.snapshot")
-    if archive_files:  # the archive names markets by (platform, market_id); keys maps them to refs
+    con.execute("INSERT INTO staged SELECT market, t, yes, bid, ask, volume, liquidity, 1::UTINYINT, t"
+                " FROM c.snapshot_backfill")  # history points are known as of their own time
+    sources = ["SELECT * FROM staged"]
+    if keys is not None:  # the archive names markets by (platform, market_id); keys maps them to refs
         con.register("keys_arrow", keys)
         con.execute("CREATE OR REPLACE TABLE market_keys AS SELECT * FROM keys_arrow")
         con.unregister("keys_arrow")
@@ -60,27 +70,35 @@ def stage(con: duckdb.DuckDBPyConnection, refs: np.ndarray, cutoffs: np.ndarray,
         by_platform.setdefault(platform, []).append(path)
     for platform, paths in sorted(by_platform.items()):
         lag = "a.lag" if any("lag" in pq.read_schema(p).names for p in paths) else "NULL"
-        con.execute(f"INSERT INTO snaps SELECT m.id, epoch(a.t)::BIGINT, a.yes, a.bid, a.ask, a.volume, a.liquidity,"
-                    f" 0::UTINYINT, epoch(a.t)::BIGINT + coalesce({lag}, 0) FROM read_parquet(?, union_by_name = true) a"
-                    " JOIN market_keys m ON m.platform = ? AND m.market_id = a.market_id", [paths, platform])
-    con.execute("INSERT INTO snaps SELECT market, t, yes, bid, ask, volume, liquidity, 1::UTINYINT, t"
-                " FROM c.snapshot_backfill")  # history points are known as of their own time
+        sources.append(f"SELECT m.id, epoch(a.t)::BIGINT, a.yes, a.bid, a.ask, a.volume, a.liquidity, 0::UTINYINT,"
+                       f" epoch(a.t)::BIGINT + coalesce({lag}, 0) FROM read_parquet({_sql_list(paths)},"
+                       f" union_by_name = true) a JOIN market_keys m ON m.platform = {_sql_text(platform)}"
+                       " AND m.market_id = a.market_id")
+    con.execute("CREATE OR REPLACE VIEW snaps AS " + " UNION ALL ".join(sources))
     ids = pa.table({"id": pa.array(refs, pa.int64()), "cut": pa.array(cutoffs, pa.int64())})
     con.register("exported_arrow", ids)
     con.execute("CREATE OR REPLACE TABLE exported AS SELECT * FROM exported_arrow")
     con.unregister("exported_arrow")
-    after, total = con.execute("SELECT count(*) FILTER (WHERE s.o > e.cut), count(*) FROM snaps s"
-                               " JOIN exported e ON s.market = e.id").fetchone()
-    bounds = con.execute("SELECT min(t), max(t) FROM snaps").fetchone()
+    # One pass over both stores: per market, the rows kept (read at or before the cutoff) and the
+    # rows left out, and the time range of every stored snapshot.
+    con.execute("CREATE OR REPLACE TABLE snap_counts AS SELECT s.market, count(e.id) FILTER (WHERE s.o <= e.cut) AS kept,"
+                " count(e.id) FILTER (WHERE s.o > e.cut) AS after, min(s.t) AS min_t, max(s.t) AS max_t"
+                " FROM snaps s LEFT JOIN exported e ON s.market = e.id GROUP BY s.market")
+    after, total, min_t, max_t = con.execute("SELECT coalesce(sum(after), 0), coalesce(sum(kept + after), 0),"
+                                             " min(min_t), max(max_t) FROM snap_counts").fetchone()
     return {"snapshots_after_cutoff": int(after), "snapshots_of_exported": int(total),
-            "snapshot_min_t": bounds[0], "snapshot_max_t": bounds[1]}
+            "snapshot_min_t": min_t, "snapshot_max_t": max_t}
+
+
+def after_cutoff(con: duckdb.DuckDBPyConnection) -> dict[int, int]:
+    """Per exported market ref, how many of its stored snapshots were read after its cutoff."""
+    return dict(con.execute("SELECT market, after FROM snap_counts WHERE after > 0").fetchall())
 
 
 def plan(con: duckdb.DuckDBPyConnection, refs: np.ndarray) -> list[list[tuple[int, int]]]:
     """Buckets of chunks: a chunk is a slice (start, stop) of ``refs`` holding about CHUNK_ROWS
     snapshots; a bucket is consecutive chunks holding about BUCKET_ROWS, sorted at once."""
-    counts = dict(con.execute("SELECT s.market, count(*) FROM snaps s JOIN exported e ON s.market = e.id"
-                              " WHERE s.o <= e.cut GROUP BY s.market").fetchall())
+    counts = dict(con.execute("SELECT market, kept FROM snap_counts WHERE kept > 0").fetchall())
     buckets: list[list[tuple[int, int]]] = [[]]
     start, rows, bucket_rows = 0, 0, 0
     for i, ref in enumerate(refs.tolist()):
@@ -101,23 +119,20 @@ def plan(con: duckdb.DuckDBPyConnection, refs: np.ndarray) -> list[list[tuple[in
 
 
 def chunks(con: duckdb.DuckDBPyConnection, refs: np.ndarray, plan_: list[list[tuple[int, int]]],
-           stats: dict[str, int], scratch: str | Path,
-           markets: Callable[[int, int], list[Market]], split: Callable[[], None] = lambda: None) -> Iterator[Chunk]:
+           stats: dict[str, int], parts: Path, markets: Callable[[int, int], list[Market]]) -> Iterator[Chunk]:
     """Every exported snapshot, sorted by (market, t, source) one bucket at a time, cut into the
     planned chunks; ``markets(lo, hi)`` builds the chunk's Market objects (refs lo..hi).
 
     One global ORDER BY over every staged row needed sort memory that grew with the rows (peak
     RSS x1.39 from 6M to 300M rows; at memory_limit 128 MB it failed), and a query per range of
     markets re-scanned the whole staged table each time (staged rows are in (t, market) order).
-    So one pass writes the rows, split by bucket, to Parquet files in ``scratch`` (DuckDB's
-    partitioned COPY, out of core), and each bucket is then read and sorted on its own: the sort
+    So one pass (``split``) writes the rows, split by bucket, to Parquet files in ``parts``
+    (DuckDB's partitioned COPY, out of core), and each bucket is then read and sorted on its own: the sort
     is bounded by BUCKET_ROWS at any size and the time stays linear. Rows past a chunk's last
     market are kept for the next chunk. The stream runs on its own cursor so the other queries
     of the export loop do not end it.
     """
     stats.setdefault("backfill_shadowed", 0)
-    parts = _partition(con, refs, plan_, Path(scratch) / "buckets")
-    split()  # e.g. exporter --log-memory's line for this stage
     cursor = con.cursor()
     cursor.execute("SET enable_progress_bar = false")  # a new cursor would draw one on a terminal
     for k, bucket in enumerate(plan_):
@@ -158,10 +173,10 @@ def chunks(con: duckdb.DuckDBPyConnection, refs: np.ndarray, plan_: list[list[tu
 STREAM_COLUMNS = "market, t, yes, bid, ask, volume, liquidity, src, o"
 
 
-def _partition(con: duckdb.DuckDBPyConnection, refs: np.ndarray, plan_: list[list[tuple[int, int]]],
-               parts: Path) -> Path:
+def split(con: duckdb.DuckDBPyConnection, refs: np.ndarray, plan_: list[list[tuple[int, int]]],
+          parts: Path) -> Path:
     """Write every exported snapshot at or before its market's cutoff to parts/b=K/*.parquet, K its
-    bucket, then drop the staged ``snaps`` table (every count the export needs from it is taken)."""
+    bucket, then drop the staged copy of SQLite's rows (every count the export needs is taken)."""
     bucket = np.empty(len(refs), np.int32)
     for k, chunks_ in enumerate(plan_):
         bucket[chunks_[0][0]:chunks_[-1][1]] = k
@@ -169,15 +184,25 @@ def _partition(con: duckdb.DuckDBPyConnection, refs: np.ndarray, plan_: list[lis
     con.execute("CREATE OR REPLACE TABLE bucket_of AS SELECT * FROM bucket_arrow")
     con.unregister("bucket_arrow")
     con.execute(f"SET partitioned_write_flush_threshold = {PARTITION_FLUSH_ROWS}")
+    con.execute(f"SET partitioned_write_max_open_files = {PARTITION_OPEN_FILES}")
     quoted = str(parts).replace("'", "''")
     con.execute(f"COPY (SELECT {', '.join('s.' + c for c in STREAM_COLUMNS.split(', '))}, b.b FROM snaps s"
                 " JOIN exported e ON s.market = e.id JOIN bucket_of b ON s.market = b.id WHERE s.o <= e.cut)"
                 f" TO '{quoted}' (FORMAT parquet, PARTITION_BY (b), OVERWRITE_OR_IGNORE)")
-    # The staged table is read: dropping it frees its blocks and the in-memory metadata of its
-    # row groups (which grows with the rows) before the buckets are sorted.
-    con.execute(f"CREATE OR REPLACE TABLE no_snaps AS SELECT {STREAM_COLUMNS} FROM snaps WHERE false")
-    con.execute("DROP TABLE snaps")
+    # SQLite's staged copy is read: dropping it frees its blocks before the buckets are sorted.
+    con.execute(f"CREATE OR REPLACE TABLE no_snaps AS SELECT {STREAM_COLUMNS} FROM staged WHERE false")
+    con.execute("DROP VIEW snaps")
+    con.execute("DROP TABLE staged")
     return parts
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _sql_list(values: list[str]) -> str:
+    """A SQL list literal of strings (a view cannot take parameters)."""
+    return "[" + ", ".join(_sql_text(v) for v in values) + "]"
 
 
 def _live_wins(table: pa.Table) -> pa.Table:
