@@ -39,6 +39,7 @@ sys.path.insert(0, str(REPO))
 
 from report import figure  # noqa: E402
 
+from exporter import book_archive  # noqa: E402
 from exporter.archive import SCHEMA  # noqa: E402
 from exporter.duck import MEMORY_LIMIT  # noqa: E402
 from sink.schema import connect_writer, migrate  # noqa: E402
@@ -59,8 +60,24 @@ def iso(t: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
-def build(root: Path, fraction: float) -> tuple[Path, int]:
-    """collector.db + archive/ for `fraction` of full scale; returns (config path, archived rows)."""
+def book_table(ids: np.ndarray, m: np.ndarray, t: np.ndarray, yes: np.ndarray) -> pa.Table:
+    """One found YES book of two levels a side for each (market, t) row, in the archive's layout
+    (exporter/book_archive.py), its prices around the snapshot's."""
+    seen = (m % 240).astype(np.int64) * 1000
+    cols = {"market_id": pa.array(ids[m], pa.string()).dictionary_encode(),
+            "t": pa.array(t, pa.timestamp("s", tz="UTC")), "outcome": pa.array(np.zeros(len(m), np.int8)),
+            "found": pa.array(np.ones(len(m), bool)), "seen_ms": pa.array(seen), "book_ms": pa.array(seen - 400),
+            "hash32": pa.array(yes.astype(np.int64)), "same_as": pa.nulls(len(m), pa.int32())}
+    for side, sign in (("bid", -1), ("ask", 1)):
+        for n in (1, 2):
+            cols[f"{side}_px_{n}"] = pa.array((yes + sign * (5000 * (2 * n - 1))).astype(np.int32))
+            cols[f"{side}_sz_{n}"] = pa.array((m % 500 + 100 * n).astype(np.int64))
+    return pa.table(cols)
+
+
+def build(root: Path, fraction: float, books: bool = False) -> tuple[Path, int]:
+    """collector.db + archive/ for `fraction` of full scale (and an order book for every snapshot
+    when ``books``); returns (config path, archived snapshot rows)."""
     open_markets = max(1, round(FULL_OPEN_MARKETS * fraction))
     per_day = open_markets / MARKET_DAYS  # markets opening each day keep `open_markets` open
     n_markets = int(per_day * YEAR_DAYS)
@@ -84,7 +101,8 @@ def build(root: Path, fraction: float) -> tuple[Path, int]:
     archive = root / "archive"
     rows_total = 0
     order = np.argsort(np.array(ids, dtype=object), kind="stable")  # the archive sorts by market_id, t
-    registry = []
+    registry, book_registry = [], []
+    id_array = np.array(ids, dtype=object)
     for day in range(YEAR_DAYS + MARKET_DAYS):
         d0 = T0 + day * DAY
         live = order[(starts[order] < d0 + DAY) & (close[order] > d0)]
@@ -112,8 +130,15 @@ def build(root: Path, fraction: float) -> tuple[Path, int]:
             sha = hashlib.sha256(path.read_bytes()).hexdigest()
             registry.append((platform, date, rel, int(t.min()), int(t.max()), table.num_rows, len(mine), sha,
                              time.time()))
+            if books:
+                rel = f"order_books/platform={platform}/date={date}/part-{day:08d}.parquet"
+                (archive / rel).parent.mkdir(parents=True, exist_ok=True)
+                book_archive.write(book_table(id_array, m, t, yes), archive / rel)
+                sha = hashlib.sha256((archive / rel).read_bytes()).hexdigest()
+                book_registry.append((platform, date, rel, int(t.min()), int(t.max()), len(m), sha, time.time()))
     db.execute("BEGIN")
     db.executemany("INSERT INTO archived_partitions VALUES (?,?,?,?,?,?,?,?,?)", registry)
+    db.executemany("INSERT INTO archived_book_partitions VALUES (?,?,?,?,?,?,?,?)", book_registry)
     db.execute("COMMIT")
     db.close()
     cfg = root / "config.toml"
@@ -137,22 +162,24 @@ def main() -> None:
                     help="fractions of a full-scale year (1.0 = ~6 billion rows)")
     ap.add_argument("--prompts", action="store_true", help="also write prompts")
     ap.add_argument("--keep", help="directory to build in and keep (reuses built sizes)")
+    ap.add_argument("--books", action="store_true",
+                    help="also archive an order book for every snapshot (issue #19's book_history column)")
     args = ap.parse_args()
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench_year_"))
     work.mkdir(parents=True, exist_ok=True)
     bin_dir = Path(sys.executable).parent
     results = []
     for fraction in sorted(args.fractions):
-        root = work / f"f{fraction:g}"
+        root = work / (f"f{fraction:g}" + ("-books" if args.books else ""))
         expected = FULL_OPEN_MARKETS * fraction * CYCLES_PER_DAY * YEAR_DAYS
         free_gb = shutil.disk_usage(work).free / 1e9
-        if free_gb - 3 * expected * BYTES_PER_ROW / 1e9 < MIN_FREE_GB:
+        if free_gb - 3 * expected * BYTES_PER_ROW * (2 if args.books else 1) / 1e9 < MIN_FREE_GB:
             print(f"fraction {fraction:g}: ~{expected / 1e6:.0f}M rows would leave < {MIN_FREE_GB:.0f} GB free; skipped")
             continue
         cfg = root / "config.toml"
         if not cfg.exists():
             t = time.perf_counter()
-            _, rows = build(root, fraction)
+            _, rows = build(root, fraction, args.books)
             (root / "rows").write_text(str(rows))
             print(f"fraction {fraction:g}: built {rows:,} archived rows in {time.perf_counter() - t:.0f} s")
         rows = int((root / "rows").read_text())
@@ -181,7 +208,8 @@ def main() -> None:
           f"{'PASS' if ratio <= RSS_RATIO_TARGET else 'FAIL'}); CPU per M rows {small[3] / small[1] * 1e6:.2f} -> "
           f"{large[3] / large[1] * 1e6:.2f} s; slowest status {max(r[5] for r in results):.2f} s "
           f"(target < {STATUS_TARGET_S:.0f} s)")
-    figure(f"year archive export, {large[1]:,} rows ({large[0]:g} of full scale)",
+    books = " and as many order books" if args.books else ""
+    figure(f"year archive export, {large[1]:,} rows{books} ({large[0]:g} of full scale)",
            f"{large[2]:.0f} s, peak RSS {large[4]:.0f} MB (x{ratio:.2f} of {small[1]:,} rows)",
            f"RSS ratio <= {RSS_RATIO_TARGET}, status < {STATUS_TARGET_S:.0f} s",
            f"CPU {small[3] / small[1] * 1e6:.2f} vs {large[3] / large[1] * 1e6:.2f} s per M rows; "

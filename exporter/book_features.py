@@ -9,9 +9,12 @@ whose book was missing or empty has no point.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 
 from collector import books
+from exporter import history
 from collector.bounds import PRICE_SCALE
 
 NEAR_1C, NEAR_5C = 10_000, 50_000  # in millionths
@@ -37,7 +40,9 @@ def features(bids: list[tuple[int, int]], asks: list[tuple[int, int]]) -> dict:
 
 
 def stage(con: duckdb.DuckDBPyConnection, archive_files: list[str]) -> bool:
-    """Copy found YES books into DuckDB (``bookpts``: market, t, observed ms, levels); False if none.
+    """Make the found YES books readable: ``bookpts`` (SQLite's, copied: market, t, observed ms,
+    levels blob) and, with archive files, ``bookarch`` (read in place, levels as columns); False
+    for a database without books.
 
     Archived books find their market's ref through ``market_keys`` (history.stage), not through
     DuckDB's SQLite scanner on the markets table, which kept RSS growing with the markets."""
@@ -52,13 +57,26 @@ def stage(con: duckdb.DuckDBPyConnection, archive_files: list[str]) -> bool:
                         " FROM c.book WHERE outcome = 0 AND levels IS NOT NULL")  # not yet migrated to 007
         except duckdb.Error:
             return False  # a database from before the order-book migration
+    con.execute("DROP VIEW IF EXISTS bookarch")
     if archive_files:
-        con.execute("CREATE OR REPLACE TABLE bookarch AS SELECT m.id AS market, epoch(a.t)::BIGINT AS t, "
+        con.execute("CREATE VIEW bookarch AS SELECT m.id AS market, epoch(a.t)::BIGINT AS t, "
                     "epoch(a.t)::BIGINT * 1000 + a.seen_ms AS seen, a.* EXCLUDE (market_id, t, seen_ms) "
-                    "FROM read_parquet(?, hive_partitioning = true, union_by_name = true) a "
-                    "JOIN market_keys m ON m.platform = a.platform AND m.market_id = a.market_id "
-                    "WHERE a.outcome = 0 AND a.found", [archive_files])
+                    f"FROM read_parquet({history.sql_list(archive_files)}, hive_partitioning = true,"
+                    " union_by_name = true) a JOIN market_keys m ON m.platform = a.platform AND m.market_id = a.market_id"
+                    " WHERE a.outcome = 0 AND a.found")
     return True
+
+
+def split(con: duckdb.DuckDBPyConnection, buckets: int, parts: Path, archived: bool) -> None:
+    """The exported markets' books into parts/{hot,archived}/b=K/, K the bucket of their market
+    (history.split's ``bucket_of``), so each chunk reads only its bucket's books: a query per chunk
+    over every stored book made the export's time grow with the square of the data."""
+    by_bucket = " JOIN bucket_of k ON x.market = k.id"
+    history.split_rows(con, f"SELECT x.*, k.b FROM bookpts x{by_bucket}", buckets, parts / "hot")
+    if archived:  # stage made the view
+        history.split_rows(con, f"SELECT x.*, k.b FROM bookarch x{by_bucket}", buckets, parts / "archived")
+        con.execute("DROP VIEW bookarch")
+    con.execute("DROP TABLE bookpts")
 
 
 def _archived_levels(row: dict) -> tuple[list, list]:
@@ -71,18 +89,24 @@ def _archived_levels(row: dict) -> tuple[list, list]:
     return out
 
 
-def history(con: duckdb.DuckDBPyConnection, refs: list[int], cutoffs: dict[int, int | None],
-            archived: bool) -> dict[int, list[dict]]:
-    """Book points per market ref (observed_at <= cutoff), ascending observation time."""
+def history_of(con: duckdb.DuckDBPyConnection, refs: list[int], cutoffs: dict[int, int | None],
+               parts: Path, bucket: int) -> dict[int, list[dict]]:
+    """Book points per market ref (observed_at <= cutoff), ascending observation time; the refs
+    are a chunk of bucket ``bucket`` (``split``)."""
     if not refs:
         return {}
     lo, hi = min(refs), max(refs)
     points: dict[int, list[tuple[int, int, tuple]]] = {}
-    for market, t, seen, blob in con.execute("SELECT market, t, seen, levels FROM bookpts WHERE market BETWEEN ? AND ?",
-                                             [lo, hi]).fetchall():
-        points.setdefault(market, []).append((seen, t, books.unpack(blob)))
+    hot = sorted(str(p) for p in (parts / "hot" / f"b={bucket}").glob("*.parquet"))
+    if hot:
+        for market, t, seen, blob in con.execute(
+                "SELECT market, t, seen, levels FROM read_parquet(?, hive_partitioning = false)"
+                " WHERE market BETWEEN ? AND ?", [hot, lo, hi]).fetchall():
+            points.setdefault(market, []).append((seen, t, books.unpack(blob)))
+    archived = sorted(str(p) for p in (parts / "archived" / f"b={bucket}").glob("*.parquet"))
     if archived:
-        cur = con.execute("SELECT * FROM bookarch WHERE market BETWEEN ? AND ?", [lo, hi])
+        cur = con.execute("SELECT * FROM read_parquet(?, hive_partitioning = false, union_by_name = true)"
+                          " WHERE market BETWEEN ? AND ?", [archived, lo, hi])
         names = [d[0] for d in cur.description]
         for values in cur.fetchall():
             row = dict(zip(names, values))

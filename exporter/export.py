@@ -155,6 +155,8 @@ def _export(cfg: Config, opt: Options, scratch: duck.Scratch, temp_dir: str, rea
     plan = history.plan(con, cat.refs)
     _memory(con, opt, "chunks planned")
     parts = history.split(con, cat.refs, plan, Path(temp_dir) / "buckets")
+    if book_files >= 0:
+        book_features.split(con, len(plan), Path(temp_dir) / "books", archived=book_files > 0)
     _memory(con, opt, "snapshots split into buckets")
     con = scratch.reopen()  # gives back what DuckDB kept of staging and splitting (duck.Scratch)
     _memory(con, opt, "scratch database reopened")
@@ -171,8 +173,9 @@ def _export(cfg: Config, opt: Options, scratch: duck.Scratch, temp_dir: str, rea
         for chunk in history.chunks(con, cat.refs, plan, stats, parts,
                                     lambda lo, hi: catalog.markets_between(reader, lo, hi)):
             yes = history.as_numpy(chunk.table["yes_price"])  # NaN where a snapshot has no price
-            books = (book_features.history(con, [m.ref for m in chunk.markets],
-                                           {m.ref: m.cutoff for m in chunk.markets}, book_files > 0)
+            books = (book_features.history_of(con, [m.ref for m in chunk.markets],
+                                              {m.ref: m.cutoff for m in chunk.markets}, Path(temp_dir) / "books",
+                                              chunk.bucket)
                      if book_files >= 0 else {})
             writer.write_table(rows.markets_table(chunk, yes, per_market, news, after, books),
                                row_group_size=max(1, len(chunk.markets)))

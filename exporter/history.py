@@ -30,7 +30,7 @@ from exporter.catalog import Market
 CHUNK_ROWS = 750_000  # snapshots per chunk: bounds the Arrow data of one chunk to ~75 MB
 BUCKET_ROWS = 4_000_000  # snapshots sorted at once by DuckDB (consecutive chunks): bounds the sort's memory
 PARTITION_FLUSH_ROWS = 100_000  # rows DuckDB buffers per thread while splitting the snapshots into buckets
-PARTITION_OPEN_FILES = 16  # bucket files open at once while splitting: each holds buffers (measured: RSS grew with buckets)
+SPLIT_FANOUT = 16  # files one COPY writes at once while splitting (history._split_into)
 STREAM_BATCH_ROWS = 100_000  # rows per record batch of the ordered snapshot stream
 
 
@@ -39,6 +39,7 @@ class Chunk:
     markets: list[Market]
     table: pa.Table  # market, t, observed_at, known_at, yes_price, best_bid, best_ask, volume, liquidity
     offsets: list[int]  # rows of markets[i] are table[offsets[i]:offsets[i+1]]
+    bucket: int  # the bucket of the plan the chunk belongs to (split: its files)
 
 
 def stage(con: duckdb.DuckDBPyConnection, refs: np.ndarray, cutoffs: np.ndarray,
@@ -71,7 +72,7 @@ def stage(con: duckdb.DuckDBPyConnection, refs: np.ndarray, cutoffs: np.ndarray,
     for platform, paths in sorted(by_platform.items()):
         lag = "a.lag" if any("lag" in pq.read_schema(p).names for p in paths) else "NULL"
         sources.append(f"SELECT m.id, epoch(a.t)::BIGINT, a.yes, a.bid, a.ask, a.volume, a.liquidity, 0::UTINYINT,"
-                       f" epoch(a.t)::BIGINT + coalesce({lag}, 0) FROM read_parquet({_sql_list(paths)},"
+                       f" epoch(a.t)::BIGINT + coalesce({lag}, 0) FROM read_parquet({sql_list(paths)},"
                        f" union_by_name = true) a JOIN market_keys m ON m.platform = {_sql_text(platform)}"
                        " AND m.market_id = a.market_id")
     con.execute("CREATE OR REPLACE VIEW snaps AS " + " UNION ALL ".join(sources))
@@ -162,7 +163,7 @@ def chunks(con: duckdb.DuckDBPyConnection, refs: np.ndarray, plan_: list[list[tu
             group = markets(int(refs[start]), last)
             if [m.ref for m in group] != refs[start:stop].tolist():
                 raise RuntimeError(f"markets {refs[start]}..{last} changed in the export's own copy")
-            chunk = Chunk(group, _typed(table), _offsets(group, table["market"]))
+            chunk = Chunk(group, _typed(table), _offsets(group, table["market"]), k)
             table = group = None  # only the typed copy lives on while the caller writes the chunk
             yield chunk
             chunk = None  # gone before the next chunk (and the next bucket's sort) allocates
@@ -183,12 +184,9 @@ def split(con: duckdb.DuckDBPyConnection, refs: np.ndarray, plan_: list[list[tup
     con.register("bucket_arrow", pa.table({"id": pa.array(refs, pa.int64()), "b": pa.array(bucket, pa.int32())}))
     con.execute("CREATE OR REPLACE TABLE bucket_of AS SELECT * FROM bucket_arrow")
     con.unregister("bucket_arrow")
-    con.execute(f"SET partitioned_write_flush_threshold = {PARTITION_FLUSH_ROWS}")
-    con.execute(f"SET partitioned_write_max_open_files = {PARTITION_OPEN_FILES}")
-    quoted = str(parts).replace("'", "''")
-    con.execute(f"COPY (SELECT {', '.join('s.' + c for c in STREAM_COLUMNS.split(', '))}, b.b FROM snaps s"
-                " JOIN exported e ON s.market = e.id JOIN bucket_of b ON s.market = b.id WHERE s.o <= e.cut)"
-                f" TO '{quoted}' (FORMAT parquet, PARTITION_BY (b), OVERWRITE_OR_IGNORE)")
+    columns = ", ".join("s." + c for c in STREAM_COLUMNS.split(", "))
+    split_rows(con, f"SELECT {columns}, b.b FROM snaps s JOIN exported e ON s.market = e.id"
+                    " JOIN bucket_of b ON s.market = b.id WHERE s.o <= e.cut", len(plan_), parts)
     # SQLite's staged copy is read: dropping it frees its blocks before the buckets are sorted.
     con.execute(f"CREATE OR REPLACE TABLE no_snaps AS SELECT {STREAM_COLUMNS} FROM staged WHERE false")
     con.execute("DROP VIEW snaps")
@@ -196,11 +194,45 @@ def split(con: duckdb.DuckDBPyConnection, refs: np.ndarray, plan_: list[list[tup
     return parts
 
 
+def split_rows(con: duckdb.DuckDBPyConnection, rows: str, buckets: int, parts: Path) -> None:
+    """Write the query ``rows`` (with a bucket column b in 0..buckets-1) to parts/b=K/*.parquet."""
+    con.execute(f"SET partitioned_write_flush_threshold = {PARTITION_FLUSH_ROWS}")
+    con.execute(f"SET partitioned_write_max_open_files = {SPLIT_FANOUT}")
+    parts.mkdir(parents=True, exist_ok=True)  # COPY makes only the last directory
+    _split_into(con, rows, 0, buckets, parts)
+
+
+def _split_into(con: duckdb.DuckDBPyConnection, rows: str, lo: int, hi: int, parts: Path) -> None:
+    """Split ``rows`` (buckets lo..hi-1, column b) into parts/b=K/, at most SPLIT_FANOUT files open.
+
+    DuckDB's partitioned COPY keeps buffers per open file, and past its open-file limit it closes
+    files and opens new ones, cutting a bucket into dozens of small files whose sort then took
+    more memory (peak RSS 808 MB at 0.05 of a year against 698 MB at 0.01, bench/bench_year.py).
+    So more than SPLIT_FANOUT buckets are first split into SPLIT_FANOUT groups of consecutive
+    buckets and each group again: one more pass over the rows per 16x more buckets (two at a
+    year of 0.05 with 80 buckets, three from 256 buckets on: a full year has ~1,500).
+    """
+    if hi - lo <= SPLIT_FANOUT:
+        con.execute(f"COPY ({rows}) TO {_sql_text(str(parts))} (FORMAT parquet, PARTITION_BY (b), OVERWRITE_OR_IGNORE)")
+        return
+    width = -(-(hi - lo) // SPLIT_FANOUT)  # buckets per group
+    groups = parts / f"groups-{lo}-{hi}"
+    con.execute(f"COPY (SELECT *, (b - {lo}) // {width} AS g FROM ({rows})) TO {_sql_text(str(groups))}"
+                " (FORMAT parquet, PARTITION_BY (g))")
+    for g in range(SPLIT_FANOUT):
+        files = sorted(str(p) for p in (groups / f"g={g}").glob("*.parquet"))
+        if files:
+            _split_into(con, f"SELECT * EXCLUDE (g) FROM read_parquet({sql_list(files)}, hive_partitioning = true)",
+                        lo + g * width, min(hi, lo + (g + 1) * width), parts)
+        shutil.rmtree(groups / f"g={g}", ignore_errors=True)  # read once; frees the disk as the split goes
+    shutil.rmtree(groups, ignore_errors=True)
+
+
 def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _sql_list(values: list[str]) -> str:
+def sql_list(values: list[str]) -> str:
     """A SQL list literal of strings (a view cannot take parameters)."""
     return "[" + ", ".join(_sql_text(v) for v in values) + "]"
 

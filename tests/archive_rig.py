@@ -64,3 +64,27 @@ def archive(cfg_path, env=None):
     """Run `collector archive` (with extra environment, e.g. a failpoint)."""
     return subprocess.run([script("collector"), "--config", str(cfg_path), "archive"], capture_output=True, text=True,
                           timeout=180, env={**os.environ, **(env or {})})
+
+
+CLOSE = T0 + DAYS * DAY  # the markets of ``fill`` close here
+
+
+def levels(i: int, c: int):
+    c //= 2  # each book sits still for two cycles: the second is stored as a same_as row
+    mid = 400_000 + 10_000 * ((i + c) % 7)
+    bids = [(mid - 5_000 - 10_000 * k, 100 * (k + 1) + c) for k in range(5)]
+    asks = [(mid + 5_000 + 10_000 * k, 50 * (k + 1) + i) for k in range(5)]
+    return bids, asks
+
+
+def fill_books(cfg_path) -> None:
+    cfg = config.load(cfg_path)
+    pub = Publisher(cfg.sink_endpoint, "books", "live", cfg)
+    for i in range(3):
+        for c, t in enumerate(range(T0, CLOSE + DAY, 6 * 3600)):  # the last day is after the close
+            bids, asks = levels(i, c)
+            pub.publish(wire.OrderBook(platform="kalshi", market_id=kx_id(i), t=t, observed_at=t + 30.25,
+                                       bid_px=[p for p, _ in bids], bid_sz=[s for _, s in bids],
+                                       ask_px=[p for p, _ in asks], ask_sz=[s for _, s in asks]))
+    pub.flush_and_wait(60)
+    pub.close()

@@ -9,35 +9,9 @@ from datetime import datetime
 import pyarrow.parquet as pq
 import pytest
 
-from collector import config, wire
 from exporter.book_features import features
-from collector.sink_client import Publisher
-from tests.archive_rig import DAY, DAYS, T0, export, fill, make_config
+from tests.archive_rig import DAY, DAYS, export, fill, fill_books, levels, make_config
 from tests.conftest import kx_id, query, script, start_sink
-
-CLOSE = T0 + DAYS * DAY  # the archive rig's markets close here
-
-
-def levels(i: int, c: int):
-    c //= 2  # each book sits still for two cycles: the second is stored as a same_as row
-    mid = 400_000 + 10_000 * ((i + c) % 7)
-    bids = [(mid - 5_000 - 10_000 * k, 100 * (k + 1) + c) for k in range(5)]
-    asks = [(mid + 5_000 + 10_000 * k, 50 * (k + 1) + i) for k in range(5)]
-    return bids, asks
-
-
-def fill_books(cfg_path) -> None:
-    cfg = config.load(cfg_path)
-    pub = Publisher(cfg.sink_endpoint, "books", "live", cfg)
-    for i in range(3):
-        for c, t in enumerate(range(T0, CLOSE + DAY, 6 * 3600)):  # the last day is after the close
-            bids, asks = levels(i, c)
-            pub.publish(wire.OrderBook(platform="kalshi", market_id=kx_id(i), t=t, observed_at=t + 30.25,
-                                       bid_px=[p for p, _ in bids], bid_sz=[s for _, s in bids],
-                                       ask_px=[p for p, _ in asks], ask_sz=[s for _, s in asks]))
-    pub.flush_and_wait(60)
-    pub.close()
-
 
 def test_features_of_one_book():
     f = features([(450_000, 10), (445_000, 20), (400_000, 30)], [(470_000, 5), (520_000, 7)])
