@@ -176,7 +176,7 @@ def _export(cfg: Config, opt: Options, scratch: duck.Scratch, temp_dir: str, rea
             books = (book_features.history_of(con, [m.ref for m in chunk.markets],
                                               {m.ref: m.cutoff for m in chunk.markets}, Path(temp_dir) / "books",
                                               chunk.bucket)
-                     if book_files >= 0 else {})
+                     if book_files >= 0 else None)
             writer.write_table(rows.markets_table(chunk, yes, per_market, news, after, books),
                                row_group_size=max(1, len(chunk.markets)))
             counts["markets"] += len(chunk.markets)
@@ -242,7 +242,7 @@ def _prompts(cfg, chunk, ts, yes, per_market, news, meta, sinks, split_date, cou
                                  news.get(m.ref, []), cfg.export.prompt_horizons_days,
                                  cfg.export.random_prompts_per_market, meta.get(m.ref, []),
                                  lambda i, keep=keep: (_number(volume[keep[i]]), _number(liquidity[keep[i]])),
-                                 (books or {}).get(m.ref), late_metadata, counts):
+                                 books.for_market(m.ref) if books else None, late_metadata, counts):
             split = prompts.split_of(row["resolved_at"], row["as_of"], split_date)
             if split is None:
                 counts["prompts_dropped_by_split"] += 1

@@ -30,6 +30,7 @@ import numpy as np
 
 from collector.clock import iso
 from exporter import versions
+from exporter.book_features import MarketBooks
 from exporter.catalog import Market
 from exporter.versions import Version
 from exporter.whales import WhaleAlert, summary
@@ -114,7 +115,7 @@ class News:
 def build(m: Market, ts: Sequence[int], yes: Sequence[float], alerts: list[WhaleAlert], news: list[News],
           horizons: list[float], n_random: int, meta: list[Version] = (),
           activity: Callable[[int], tuple[float | None, float | None]] | None = None,
-          books: list[dict] | None = None, late_metadata: bool = False,
+          books: MarketBooks | None = None, late_metadata: bool = False,
           counts: dict[str, int] | None = None) -> list[dict]:
     """All prompts of one market. ts/yes: its prices by observation time, ascending, all <= cutoff.
 
@@ -124,12 +125,12 @@ def build(m: Market, ts: Sequence[int], yes: Sequence[float], alerts: list[Whale
     late_metadata: then the earliest version is shown, marked by metadata_observed_at > as_of.
     activity(i): (volume, liquidity) of snapshot i of ts (looked up only where used): shown as of
     as_of (never the market's final volume, known only after the fact).
-    books: its book_history points (exporter/book_features.py), ascending observed_at (unix ms).
+    books: its book points (exporter/book_features.py), ascending observed_at (unix ms).
     """
     ts, yes = np.asarray(ts, dtype=np.int64), np.asarray(yes, dtype=np.float64)
     rows = []
     final = m
-    book_seen = [b["observed_at"] for b in books or ()]
+    book_seen = books.observed if books else []
     known_as: dict[int | None, tuple[Market, str]] = {}  # per metadata version: the market and its question
     for as_of, kind, h in as_of_times(final, int(ts[0]) if len(ts) else None, horizons, n_random):
         seen = versions.known_at(meta, as_of)

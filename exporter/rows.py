@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from exporter import columns
+from exporter import book_features, columns
+from exporter.book_features import ChunkBooks
 from exporter.history import Chunk
 from exporter.prompts import News
 from exporter.whales import WhaleAlert, summary
@@ -31,13 +32,16 @@ def news_dict(n: News) -> dict:
 
 
 def markets_table(chunk: Chunk, yes: np.ndarray, whales: dict[int, list[WhaleAlert]], news: dict[int, list[News]],
-                  after: dict[int, int], books: dict[int, list[dict]] | None = None) -> pa.Table:
+                  after: dict[int, int], books: ChunkBooks | None = None) -> pa.Table:
     """One row per market of the chunk, columns exactly as columns.MARKETS."""
     t = chunk.table
     snaps = pa.StructArray.from_arrays([t[f.name].combine_chunks() for f in columns.SNAPSHOT],
                                        fields=list(columns.SNAPSHOT))
     history = pa.ListArray.from_arrays(pa.array(chunk.offsets, pa.int32()), snaps)
-    cols: dict[str, list] = {name: [] for name, _, _ in columns.MARKETS if name != "price_history"}
+    computed = {"price_history": history,
+                "book_history": books.column([m.ref for m in chunk.markets]) if books else
+                book_features.empty_column(len(chunk.markets))}
+    cols: dict[str, list] = {name: [] for name, _, _ in columns.MARKETS if name not in computed}
     for i, m in enumerate(chunk.markets):
         lo, hi = chunk.offsets[i], chunk.offsets[i + 1]
         priced = np.flatnonzero(~np.isnan(yes[lo:hi])) + lo  # yes: NaN where a snapshot has no price
@@ -51,7 +55,6 @@ def markets_table(chunk: Chunk, yes: np.ndarray, whales: dict[int, list[WhaleAle
             "price_at_open": float(yes[priced[0]]) if len(priced) else None,
             "price_at_close": float(yes[priced[-1]]) if len(priced) else None,
             "snapshots_after_cutoff": after.get(m.ref, 0),
-            "book_history": (books or {}).get(m.ref, []),
             "whale_alerts": [whale_dict(x) for x in w], **s,
             "news_headlines": [news_dict(n) for n in news.get(m.ref, [])],
             "days_to_resolution": ((m.resolved_at - m.opened_at) / 86400.0) if m.resolved_at is not None else None,
@@ -60,7 +63,7 @@ def markets_table(chunk: Chunk, yes: np.ndarray, whales: dict[int, list[WhaleAle
             cols[k].append(v)
     arrays = []
     for name, typ, _ in columns.MARKETS:
-        arrays.append(history if name == "price_history" else pa.array(cols[name], type=typ))
+        arrays.append(computed[name] if name in computed else pa.array(cols[name], type=typ))
     return pa.Table.from_arrays(arrays, schema=MARKETS_SCHEMA)
 
 

@@ -68,3 +68,33 @@ def test_book_history_is_causal_and_survives_archiving(procs, tmp_path):
     assert r.returncode == 0 and "order books in" in r.stdout, r.stdout + r.stderr
     after = export(cfg, tmp_path / "after")
     assert after == before  # markets.parquet and prompts.jsonl: the same export from both stores
+
+
+def test_features_of_many_books_at_once_equal_one_at_a_time():
+    """The export computes book features for a chunk's books at once (NumPy); the numbers must be
+    those of ``features`` for each book: one-sided and empty books, levels on the 1- and 5-cent edges."""
+    import random
+
+    import numpy as np
+
+    from exporter.book_features import FEATURES, _features
+
+    rng = random.Random(5)
+    cases = [([], []), ([(450_000, 10)], []), ([], [(470_000, 5)]),
+             ([(450_000, 10), (445_000, 20), (405_000, 30), (404_000, 1)],  # mid 0.455: levels on the 1c and 5c edges
+              [(460_000, 5), (465_000, 6), (505_000, 7), (506_000, 1)])]
+    for _ in range(400):
+        mid = rng.randint(20_000, 980_000)
+        bids = sorted({mid - rng.randint(1, 80_000) for _ in range(rng.randint(0, 6))}, reverse=True)
+        asks = sorted({mid + rng.randint(0, 80_000) for _ in range(rng.randint(0, 6))})
+        cases.append(([(p, rng.randint(0, 10**9)) for p in bids], [(p, rng.randint(0, 10**9)) for p in asks]))
+    depth = max(max(len(b), len(a)) for b, a in cases)
+    arrays = [np.full((len(cases), depth), np.nan) for _ in range(4)]
+    for i, (bids, asks) in enumerate(cases):
+        for side, levels in ((0, bids), (2, asks)):
+            for n, (px, sz) in enumerate(levels):
+                arrays[side][i, n], arrays[side + 1][i, n] = px, sz
+    at_once = _features(*arrays)
+    for i, (bids, asks) in enumerate(cases):
+        got = {k: None if np.isnan(at_once[k][i]) else float(at_once[k][i]) for k in FEATURES}
+        assert got == features(bids, asks), (bids, asks)
