@@ -31,7 +31,7 @@ TINY = {
     "simulator": ["--markets", "2000", "--pages", "3"],
     "sink": ["--markets", "500", "--cycles", "4"],
     "status": ["--snapshot-rows", "20000"],
-    "year": ["--fractions", "0.00002", "0.00004"],
+    "year": ["--fractions", "0.00002", "0.00004", "--books"],  # the order-book path runs the snapshot one too
 }
 LONG_RUNS = {"scale"}  # `make scale`; tests/test_bench_scale.py
 
