@@ -4,10 +4,10 @@ collector.db clusters live snapshots by (t, market) for cheap appends, which is 
 for per-market lists. So DuckDB copies SQLite's snapshot tables into its scratch file (columnar,
 compressed, ~5 s for 10M rows), reads the Parquet archive in place, splits both into buckets of
 consecutive market ids (~BUCKET_ROWS rows each, Parquet files in the export's temp directory) and
-sorts one bucket at a time by (market, t, source), so the sort's memory does not grow with the data. The sorted rows
-are cut into chunks of ~CHUNK_ROWS rows, already cut at each market's cutoff by the time each
-price was *read* (o = t + lag; a sweep reads for minutes after its grid time t). Within a
-chunk, a live row wins over a backfill row for the same (market, t), exactly like the
+sorts one bucket at a time by (market, t, source), so the sort's memory does not grow with the
+data. The sorted rows are cut into chunks of ~CHUNK_ROWS rows, already cut at each market's
+cutoff by the time each price was *read* (o = t + lag; a sweep reads for minutes after its grid
+time t). Within a chunk, a live row wins over a backfill row for the same (market, t), exactly like the
 ``price_snapshots`` view (which DuckDB cannot read: SQLite-specific SQL inside the view).
 """
 
@@ -127,8 +127,8 @@ def chunks(con: duckdb.DuckDBPyConnection, refs: np.ndarray, plan_: list[list[tu
     One global ORDER BY over every staged row needed sort memory that grew with the rows (peak
     RSS x1.39 from 6M to 300M rows; at memory_limit 128 MB it failed), and a query per range of
     markets re-scanned the whole staged table each time (staged rows are in (t, market) order).
-    So one pass (``split``) writes the rows, split by bucket, to Parquet files in ``parts``
-    (DuckDB's partitioned COPY, out of core), and each bucket is then read and sorted on its own: the sort
+    So ``split`` writes the rows, split by bucket, to Parquet files in ``parts`` (DuckDB's
+    partitioned COPY, out of core), and each bucket is then read and sorted on its own: the sort
     is bounded by BUCKET_ROWS at any size and the time stays linear. Rows past a chunk's last
     market are kept for the next chunk. The stream runs on its own cursor so the other queries
     of the export loop do not end it.
